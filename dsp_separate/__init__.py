@@ -1,0 +1,66 @@
+"""dsp_separate: classical audio source separation, numpy in, numpy out.
+
+Audio arrays are channel-first ``(..., n_samples)``; STFTs are ``(..., n_freq, n_frames)``.
+Every separator shares one interface::
+
+    import dsp_separate as ds
+    result = ds.HPSS().separate(y, sr)
+    result["harmonic"]          # same shape, length and dtype as y
+
+Importing the package is cheap: submodules (and numpy, scipy, numba, scikit-learn behind
+them) load on first use of a name, and numba kernels compile on their first call, with an
+on-disk cache.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .exceptions import AudioFileError, ConvergenceWarning, DspSeparateError, ParameterError
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it (loaded on first attribute access)
+_LAZY = {
+    "STFT": "stft",
+    "stft": "stft",
+    "istft": "stft",
+    "ratio_masks": "masks",
+    "binary_masks": "masks",
+    "softmask": "masks",
+    "apply_masks": "masks",
+    "wiener": "wiener",
+    "Separation": "result",
+    "Separator": "base",
+    "HPSS": "separators.hpss",
+    "hpss": "separators.hpss",
+    "hpss_masks": "separators.hpss",
+    "median_filter": "separators.hpss",
+    "MultichannelWiener": "separators.wiener",
+    "load": "io",
+    "save": "io",
+    "available_separators": "separators",
+    "get_separator": "separators",
+}
+_SUBMODULES = {"metrics", "io", "masks", "stft", "wiener", "separators", "cli", "datasets"}
+
+__all__ = sorted(
+    ["AudioFileError", "ConvergenceWarning", "DspSeparateError", "ParameterError", "__version__"]
+    + list(_LAZY)
+    + ["metrics"]
+)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'dsp_separate' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,31 @@
+"""Numba compilation flags, in one place.
+
+* ``cache=True``: compiled machine code is written next to the module (``__pycache__``) or,
+  where the package directory is read-only, to numba's per-user cache directory
+  (``NUMBA_CACHE_DIR`` overrides it), so a second process does not recompile.
+* ``fastmath``: only the flags that allow reassociation and contraction.  ``nnan`` and
+  ``ninf`` are deliberately left out so that NaN/Inf checks inside kernels keep working.
+* Nothing is compiled at import: kernels have no explicit signatures and compile on first
+  call (each dtype once).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+
+FASTMATH = frozenset({"contract", "reassoc", "nsz", "arcp"})
+
+_PARALLEL_ENV = os.environ.get("DSP_SEPARATE_PARALLEL", "1").strip().lower()
+#: Whether kernels that have a parallel version use it (``DSP_SEPARATE_PARALLEL=0`` disables).
+PARALLEL = _PARALLEL_ENV not in {"0", "false", "no", "off"}
+
+
+def jit(func=None, *, parallel: bool = False):
+    """``numba.njit`` with the package's flags: cache on, limited fastmath."""
+
+    def wrap(f):
+        return numba.njit(f, cache=True, fastmath=FASTMATH, parallel=parallel and PARALLEL)
+
+    return wrap if func is None else wrap(func)
