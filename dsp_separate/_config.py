@@ -15,7 +15,7 @@ import os
 
 import numba
 
-FASTMATH = frozenset({"contract", "reassoc", "nsz", "arcp"})
+FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
 
 _PARALLEL_ENV = os.environ.get("DSP_SEPARATE_PARALLEL", "1").strip().lower()
 #: Whether kernels that have a parallel version use it (``DSP_SEPARATE_PARALLEL=0`` disables).

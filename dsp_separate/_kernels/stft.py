@@ -1,0 +1,98 @@
+"""Numba kernels of the STFT: framing + windowing, window sum-square, overlap-add.
+
+Arrays in, preallocated arrays out; no validation (see ``dsp_separate.stft``).
+Shapes use ``B`` for the flattened leading (batch/channel) axes.
+"""
+
+from numba import prange
+
+from .._config import jit
+
+
+@jit(parallel=True)
+def frame_windowed(x, window, hop, out):
+    """``out[b, t, i] = x[b, t * hop + i] * window[i]``.
+
+    x : (B, L) padded signal; window : (n_fft,); out : (B, n_frames, n_fft).
+    """
+    n_batch, n_frames, n_fft = out.shape
+    for job in prange(n_batch * n_frames):
+        b = job // n_frames
+        t = job - b * n_frames
+        start = t * hop
+        for i in range(n_fft):
+            out[b, t, i] = x[b, start + i] * window[i]
+
+
+@jit
+def window_sumsquare(window, hop, n_frames, start, out):
+    """``out[n] = sum_t window[start + n - t * hop] ** 2`` over the frames that cover it.
+
+    ``start`` is the padded-signal index of ``out[0]``.
+    """
+    n_fft = window.shape[0]
+    length = out.shape[0]
+    out[:] = 0.0
+    for t in range(n_frames):
+        lo = max(t * hop, start)
+        hi = min(t * hop + n_fft, start + length)
+        for m in range(lo, hi):
+            w = window[m - t * hop]
+            out[m - start] += w * w
+
+
+@jit(parallel=True)
+def overlap_add(frames, window, hop, start, wss, tiny, out):
+    """Windowed overlap-add, divided by the window sum-square where it is not ~0.
+
+    frames : (B, n_frames, n_fft) inverse FFTs of the frames; window : (n_fft,);
+    out : (B, length) receives samples ``start .. start + length - 1`` of the padded signal;
+    wss : (length,) from :func:`window_sumsquare`.  Output samples are grouped in blocks of
+    ``hop`` samples; each block gathers from the frames that overlap it, so blocks are
+    independent and run in parallel without write conflicts.
+    """
+    n_batch, n_frames, n_fft = frames.shape
+    length = out.shape[1]
+    first_block = start // hop
+    last_block = (start + length - 1) // hop
+    n_blocks = last_block - first_block + 1
+    for job in prange(n_batch * n_blocks):
+        b = job // n_blocks
+        k = first_block + (job - b * n_blocks)
+        m_lo = max(k * hop, start)
+        m_hi = min((k + 1) * hop, start + length)
+        for m in range(m_lo, m_hi):
+            out[b, m - start] = 0.0
+        # frames t with t * hop <= m < t * hop + n_fft for some m in the block
+        t_lo = max(0, (k * hop - n_fft) // hop + 1)
+        t_hi = min(n_frames - 1, k)
+        for t in range(t_lo, t_hi + 1):
+            off = t * hop
+            lo = max(m_lo, off)
+            hi = min(m_hi, off + n_fft)
+            for m in range(lo, hi):
+                out[b, m - start] += frames[b, t, m - off] * window[m - off]
+        for m in range(m_lo, m_hi):
+            s = wss[m - start]
+            if s > tiny:
+                out[b, m - start] /= s
+
+
+
+@jit(parallel=True)
+def transpose_last2(a, out):
+    """``out[b] = a[b].T`` for ``a`` of shape (B, R, C), in cache-sized tiles, in parallel."""
+    n_batch, n_rows, n_cols = a.shape
+    tile = 32
+    n_tr = (n_rows + tile - 1) // tile
+    n_tc = (n_cols + tile - 1) // tile
+    for job in prange(n_batch * n_tc):
+        b = job // n_tc
+        c0 = (job - b * n_tc) * tile
+        c1 = min(c0 + tile, n_cols)
+        for tr in range(n_tr):
+            r0 = tr * tile
+            r1 = min(r0 + tile, n_rows)
+            for c in range(c0, c1):
+                for r in range(r0, r1):
+                    out[b, c, r] = a[b, r, c]

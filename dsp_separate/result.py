@@ -1,0 +1,124 @@
+"""The :class:`Separation` result every separator returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import ParameterError
+
+__all__ = ["Separation"]
+
+
+class Separation(Mapping):
+    """Separated sources, with the STFTs and masks that produced them.
+
+    A read-only mapping from source name to audio: ``result["harmonic"]``, ``list(result)``
+    (the names, in order), ``result.items()``.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Source names, in order (a method that leaves a remainder ends with ``"residual"``).
+    sources : dict of str to ndarray, each shape (..., n_samples)
+        Same shape, length and dtype as the input mixture.
+    stfts : dict of str to ndarray, each shape (..., n_freq, n_frames), complex
+        Each source's STFT image, as resynthesised.
+    masks : dict of str to ndarray, or None
+        The real masks in [0, 1] that a mask method applied (before any Wiener refinement);
+        ``None`` for filter methods, whose images are not a real mask of the mixture.
+    sr : int
+        Sampling rate in Hz.
+    stft : STFT
+        The transform used.
+    method : str
+        ``repr`` of the separator that made it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal(8000).astype(np.float32)
+    >>> result = ds.HPSS(kernel_size=17).separate(y, 8000)
+    >>> result.names
+    ('harmonic', 'percussive')
+    >>> bool(np.allclose(result["harmonic"] + result["percussive"], y, atol=1e-5))
+    True
+    """
+
+    def __init__(self, sources, *, sr, stft, stfts=None, masks=None, method=""):
+        self.sources = dict(sources)
+        self.stfts = dict(stfts) if stfts is not None else {}
+        self.masks = dict(masks) if masks is not None else None
+        self.sr = int(sr)
+        self.stft = stft
+        self.method = method
+
+    @property
+    def names(self) -> tuple:
+        return tuple(self.sources)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.sources[name]
+        except KeyError:
+            raise KeyError(
+                f"no source named {name!r}; this separation has {list(self.sources)}"
+            ) from None
+
+    def __iter__(self):
+        return iter(self.sources)
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __repr__(self) -> str:
+        first = next(iter(self.sources.values()))
+        return (
+            f"Separation(names={self.names}, shape={first.shape}, dtype={first.dtype}, "
+            f"sr={self.sr}, method={self.method})"
+        )
+
+    def stack(self) -> np.ndarray:
+        """All sources as one array, shape ``(n_sources, ..., n_samples)``."""
+        return np.stack([self.sources[n] for n in self.names])
+
+    def save(self, directory, format: str = "wav", *, prefix: str = "", subtype=None) -> list:
+        """Write one file per source: ``directory/<prefix><name>.<format>``.
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+            Created if missing.
+        format : {"wav", "flac", "ogg", "aiff"}, default "wav"
+        prefix : str, default ""
+            Put before each source name, e.g. ``"song_"``.
+        subtype : str, optional
+            soundfile subtype (default 16-bit PCM for WAV/FLAC; ``"FLOAT"`` keeps float32).
+
+        Returns
+        -------
+        paths : list of pathlib.Path
+            The files written, in source order.
+        """
+        from .io import FORMATS, save
+
+        if format not in FORMATS:
+            raise ParameterError(f"format={format!r}: must be one of {', '.join(FORMATS)}")
+        first = next(iter(self.sources.values()))
+        if first.ndim > 2:
+            raise ParameterError(
+                f"sources have shape {first.shape}: only (n_samples,) or "
+                "(n_channels, n_samples) sources can be written to files; save each item "
+                "of a batch separately"
+            )
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, audio in self.sources.items():
+            path = directory / f"{prefix}{name}.{format}"
+            save(path, audio, self.sr, subtype=subtype)
+            paths.append(path)
+        return paths

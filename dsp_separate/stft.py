@@ -1,0 +1,469 @@
+r"""Short-time Fourier transform: one configuration object and librosa-compatible one-liners.
+
+Frame alignment (``center=True``, the default, as in librosa): the signal is padded with
+``n_fft // 2`` samples on each side, so frame ``t`` is *centred* on sample ``t * hop_length``::
+
+    padded:   [ n_fft//2 pad | y[0] y[1] ...                      y[n-1] | n_fft//2 pad ]
+    frame 0:  [<------------- n_fft ------------->]
+    frame 1:        [<------------- n_fft ------------->]      (starts hop_length later)
+                      ^ centre of frame 1 = y[hop_length]
+
+    n_frames = 1 + (n + 2 * (n_fft // 2) - n_fft) // hop_length
+
+With ``center=False`` frame ``t`` covers ``y[t * hop : t * hop + n_fft]``.
+
+Forward transform of frame :math:`t`, bin :math:`k` (window :math:`w` of length ``n_fft``,
+zero-padded and centred when ``win_length < n_fft``):
+
+.. math::
+
+    X[k, t] = \sum_{n=0}^{N-1} w[n]\, \tilde y[t H + n]\, e^{-2\pi i k n / N},
+    \qquad k = 0, \dots, N/2
+
+The inverse is the least-squares overlap-add of Griffin & Lim (1984):
+
+.. math::
+
+    \hat y[m] = \frac{\sum_t w[m - tH]\, \mathrm{IDFT}(X[:, t])[m - tH]}
+                     {\sum_t w[m - tH]^2}
+
+which returns ``y`` exactly when the window satisfies the *nonzero overlap-add* (NOLA)
+condition :math:`\sum_t w[m - tH]^2 > 0` for every ``m``.
+
+The framing/windowing and the overlap-add are numba kernels
+(:mod:`dsp_separate._kernels.stft`); the FFTs are :func:`scipy.fft.rfft` / ``irfft`` with
+``workers`` threads.
+
+References
+----------
+.. [1] D. W. Griffin and J. S. Lim, "Signal estimation from modified short-time Fourier
+   transform", IEEE Trans. ASSP 32(2), 236-243, 1984.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from ._kernels import stft as _k
+from ._validation import (
+    check_audio,
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_stft_matrix,
+    describe,
+)
+from .exceptions import ParameterError
+
+__all__ = ["STFT", "stft", "istft"]
+
+PAD_MODES = ("constant", "reflect", "edge", "symmetric", "wrap")
+
+
+def _make_window(window, win_length: int, n_fft: int) -> np.ndarray:
+    """The analysis window as float64 of length ``n_fft`` (centred, zero-padded)."""
+    if isinstance(window, np.ndarray):
+        if window.ndim != 1 or window.shape[0] != win_length:
+            raise ParameterError(
+                f"window={describe(window)}: an array window must be 1-D with "
+                f"win_length={win_length} samples"
+            )
+        if not np.isfinite(window).all() or np.iscomplexobj(window):
+            raise ParameterError(f"window={describe(window)}: must be real and finite")
+        w = np.asarray(window, dtype=np.float64)
+    elif callable(window):
+        w = np.asarray(window(win_length), dtype=np.float64)
+        if w.shape != (win_length,):
+            raise ParameterError(
+                f"window={describe(window)}: the callable returned shape {w.shape}, "
+                f"expected ({win_length},)"
+            )
+    else:
+        try:
+            w = scipy.signal.get_window(window, win_length, fftbins=True)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(
+                f"window={describe(window)}: not a window scipy.signal.get_window knows "
+                f"({exc}); e.g. 'hann', 'hamming', 'blackman', ('kaiser', 8.0)"
+            ) from None
+        w = np.asarray(w, dtype=np.float64)
+    if not w.any():
+        raise ParameterError(f"window={describe(window)}: is all zeros")
+    if win_length < n_fft:
+        left = (n_fft - win_length) // 2
+        w = np.pad(w, (left, n_fft - win_length - left))
+    return w
+
+
+class STFT:
+    r"""Short-time Fourier transform configuration, with forward and inverse transforms.
+
+    Parameters
+    ----------
+    n_fft : int, default 2048
+        FFT size in samples; the transform has ``1 + n_fft // 2`` frequency bins.
+    hop_length : int, optional
+        Samples between successive frames; default ``win_length // 4``.
+    win_length : int, optional
+        Window length in samples, ``<= n_fft``; default ``n_fft``.  A shorter window is
+        zero-padded on both sides to ``n_fft``.
+    window : str, tuple, callable or ndarray, default "hann"
+        Anything :func:`scipy.signal.get_window` accepts (periodic windows), a callable of the
+        length, or an array of ``win_length`` samples.
+    center : bool, default True
+        Centre frame ``t`` on sample ``t * hop_length`` by padding ``n_fft // 2`` samples on
+        both sides (see the module docstring for a picture).
+    pad_mode : {"constant", "reflect", "edge", "symmetric", "wrap"}, default "constant"
+        :func:`numpy.pad` mode of the centring padding.
+    workers : int, default -1
+        Threads for :mod:`scipy.fft` (``-1``: all cores).
+
+    Attributes
+    ----------
+    window : ndarray, shape (n_fft,)
+        The padded analysis window (read-only).
+    n_freq : int
+        ``1 + n_fft // 2``.
+    invertible : bool
+        Whether the window and hop satisfy NOLA, i.e. :meth:`inverse` can reconstruct.
+
+    Notes
+    -----
+    Parameter names and defaults follow :func:`librosa.stft`, and the output matches it
+    (same frames, same bins).  float32 audio gives complex64 STFTs, float64 gives complex128.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate import STFT
+    >>> sr = 16000
+    >>> y = np.sin(2 * np.pi * 440 * np.arange(sr) / sr).astype(np.float32)
+    >>> tf = STFT(n_fft=1024, hop_length=256)
+    >>> X = tf.forward(y)
+    >>> X.shape, X.dtype
+    ((513, 63), dtype('complex64'))
+    >>> round(float(tf.bin_frequencies(sr)[np.abs(X[:, 30]).argmax()]))
+    438
+    >>> bool(np.allclose(tf.inverse(X, length=len(y)), y, atol=1e-5))
+    True
+    """
+
+    def __init__(
+        self,
+        n_fft: int = 2048,
+        hop_length: int | None = None,
+        win_length: int | None = None,
+        window="hann",
+        center: bool = True,
+        pad_mode: str = "constant",
+        workers: int = -1,
+    ):
+        n_fft = check_positive_int(n_fft, "n_fft")
+        if n_fft < 2:
+            raise ParameterError(f"n_fft={n_fft}: must be at least 2")
+        win_length = n_fft if win_length is None else check_positive_int(win_length, "win_length")
+        if win_length > n_fft:
+            raise ParameterError(f"win_length={win_length}: must be <= n_fft={n_fft}")
+        hop_length = (
+            max(1, win_length // 4)
+            if hop_length is None
+            else check_positive_int(hop_length, "hop_length")
+        )
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers == 0:
+            raise ParameterError(f"workers={workers!r}: must be a non-zero integer (-1: all)")
+        self._n_fft = n_fft
+        self._hop = hop_length
+        self._win_length = win_length
+        self._window_spec = window
+        self._center = check_bool(center, "center")
+        self._pad_mode = check_choice(pad_mode, "pad_mode", PAD_MODES)
+        self._workers = workers
+        w = _make_window(window, win_length, n_fft)
+        w.setflags(write=False)
+        self._window = w
+        self._window32 = w.astype(np.float32)
+        self._window32.setflags(write=False)
+
+    # ------------------------------------------------------------------ properties
+    n_fft = property(lambda self: self._n_fft, doc="FFT size in samples.")
+    hop_length = property(lambda self: self._hop, doc="Hop between frames in samples.")
+    win_length = property(lambda self: self._win_length, doc="Window length in samples.")
+    center = property(lambda self: self._center, doc="Whether frames are centred.")
+    pad_mode = property(lambda self: self._pad_mode, doc="numpy.pad mode used when centring.")
+    workers = property(lambda self: self._workers, doc="scipy.fft worker threads.")
+    window = property(lambda self: self._window, doc="Analysis window, shape (n_fft,).")
+
+    @property
+    def n_freq(self) -> int:
+        """Number of frequency bins, ``1 + n_fft // 2``."""
+        return 1 + self._n_fft // 2
+
+    @property
+    def invertible(self) -> bool:
+        """True when the window/hop pair satisfies the NOLA condition."""
+        if self._hop > self._n_fft:
+            return False
+        return bool(
+            scipy.signal.check_NOLA(self._window, self._n_fft, self._n_fft - self._hop)
+        )
+
+    def get_params(self) -> dict:
+        """The constructor arguments, as a dict."""
+        return {
+            "n_fft": self._n_fft,
+            "hop_length": self._hop,
+            "win_length": self._win_length,
+            "window": self._window_spec,
+            "center": self._center,
+            "pad_mode": self._pad_mode,
+            "workers": self._workers,
+        }
+
+    def __repr__(self) -> str:
+        params = self.get_params()
+        params["window"] = (
+            describe(params["window"])
+            if isinstance(params["window"], np.ndarray)
+            else params["window"]
+        )
+        inner = ", ".join(
+            f"{k}={v!r}" if not isinstance(v, str) or k != "window" else f"{k}={v!r}"
+            for k, v in params.items()
+        )
+        return f"STFT({inner})"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, STFT):
+            return NotImplemented
+        return (
+            self.get_params().keys() == other.get_params().keys()
+            and self._n_fft == other._n_fft
+            and self._hop == other._hop
+            and self._center == other._center
+            and self._pad_mode == other._pad_mode
+            and np.array_equal(self._window, other._window)
+        )
+
+    __hash__ = None
+
+    # ------------------------------------------------------------------ helpers
+    def num_frames(self, n_samples: int) -> int:
+        """Number of frames :meth:`forward` gives for a signal of ``n_samples`` samples."""
+        n_samples = check_positive_int(n_samples, "n_samples")
+        padded = n_samples + 2 * (self._n_fft // 2) if self._center else n_samples
+        if padded < self._n_fft:
+            return 0
+        return 1 + (padded - self._n_fft) // self._hop
+
+    def frame_times(self, n_frames: int, sr: float) -> np.ndarray:
+        """Time in seconds of the centre of each frame, shape ``(n_frames,)``."""
+        offset = 0 if self._center else self._n_fft // 2
+        return (np.arange(n_frames) * self._hop + offset) / float(sr)
+
+    def bin_frequencies(self, sr: float) -> np.ndarray:
+        """Centre frequency in Hz of each bin, shape ``(n_freq,)``."""
+        return np.arange(self.n_freq) * (float(sr) / self._n_fft)
+
+    def seconds_to_frames(self, seconds: float, sr: float) -> int:
+        """Number of hops closest to ``seconds`` (at least 1)."""
+        return max(1, int(round(seconds * sr / self._hop)))
+
+    def hz_to_bins(self, hz: float, sr: float) -> int:
+        """Number of frequency bins closest to a bandwidth of ``hz`` (at least 1)."""
+        return max(1, int(round(hz * self._n_fft / sr)))
+
+    # ------------------------------------------------------------------ transforms
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        """STFT of ``y``.
+
+        Parameters
+        ----------
+        y : ndarray, shape (..., n_samples), float32 or float64
+            Audio; any leading shape (mono, stereo, batches).  Not modified.
+
+        Returns
+        -------
+        X : ndarray, shape (..., 1 + n_fft // 2, n_frames), complex64 or complex128
+        """
+        y = check_audio(y, "y")
+        n = y.shape[-1]
+        n_fft, hop = self._n_fft, self._hop
+        if self._center:
+            if n_fft > n:
+                warnings.warn(
+                    f"n_fft={n_fft} is larger than the signal (n_samples={n}); "
+                    "frames are mostly padding",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        elif n_fft > n:
+            raise ParameterError(
+                f"n_fft={n_fft}: larger than the signal (n_samples={n}); with center=False "
+                "every frame must fit inside the signal (use center=True or a smaller n_fft)"
+            )
+        lead = y.shape[:-1]
+        x = y.reshape(-1, n)
+        if self._center:
+            pad = n_fft // 2
+            x = np.pad(x, ((0, 0), (pad, pad)), mode=self._pad_mode)
+        else:
+            x = np.ascontiguousarray(x)
+        n_frames = 1 + (x.shape[-1] - n_fft) // hop
+        window = self._window32 if y.dtype == np.float32 else self._window
+        frames = np.empty((x.shape[0], n_frames, n_fft), dtype=y.dtype)
+        _k.frame_windowed(x, window, hop, frames)
+        spec = scipy.fft.rfft(frames, axis=-1, workers=self._workers)
+        del frames
+        out = np.empty((spec.shape[0], spec.shape[2], spec.shape[1]), dtype=spec.dtype)
+        _k.transpose_last2(spec, out)  # (B, n_frames, n_freq) -> (B, n_freq, n_frames)
+        return out.reshape(lead + out.shape[1:])
+
+    def inverse(self, X: np.ndarray, length: int | None = None) -> np.ndarray:
+        """Inverse STFT by least-squares overlap-add.
+
+        Parameters
+        ----------
+        X : ndarray, shape (..., 1 + n_fft // 2, n_frames), complex
+            STFT, e.g. from :meth:`forward` or a masked version of it.  Not modified.
+        length : int, optional
+            Output length in samples: trimmed or zero-padded to it.  Default: all the samples
+            the frames cover (``hop_length * (n_frames - 1)`` when centred).
+
+        Returns
+        -------
+        y : ndarray, shape (..., length), float32 (complex64 input) or float64
+        """
+        X = check_stft_matrix(X, "X")
+        if X.shape[-2] != self.n_freq:
+            raise ParameterError(
+                f"X={describe(X)}: has {X.shape[-2]} frequency bins, expected "
+                f"1 + n_fft // 2 = {self.n_freq} for n_fft={self._n_fft}"
+            )
+        if not self.invertible:
+            raise ParameterError(
+                f"hop_length={self._hop}: the window {self._window_spec!r} "
+                f"(win_length={self._win_length}) with this hop violates the nonzero "
+                "overlap-add (NOLA) condition, so the STFT cannot be inverted; use a "
+                "smaller hop_length"
+            )
+        n_fft, hop = self._n_fft, self._hop
+        n_frames = X.shape[-1]
+        pad = n_fft // 2 if self._center else 0
+        if length is not None:
+            length = check_positive_int(length, "length")
+            if self._center:
+                n_frames = min(n_frames, math.ceil((length + 2 * pad) / hop))
+        else:
+            length = n_fft + hop * (n_frames - 1) - 2 * pad
+            if length < 1:
+                raise ParameterError(
+                    f"X={describe(X)}: {n_frames} frame(s) cover no sample once the centring "
+                    "padding is removed; pass length="
+                )
+        lead = X.shape[:-2]
+        spec = X.reshape(-1, X.shape[-2], X.shape[-1])[:, :, :n_frames]
+        real = np.float32 if X.dtype == np.complex64 else np.float64
+        spec_t = np.empty((spec.shape[0], n_frames, spec.shape[1]), dtype=X.dtype)
+        _k.transpose_last2(spec, spec_t)  # frames contiguous for the inverse FFTs
+        frames = scipy.fft.irfft(spec_t, n=n_fft, axis=-1, workers=self._workers)
+        del spec_t
+        frames = frames.astype(real, copy=False)
+        window = self._window32 if real == np.float32 else self._window
+        wss = np.empty(length, dtype=real)
+        _k.window_sumsquare(window, hop, n_frames, pad, wss)
+        out = np.empty((frames.shape[0], length), dtype=real)
+        tiny = real(np.finfo(real).tiny)
+        _k.overlap_add(frames, window, hop, pad, wss, tiny, out)
+        return out.reshape(lead + (length,))
+
+
+def stft(
+    y: np.ndarray,
+    *,
+    n_fft: int = 2048,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    window="hann",
+    center: bool = True,
+    dtype=None,
+    pad_mode: str = "constant",
+) -> np.ndarray:
+    """STFT of ``y``: ``STFT(...).forward(y)`` with :func:`librosa.stft`'s parameters.
+
+    Parameters
+    ----------
+    y : ndarray, shape (..., n_samples), float
+        Audio, channel-first.  Not modified.
+    n_fft, hop_length, win_length, window, center, pad_mode
+        See :class:`STFT`.
+    dtype : complex dtype, optional
+        Output dtype; default complex64 for float32 input, complex128 for float64.
+
+    Returns
+    -------
+    X : ndarray, shape (..., 1 + n_fft // 2, n_frames), complex
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal((2, 22050)).astype(np.float32)
+    >>> ds.stft(y, n_fft=1024).shape
+    (2, 513, 87)
+    """
+    X = STFT(n_fft, hop_length, win_length, window, center, pad_mode).forward(y)
+    return X if dtype is None else X.astype(dtype, copy=False)
+
+
+def istft(
+    stft_matrix: np.ndarray,
+    *,
+    hop_length: int | None = None,
+    win_length: int | None = None,
+    n_fft: int | None = None,
+    window="hann",
+    center: bool = True,
+    dtype=None,
+    length: int | None = None,
+) -> np.ndarray:
+    """Inverse STFT with :func:`librosa.istft`'s parameters.
+
+    Parameters
+    ----------
+    stft_matrix : ndarray, shape (..., n_freq, n_frames), complex
+        Not modified.
+    hop_length, win_length, window, center
+        See :class:`STFT`.
+    n_fft : int, optional
+        Default ``2 * (n_freq - 1)``.
+    dtype : float dtype, optional
+        Output dtype; default float32 for complex64 input, float64 for complex128.
+    length : int, optional
+        Output length in samples (trim or zero-pad).
+
+    Returns
+    -------
+    y : ndarray, shape (..., n_samples), float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal(16000)
+    >>> y_hat = ds.istft(ds.stft(y, n_fft=512), length=len(y))
+    >>> float(np.max(np.abs(y_hat - y))) < 1e-12
+    True
+    """
+    if not isinstance(stft_matrix, np.ndarray) or stft_matrix.ndim < 2:
+        raise ParameterError(
+            f"stft_matrix={describe(stft_matrix)}: must be an array (..., n_freq, n_frames)"
+        )
+    if n_fft is None:
+        n_fft = 2 * (stft_matrix.shape[-2] - 1)
+    y = STFT(n_fft, hop_length, win_length, window, center).inverse(stft_matrix, length)
+    return y if dtype is None else y.astype(dtype, copy=False)
