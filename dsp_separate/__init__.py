@@ -42,12 +42,15 @@ _LAZY = {
     "available_separators": "separators",
     "get_separator": "separators",
 }
-_SUBMODULES = {"metrics", "io", "masks", "stft", "wiener", "separators", "cli", "datasets"}
+_SUBMODULES = {
+    "metrics", "io", "masks", "stft", "wiener", "separators", "cli", "datasets", "evaluation",
+    "synth", "base", "result",
+}
 
 __all__ = sorted(
     ["AudioFileError", "ConvergenceWarning", "DspSeparateError", "ParameterError", "__version__"]
     + list(_LAZY)
-    + ["metrics"]
+    + ["metrics", "synth"]
 )
 
 

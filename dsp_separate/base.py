@@ -113,6 +113,11 @@ class Separator(BaseEstimator):
             _check_power(self.power)
         check_nonnegative_int(getattr(self, "wiener_iterations", 0), "wiener_iterations")
 
+    def check_params(self) -> None:
+        """Validate the hyperparameters; raise ParameterError naming the bad one."""
+        self._validate_common()
+        self._validate_params()
+
     def separate(self, y: np.ndarray, sr: int, **kwargs) -> Separation:
         """Separate a mixture into sources.
 
@@ -131,8 +136,7 @@ class Separator(BaseEstimator):
         Separation
             Sources with the shape, length and dtype of ``y``.
         """
-        self._validate_common()
-        self._validate_params()
+        self.check_params()
         y = check_audio(y, "y")
         sr = check_sr(sr)
         transform = self._transform()

@@ -212,7 +212,7 @@ class STFT:
             scipy.signal.check_NOLA(self._window, self._n_fft, self._n_fft - self._hop)
         )
 
-    def get_params(self) -> dict:
+    def to_dict(self) -> dict:
         """The constructor arguments, as a dict."""
         return {
             "n_fft": self._n_fft,
@@ -225,7 +225,7 @@ class STFT:
         }
 
     def __repr__(self) -> str:
-        params = self.get_params()
+        params = self.to_dict()
         params["window"] = (
             describe(params["window"])
             if isinstance(params["window"], np.ndarray)
@@ -241,7 +241,7 @@ class STFT:
         if not isinstance(other, STFT):
             return NotImplemented
         return (
-            self.get_params().keys() == other.get_params().keys()
+            self.to_dict().keys() == other.to_dict().keys()
             and self._n_fft == other._n_fft
             and self._hop == other._hop
             and self._center == other._center

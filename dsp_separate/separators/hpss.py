@@ -207,6 +207,7 @@ class HPSS(Separator):
     power : float, default 2.0
         Soft-mask exponent.
     mask : {"soft", "binary"}, default "soft"
+        Soft masks with exponent ``power``, or binary masks.
     harmonic_seconds : float, optional
         Give the harmonic window in seconds instead (overrides ``kernel_size[0]``).
     percussive_hz : float, optional
