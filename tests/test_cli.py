@@ -1,0 +1,80 @@
+"""The dsp-separate command: demo, list, a method, and exit status 2 on bad input."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import dsp_separate as ds
+from dsp_separate.cli import main
+
+
+def test_demo_writes_files_and_prints_si_sdr(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path), "--seconds", "3", "-q"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if "| harm" in line
+            or "| perc" in line}
+    assert set(rows) == {"harmonic", "percussive"}
+    for line in rows.values():
+        si_sdr, base, gain = (float(v) for v in line.split("|")[2:5])
+        assert si_sdr > 10 and gain > 10
+    for name in ("mixture", "true_harmonic", "estimate_harmonic", "estimate_percussive"):
+        assert (tmp_path / f"{name}.wav").exists()
+
+
+def test_list_has_one_line_per_method(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(ds.available_separators())
+    assert any(line.startswith("hpss ") for line in lines)
+
+
+def test_method_writes_stem_named_files(tmp_path, capsys):
+    from dsp_separate.synth import harmonic_percussive_mixture
+
+    y, _ = harmonic_percussive_mixture(sr=8000, seconds=2.0, n_channels=2)
+    src = tmp_path / "song.wav"
+    ds.save(src, y, 8000, subtype="FLOAT")
+    out = tmp_path / "out"
+    code = main(["hpss", str(src), "-o", str(out), "--margin", "2", "--kernel-size", "17,9",
+                 "--n-fft", "512", "--hop-length", "128", "-q"])
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["song_harmonic.wav", "song_percussive.wav", "song_residual.wav"]
+    parts = [ds.load(out / n)[0] for n in names]
+    assert all(p.shape == (2, 16000) for p in parts)
+    expected = ds.HPSS(margin=2, kernel_size=(17, 9),
+                       stft=ds.STFT(512, 128)).separate(y, 8000)
+    np.testing.assert_allclose(parts[0], expected["harmonic"], atol=2 / 32768)
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["hpss", "missing.wav", "-o", "x"], "missing.wav: no such file"),
+        (["hpss", "{src}", "-o", "{out}", "--margin", "0.5"], "margin=0.5"),
+        (["hpss", "{src}", "-o", "{out}", "--hop-length", "0"], "hop_length=0"),
+        (["hpss", "{bad}", "-o", "{out}"], "bad.wav: cannot be read"),
+        (["hpss"], "required"),
+        (["nomethod"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, argv, match, capsys):
+    src = tmp_path / "ok.wav"
+    ds.save(src, np.zeros(4000, np.float32), 8000)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"garbage" * 20)
+    argv = [a.format(src=src, out=tmp_path / "o", bad=bad) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if "error" in line]
+    assert len(errors) == 1 and match in errors[0]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_console_script_entry_point(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "dsp_separate.cli", "hpss", "nofile.wav",
+                          "-o", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "nofile.wav" in out.stderr

@@ -1,0 +1,87 @@
+"""Masks from source models: values, edge cases, errors."""
+
+import numpy as np
+import pytest
+
+import dsp_separate as ds
+
+
+def test_ratio_masks_values_and_sum(rng):
+    models = rng.random((3, 4, 5, 6))
+    for p in (0.5, 1.0, 2.0, 7.0):
+        masks = ds.ratio_masks(models, power=p)
+        expected = models**p / (models**p).sum(axis=0)
+        np.testing.assert_allclose(masks, expected, rtol=1e-12)
+        np.testing.assert_allclose(masks.sum(axis=0), 1.0, rtol=1e-12)
+
+
+def test_ratio_masks_large_power_does_not_overflow():
+    models = np.array([[1e200, 1.0], [1e199, 2.0]])
+    with np.errstate(all="raise"):
+        masks = ds.ratio_masks(models, power=50)
+    np.testing.assert_allclose(masks[:, 0], [1.0, 1e-50], rtol=1e-9, atol=0)
+    np.testing.assert_allclose(masks[:, 1], [1 / (1 + 2.0**50), 2.0**50 / (1 + 2.0**50)])
+
+
+def test_ratio_masks_split_silent_bins_evenly():
+    models = np.zeros((4, 2, 3), dtype=np.float32)
+    models[1, 0, 0] = 2.0
+    with np.errstate(all="raise"):
+        masks = ds.ratio_masks(models)
+    assert masks.dtype == np.float32
+    assert masks[1, 0, 0] == 1.0 and masks[0, 0, 0] == 0.0
+    np.testing.assert_array_equal(masks[:, 1, 2], [0.25] * 4)
+
+
+def test_binary_masks_and_inf_power(rng):
+    models = rng.random((3, 10, 10))
+    masks = ds.binary_masks(models)
+    assert set(np.unique(masks)) == {0.0, 1.0}
+    np.testing.assert_array_equal(masks.sum(axis=0), 1.0)
+    np.testing.assert_array_equal(masks.argmax(axis=0), models.argmax(axis=0))
+    np.testing.assert_array_equal(ds.ratio_masks(models, power=np.inf), masks)
+    ties = ds.binary_masks(np.ones((2, 3)))
+    np.testing.assert_array_equal(ties, [[1, 1, 1], [0, 0, 0]])
+
+
+def test_softmask_matches_formula_and_zero_rules():
+    X = np.array([3.0, 0.0, 1.0])
+    R = np.array([1.0, 0.0, 1.0])
+    np.testing.assert_allclose(ds.softmask(X, R, 2.0), [0.9, 0.0, 0.5])
+    np.testing.assert_allclose(ds.softmask(X, R, 2.0, split_zeros=True), [0.9, 0.5, 0.5])
+    np.testing.assert_array_equal(ds.softmask(X, R, np.inf), [1.0, 0.0, 0.0])
+
+
+def test_apply_masks_broadcasts_and_keeps_dtype(rng):
+    X = (rng.standard_normal((2, 5, 7)) + 1j * rng.standard_normal((2, 5, 7))).astype(
+        np.complex64
+    )
+    masks = ds.ratio_masks(rng.random((3, 2, 5, 7)).astype(np.float32))
+    images = ds.apply_masks(X, masks)
+    assert images.shape == (3, 2, 5, 7) and images.dtype == np.complex64
+    np.testing.assert_allclose(images.sum(axis=0), X, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: ds.ratio_masks(np.array([[-1.0, 1.0]])), "non-negative"),
+        (lambda: ds.ratio_masks(np.array([[np.nan, 1.0]])), "finite"),
+        (lambda: ds.ratio_masks(np.ones((2, 2)), power=0), "power=0"),
+        (lambda: ds.ratio_masks(np.ones((2, 2)) + 0j), "real"),
+        (lambda: ds.ratio_masks([np.ones(2), np.ones(3)]), "differ in shape"),
+        (lambda: ds.softmask(np.ones(2), np.ones(3)), "shape"),
+        (lambda: ds.apply_masks(np.ones((4, 4), complex), np.ones((2, 3, 4))), "broadcastable"),
+    ],
+)
+def test_errors_name_the_argument(call, match):
+    with pytest.raises(ds.ParameterError, match=match):
+        call()
+
+
+def test_inputs_are_not_modified(rng):
+    models = rng.random((2, 3, 4))
+    keep = models.copy()
+    ds.ratio_masks(models, power=2)
+    ds.binary_masks(models)
+    np.testing.assert_array_equal(models, keep)
