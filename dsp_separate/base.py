@@ -73,15 +73,17 @@ class Separator(BaseEstimator):
     attribute per argument, unchanged, no validation there), and :meth:`_estimate`.
     Hyperparameters are validated at the start of every :meth:`separate` call.
 
-    Class attributes read by the registry and the command line: ``name`` (e.g. ``"hpss"``),
-    ``summary`` (one line), ``kind`` (``"mask"`` or ``"filter"``) and ``needs_references``
-    (oracle separators, whose :meth:`separate` takes ``references=``).
+    Class attributes read by the registry, the command line and the test battery: ``name``
+    (e.g. ``"hpss"``), ``summary`` (one line), ``kind`` (``"mask"`` or ``"filter"``),
+    ``needs_references`` (oracle separators, whose :meth:`separate` takes ``references=``)
+    and ``sums_to_mixture`` (False only for baselines that do not split the mixture).
     """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     kind: ClassVar[str] = "mask"
     needs_references: ClassVar[bool] = False
+    sums_to_mixture: ClassVar[bool] = True
 
     # -------------------------------------------------------------- to be overridden
     def _validate_params(self) -> None:

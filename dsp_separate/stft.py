@@ -226,16 +226,9 @@ class STFT:
 
     def __repr__(self) -> str:
         params = self.to_dict()
-        params["window"] = (
-            describe(params["window"])
-            if isinstance(params["window"], np.ndarray)
-            else params["window"]
-        )
-        inner = ", ".join(
-            f"{k}={v!r}" if not isinstance(v, str) or k != "window" else f"{k}={v!r}"
-            for k, v in params.items()
-        )
-        return f"STFT({inner})"
+        if isinstance(params["window"], np.ndarray):
+            params["window"] = describe(params["window"])
+        return "STFT(" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + ")"
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, STFT):
@@ -310,7 +303,9 @@ class STFT:
         x = y.reshape(-1, n)
         if self._center:
             pad = n_fft // 2
-            x = np.pad(x, ((0, 0), (pad, pad)), mode=self._pad_mode)
+            # C order first: np.pad keeps the input's memory order, and the framing kernel
+            # wants contiguous rows (and one compiled layout)
+            x = np.pad(np.ascontiguousarray(x), ((0, 0), (pad, pad)), mode=self._pad_mode)
         else:
             x = np.ascontiguousarray(x)
         n_frames = 1 + (x.shape[-1] - n_fft) // hop
@@ -366,7 +361,9 @@ class STFT:
                     "padding is removed; pass length="
                 )
         lead = X.shape[:-2]
-        spec = X.reshape(-1, X.shape[-2], X.shape[-1])[:, :, :n_frames]
+        # not sliced to n_frames: transpose_last2 reads only the first n_frames columns,
+        # so a C-contiguous X stays C-contiguous (one compiled layout, no copy)
+        spec = X.reshape(-1, X.shape[-2], X.shape[-1])
         real = np.float32 if X.dtype == np.complex64 else np.float64
         spec_t = np.empty((spec.shape[0], n_frames, spec.shape[1]), dtype=X.dtype)
         _k.transpose_last2(spec, spec_t)  # frames contiguous for the inverse FFTs

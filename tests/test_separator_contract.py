@@ -50,7 +50,7 @@ def run(sep, y, refs=None):
 
 
 def sums_to_mixture(cls) -> bool:
-    return getattr(cls, "sums_to_mixture", True)
+    return cls.sums_to_mixture
 
 
 @pytest.fixture(params=NAMES)
