@@ -29,7 +29,7 @@ _LAZY = {
     "binary_masks": "masks",
     "softmask": "masks",
     "apply_masks": "masks",
-    "wiener": "wiener",
+    "wiener": "_wiener",
     "Separation": "result",
     "Separator": "base",
     "HPSS": "separators.hpss",
@@ -56,7 +56,7 @@ _LAZY = {
     "get_separator": "separators",
 }
 _SUBMODULES = {
-    "metrics", "io", "masks", "stft", "wiener", "separators", "cli", "datasets", "evaluation",
+    "metrics", "io", "masks", "stft", "separators", "cli", "datasets", "evaluation",
     "synth", "base", "result",
 }
 

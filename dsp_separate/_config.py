@@ -5,6 +5,9 @@
   (``NUMBA_CACHE_DIR`` overrides it), so a second process does not recompile.
 * ``fastmath``: only the flags that allow reassociation and contraction.  ``nnan`` and
   ``ninf`` are deliberately left out so that NaN/Inf checks inside kernels keep working.
+* ``error_model="numpy"``: division by zero gives inf/nan as in numpy instead of a Python
+  exception check on every ``/``, which would stop LLVM from vectorising loops.  Kernels
+  guard their divisions themselves.
 * Nothing is compiled at import: kernels have no explicit signatures and compile on first
   call (each dtype once).
 """
@@ -26,6 +29,12 @@ def jit(func=None, *, parallel: bool = False):
     """``numba.njit`` with the package's flags: cache on, limited fastmath."""
 
     def wrap(f):
-        return numba.njit(f, cache=True, fastmath=FASTMATH, parallel=parallel and PARALLEL)
+        return numba.njit(
+            f,
+            cache=True,
+            fastmath=FASTMATH,
+            error_model="numpy",
+            parallel=parallel and PARALLEL,
+        )
 
     return wrap if func is None else wrap(func)

@@ -181,7 +181,7 @@ class Separator(BaseEstimator):
             images = apply_masks(X, np.stack([masks[n] for n in names]))
         k = getattr(self, "wiener_iterations", 0)
         if k:
-            from .wiener import wiener
+            from ._wiener import wiener
 
             images = wiener(X, np.abs(images), iterations=k)
         signals = transform.inverse(images, length=y.shape[-1]).astype(y.dtype, copy=False)

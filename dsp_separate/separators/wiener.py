@@ -92,7 +92,7 @@ class MultichannelWiener(Separator):
         return super()._transform()
 
     def _estimate(self, X, *, sr, stft, **kwargs):
-        from ..wiener import wiener
+        from .._wiener import wiener
 
         inner = self._inner()
         estimate = inner._estimate(X, sr=sr, stft=stft, **kwargs)
