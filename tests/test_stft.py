@@ -1,0 +1,520 @@
+"""Tests of the STFT (dsp_separate.stft) and its numba kernels (dsp_separate._kernels.stft).
+
+Three kinds of truth are used: the slow loop references in ``tests/naive.py`` (kernels and a
+whole STFT), librosa (the accuracy oracle: same parameters, same numbers), and perfect
+reconstruction, which is a property of the maths.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import warnings
+
+import librosa
+import numpy as np
+import pytest
+import scipy.signal
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from dsp_separate._kernels import stft as kernels
+from dsp_separate.exceptions import ParameterError
+from dsp_separate.stft import STFT, istft, stft
+from tests import naive
+
+RNG = np.random.default_rng(20240611)
+
+
+def noise(shape, dtype=np.float64, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def rel_err(a, b):
+    """max |a - b| / max |b|: the figure the issue's "1e-5 relative error" refers to."""
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def librosa_stft(y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # librosa warns about n_fft > len(y), as we do
+        return librosa.stft(y, **kw)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_fft,hop", [(16, 4), (16, 16), (15, 7), (8, 11), (1, 1)])
+def test_frame_windowed_matches_naive(dtype, n_fft, hop):
+    x = noise((3, 101), dtype)
+    window = noise(n_fft, dtype, seed=1)
+    window.setflags(write=False)  # as STFT passes it (and so one compiled signature)
+    n_frames = 1 + (101 - n_fft) // hop
+    out = np.empty((3, n_frames, n_fft), dtype=dtype)
+    kernels.frame_windowed(x, window, hop, out)
+    np.testing.assert_array_equal(out, naive.frame_windowed(x, window, hop))
+
+
+@pytest.mark.parametrize("n_fft,hop,n_frames,start,length", [
+    (16, 4, 10, 8, 40),     # centred: start at n_fft // 2
+    (16, 4, 10, 0, 52),     # every sample the frames cover
+    (16, 4, 10, 8, 100),    # longer than the frames reach: zeros at the end
+    (9, 3, 1, 4, 3),        # one frame
+    (8, 8, 5, 0, 40),       # no overlap
+    (8, 10, 5, 0, 48),      # gaps between frames
+    (32, 5, 7, 30, 5),      # a window that starts far into the padded signal
+])
+def test_window_sumsquare_matches_naive(n_fft, hop, n_frames, start, length):
+    window = scipy.signal.get_window("hann", n_fft)
+    window.setflags(write=False)
+    out = np.empty(length)
+    kernels.window_sumsquare(window, hop, n_frames, start, out)
+    np.testing.assert_allclose(
+        out, naive.window_sumsquare(window, hop, n_frames, start, length), rtol=1e-13, atol=0
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_fft,hop,n_frames,start,length", [
+    (16, 4, 10, 8, 40),
+    (16, 4, 10, 0, 52),
+    (16, 4, 10, 8, 100),
+    (9, 3, 1, 4, 3),
+    (8, 8, 5, 0, 40),
+    (8, 10, 5, 0, 48),    # samples no frame covers: left at 0, not divided
+    (32, 5, 7, 30, 5),
+    (6, 1, 30, 3, 30),    # hop of one sample
+])
+def test_overlap_add_matches_naive(dtype, n_fft, hop, n_frames, start, length):
+    window = scipy.signal.get_window("hann", n_fft).astype(dtype)
+    window.setflags(write=False)
+    frames = noise((2, n_frames, n_fft), dtype)
+    wss = np.empty(length, dtype=dtype)
+    kernels.window_sumsquare(window, hop, n_frames, start, wss)
+    tiny = dtype(np.finfo(dtype).tiny)
+    out = np.full((2, length), np.nan, dtype=dtype)  # every sample must be written
+    kernels.overlap_add(frames, window, hop, start, wss, tiny, out)
+    ref = naive.overlap_add(frames, window, hop, start, length, tiny)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.complex128])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (2, 33, 70), (1, 64, 64), (3, 5, 100), (1, 97, 1)])
+def test_transpose_matches_naive(dtype, shape):
+    a = noise(shape)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * noise(shape, seed=3)
+    a = a.astype(dtype)
+    out = np.empty((shape[0], shape[2], shape[1]), dtype=dtype)
+    kernels.transpose_last2(a, out)
+    np.testing.assert_array_equal(out, naive.transpose_last2(a))
+    # only the first C columns, when ``out`` asks for fewer (the inverse STFT's truncation)
+    part = np.empty((shape[0], (shape[2] + 1) // 2, shape[1]), dtype=dtype)
+    kernels.transpose_last2(a, part)
+    np.testing.assert_array_equal(part, naive.transpose_last2(a[:, :, : part.shape[1]]))
+
+
+# --------------------------------------------------------------------------- forward
+
+
+@pytest.mark.parametrize("center,pad_mode", [(True, "constant"), (True, "reflect"),
+                                             (True, "wrap"), (False, "constant")])
+@pytest.mark.parametrize("n_fft,hop,win_length", [(64, 16, None), (63, 10, 40), (32, 32, 20)])
+def test_stft_matches_naive_loop(center, pad_mode, n_fft, hop, win_length):
+    """Every frame against one np.fft.rfft of the windowed slice (float64, 1e-12)."""
+    y = noise(700)
+    tf = STFT(n_fft, hop, win_length, "hann", center, pad_mode)
+    ref = naive.stft(y, tf.window, hop, center, pad_mode)
+    X = tf.forward(y)
+    assert X.shape == ref.shape
+    assert rel_err(X, ref) < 1e-12
+
+
+LIBROSA_CASES = [
+    # n_fft, hop, win_length, window, center, pad_mode
+    (2048, 512, None, "hann", True, "constant"),
+    (1024, 256, 1024, "hamming", True, "reflect"),
+    (512, 100, 300, "blackman", True, "edge"),
+    (511, 128, None, ("kaiser", 8.0), True, "symmetric"),
+    (256, 64, 200, "hann", False, "constant"),
+    (400, 160, 400, "boxcar", False, "constant"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_fft,hop,win_length,window,center,pad_mode", LIBROSA_CASES)
+def test_stft_matches_librosa(dtype, n_fft, hop, win_length, window, center, pad_mode):
+    y = noise((2, 9001), dtype)
+    kw = dict(n_fft=n_fft, hop_length=hop, win_length=win_length, window=window,
+              center=center, pad_mode=pad_mode)
+    X = stft(y, **kw)
+    ref = librosa_stft(y, **kw)
+    assert X.shape == ref.shape
+    assert X.dtype == ref.dtype == (np.complex64 if dtype == np.float32 else np.complex128)
+    assert rel_err(X, ref) < (1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("pad_mode", ["constant", "reflect", "edge", "symmetric"])
+@pytest.mark.parametrize("n", [1, 2, 100, 511, 700])
+def test_short_signal_matches_librosa(pad_mode, n):
+    """n < n_fft with center=True: a warning, and librosa's shape and values."""
+    y = noise(n, np.float32, seed=n)
+    with pytest.warns(UserWarning, match="n_fft=1024"):
+        X = stft(y, n_fft=1024, hop_length=256, pad_mode=pad_mode)
+    ref = librosa_stft(y, n_fft=1024, hop_length=256, pad_mode=pad_mode)
+    assert X.shape == ref.shape
+    assert rel_err(X, ref) < 1e-5
+
+
+def test_short_signal_round_trip():
+    """A signal shorter than the window still comes back (center=True pads it)."""
+    y = noise((2, 300), seed=4)
+    with pytest.warns(UserWarning):
+        X = stft(y, n_fft=1024, hop_length=256)
+    np.testing.assert_allclose(istft(X, hop_length=256, length=300), y, atol=1e-12)
+
+
+@pytest.mark.parametrize("window", ["hann", ("kaiser", 8.0), "array", "callable"])
+def test_window_forms(window):
+    """A name, a (name, parameter) tuple, an array and a callable all give librosa's STFT."""
+    y = noise(4000, seed=5)
+    if window == "array":
+        window = scipy.signal.get_window(("tukey", 0.3), 300)
+    elif window == "callable":
+        window = scipy.signal.windows.cosine
+    X = stft(y, n_fft=512, hop_length=128, win_length=300, window=window)
+    ref = librosa_stft(y, n_fft=512, hop_length=128, win_length=300, window=window)
+    assert rel_err(X, ref) < 1e-12
+    assert rel_err(istft(X, hop_length=128, win_length=300, window=window, length=4000),
+                   y) < 1e-12
+
+
+def test_array_window_equals_named_window():
+    tf_name = STFT(512, 128, 400, "hamming")
+    tf_array = STFT(512, 128, 400, scipy.signal.get_window("hamming", 400))
+    np.testing.assert_array_equal(tf_name.window, tf_array.window)
+    assert tf_name == tf_array
+    assert tf_name.window.shape == (512,)
+    # centred: 56 zeros on each side, then hamming's first sample (0.08)
+    assert not tf_name.window[:56].any() and not tf_name.window[-56:].any()
+    assert tf_name.window[56] == pytest.approx(0.08)
+    with pytest.raises(ValueError):
+        tf_name.window[0] = 1.0  # read-only
+
+
+def test_float16_input_gives_complex64():
+    y16 = noise(5000, np.float16)
+    X = stft(y16, n_fft=256)
+    assert X.dtype == np.complex64
+    np.testing.assert_array_equal(X, stft(y16.astype(np.float32), n_fft=256))
+
+
+@pytest.mark.parametrize("dtype,cdtype", [(np.float32, np.complex64),
+                                          (np.float64, np.complex128)])
+def test_dtypes(dtype, cdtype):
+    tf = STFT(256, 64)
+    X = tf.forward(noise(3000, dtype))
+    assert X.dtype == cdtype
+    assert tf.inverse(X).dtype == dtype
+    assert stft(noise(3000, dtype), n_fft=256, dtype=np.complex128).dtype == np.complex128
+    assert istft(X, hop_length=64, dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("lead", [(), (2,), (3, 2)])
+def test_leading_shapes(lead):
+    """Every leading index is transformed independently, as the mono transform."""
+    y = noise(lead + (3000,), np.float32, seed=6)
+    tf = STFT(512, 128)
+    X = tf.forward(y)
+    assert X.shape == lead + (257, tf.num_frames(3000))
+    for index in np.ndindex(*lead):
+        np.testing.assert_array_equal(X[index], tf.forward(np.ascontiguousarray(y[index])))
+    y_hat = tf.inverse(X, length=3000)
+    assert y_hat.shape == y.shape
+    np.testing.assert_allclose(y_hat, y, atol=2e-6)
+
+
+def test_inputs_not_modified_and_readonly_inputs_accepted():
+    y = noise((2, 5000), np.float32)
+    y.setflags(write=False)
+    y_copy = y.copy()
+    tf = STFT(512, 128)
+    X = tf.forward(y)
+    X.setflags(write=False)
+    X_copy = X.copy()
+    tf.inverse(X, length=5000)
+    istft(X, hop_length=128)
+    np.testing.assert_array_equal(y, y_copy)
+    np.testing.assert_array_equal(X, X_copy)
+
+
+def test_non_contiguous_input():
+    y = noise((4, 6000), seed=7)
+    tf = STFT(256, 64)
+    np.testing.assert_array_equal(tf.forward(y[::2, ::2]),
+                                  tf.forward(np.ascontiguousarray(y[::2, ::2])))
+    np.testing.assert_array_equal(tf.forward(np.asfortranarray(y)), tf.forward(y))
+    X = tf.forward(y)
+    np.testing.assert_allclose(tf.inverse(X[::2], length=6000), y[::2], atol=1e-12)
+
+
+# --------------------------------------------------------------------------- inverse
+
+
+ISTFT_CASES = [
+    # n_fft, hop, win_length, center, n_frames, length
+    (2048, 512, None, True, 40, None),
+    (2048, 512, None, True, 40, 12345),
+    (2048, 512, None, True, 40, 30000),      # longer than the frames: zero-padded
+    (512, 100, 300, True, 25, 1000),
+    (255, 64, None, True, 30, None),
+    (512, 128, None, False, 30, None),
+    (512, 128, None, False, 30, 2000),
+    (400, 160, 400, False, 12, 5000),
+]
+
+
+@pytest.mark.parametrize("ctype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("n_fft,hop,win_length,center,n_frames,length", ISTFT_CASES)
+def test_istft_matches_librosa(ctype, n_fft, hop, win_length, center, n_frames, length):
+    """The same complex matrix (not one made by each library's stft) into both inverses."""
+    shape = (2, 1 + n_fft // 2, n_frames)
+    X = (noise(shape, seed=8) + 1j * noise(shape, seed=9)).astype(ctype)
+    kw = dict(n_fft=n_fft, hop_length=hop, win_length=win_length, center=center,
+              length=length)
+    y = istft(X, **kw)
+    ref = librosa.istft(X, **kw)
+    assert y.shape == ref.shape
+    assert y.dtype == ref.dtype
+    if not center and ctype == np.complex64:
+        # The first and last samples divide by a window sum-square of ~1e-6 (the tails of
+        # one hann window): 1e-7 differences of the two inverse FFTs are amplified there.
+        wss = naive.window_sumsquare(STFT(n_fft, hop, win_length).window, hop, n_frames, 0,
+                                     y.shape[-1])
+        keep = wss > 1e-3 * wss.max()
+        y, ref = y[..., keep], ref[..., keep]
+    assert rel_err(y, ref) < (1e-5 if ctype == np.complex64 else 1e-12)
+
+
+@pytest.mark.parametrize("n_fft,hop,win_length,window", [
+    (2048, 512, None, "hann"),
+    (1024, 256, 1024, "hamming"),
+    (1023, 100, 700, ("kaiser", 8.0)),
+    (512, 256, 512, "boxcar"),
+    (512, 128, 512, "blackman"),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_round_trip_common_settings(n_fft, hop, win_length, window, dtype):
+    y = noise((2, 20000), dtype, seed=10)
+    tf = STFT(n_fft, hop, win_length, window)
+    y_hat = tf.inverse(tf.forward(y), length=20000)
+    assert y_hat.dtype == dtype
+    assert np.max(np.abs(y_hat - y)) < (2e-6 if dtype == np.float32 else 1e-12) * np.max(
+        np.abs(y))
+
+
+PROPERTY_WINDOWS = ["hann", "hamming", "blackman", ("kaiser", 8.0), "boxcar", "triang",
+                    ("tukey", 0.5), "flattop"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_istft_inverts_stft_wherever_the_frames_cover(data):
+    """``istft(stft(y), length=len(y))`` reconstructs ``y`` for every NOLA configuration.
+
+    The general statement, for any window, ``n_fft``, ``win_length``, ``hop`` that satisfy
+    NOLA, either ``center``, any length and channel count: with :math:`s[m]` the window
+    sum-square at output sample :math:`m` (the frames actually used),
+
+    * where :math:`s[m] = 0` (a sample no frame covers) the output is exactly 0;
+    * elsewhere :math:`|\\hat y[m] - y[m]| \\le 100\\,\\epsilon \\max|y| \\sqrt{\\max s / s[m]}`,
+      i.e. float precision, degraded only where the sum-square is small relative to its
+      peak (the very first and last samples with ``center=False``).
+
+    And with ``center=True`` and ``hop_length <= win_length // 2`` every sample is covered,
+    so the whole signal comes back to that precision.  (With ``center=True`` and a hop
+    above half the window, librosa's frame count can leave the last samples uncovered; they
+    come back as 0, as in librosa.)
+    """
+    window = data.draw(st.sampled_from(PROPERTY_WINDOWS), label="window")
+    n_fft = data.draw(st.integers(2, 512), label="n_fft")
+    win_length = data.draw(st.integers(2, n_fft), label="win_length")
+    hop = data.draw(st.integers(1, win_length), label="hop")
+    center = data.draw(st.booleans(), label="center")
+    n = data.draw(st.integers(1 if center else n_fft, 3000), label="length")
+    lead = data.draw(st.sampled_from([(), (1,), (2,), (2, 3)]), label="channels")
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]), label="dtype")
+    tf = STFT(n_fft, hop, win_length, window, center)
+    assume(tf.invertible)
+    y = noise(lead + (n,), dtype, seed=data.draw(st.integers(0, 2**16), label="seed"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # n_fft > n with center=True
+        X = tf.forward(y)
+    y_hat = tf.inverse(X, length=n)
+    assert y_hat.shape == y.shape and y_hat.dtype == dtype
+
+    pad = n_fft // 2 if center else 0
+    wss = naive.window_sumsquare(tf.window.astype(dtype), hop, X.shape[-1], pad, n)
+    covered = wss > 0
+    assert np.all(y_hat[..., ~covered] == 0)
+    err = np.abs(y_hat - y)[..., covered]
+    bound = 100 * np.finfo(dtype).eps * np.abs(y).max() * np.sqrt(wss.max() / wss[covered])
+    assert np.all(err <= bound)
+    if center and hop <= win_length // 2:
+        assert covered.all()
+
+
+@pytest.mark.parametrize("n_fft,hop,win_length,window", [
+    (512, 512, None, "hann"),       # hann is 0 at its first sample: a gap every hop
+    (512, 600, None, "boxcar"),     # hop longer than the frame
+    (512, 300, 256, "boxcar"),      # hop longer than the window inside the frame
+    (256, 256, None, "blackman"),   # blackman's first sample is ~1e-17, not exactly 0
+])
+def test_non_invertible_configuration_raises(n_fft, hop, win_length, window):
+    tf = STFT(n_fft, hop, win_length, window)
+    assert not tf.invertible
+    X = tf.forward(noise(4000))  # the forward transform is still defined
+    with pytest.raises(ParameterError, match=rf"hop_length={hop}: .*NOLA"):
+        tf.inverse(X)
+    with pytest.raises(ParameterError, match="NOLA"):
+        istft(X, n_fft=n_fft, hop_length=hop, win_length=win_length, window=window)
+
+
+def test_invertible_flag_agrees_with_scipy():
+    for hop in range(1, 70):
+        tf = STFT(64, hop, 50, "hann")
+        expected = hop <= 64 and scipy.signal.check_NOLA(tf.window, 64, 64 - hop)
+        assert tf.invertible == expected
+
+
+def test_single_centred_frame_without_length_raises():
+    """librosa returns an empty signal here; we ask for ``length`` instead."""
+    X = np.zeros((513, 1), dtype=np.complex64)
+    with pytest.raises(ParameterError, match="length"):
+        istft(X)
+    assert istft(X, length=10).shape == (10,)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("n", [1, 100, 2047, 2048, 2049, 10000, 10240])
+def test_num_frames_matches_forward(center, n):
+    tf = STFT(2048, 512, center=center)
+    y = noise(n, np.float32)
+    if not center and n < 2048:
+        assert tf.num_frames(n) == 0
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert tf.forward(y).shape[-1] == tf.num_frames(n)
+
+
+@pytest.mark.parametrize("center", [True, False])
+def test_frame_times_and_bin_frequencies_match_librosa(center):
+    sr = 22050
+    tf = STFT(1024, 256, center=center)
+    frames = np.arange(50)
+    expected = librosa.frames_to_time(frames, sr=sr, hop_length=256,
+                                      n_fft=None if center else 1024)
+    np.testing.assert_allclose(tf.frame_times(50, sr), expected, rtol=1e-12)
+    np.testing.assert_allclose(tf.bin_frequencies(sr), librosa.fft_frequencies(sr=sr,
+                                                                               n_fft=1024))
+    assert tf.bin_frequencies(sr).shape == (513,)
+    assert tf.bin_frequencies(sr)[-1] == sr / 2
+
+
+def test_frame_time_is_the_centre_of_the_frame():
+    """A click at 0.5 s peaks in the frame whose time is 0.5 s, both alignments."""
+    sr = 8000
+    y = np.zeros(sr)
+    y[4000] = 1.0
+    for center in (True, False):
+        tf = STFT(256, 50, center=center)
+        energy = (np.abs(tf.forward(y)) ** 2).sum(axis=0)
+        assert tf.frame_times(len(energy), sr)[energy.argmax()] == pytest.approx(0.5, abs=0.004)
+
+
+def test_seconds_and_hz_conversions():
+    tf = STFT(2048, 512)
+    assert tf.seconds_to_frames(0.5, 22050) == round(0.5 * 22050 / 512)
+    assert tf.seconds_to_frames(1e-6, 22050) == 1
+    assert tf.hz_to_bins(500, 22050) == round(500 * 2048 / 22050)
+    assert tf.hz_to_bins(0.1, 22050) == 1
+
+
+def test_defaults_and_params():
+    tf = STFT()
+    assert (tf.n_fft, tf.hop_length, tf.win_length) == (2048, 512, 2048)
+    assert tf.center is True and tf.pad_mode == "constant" and tf.n_freq == 1025
+    assert STFT(1000, win_length=600).hop_length == 150
+    assert STFT(**tf.to_dict()) == tf
+    assert "n_fft=2048" in repr(tf)
+    assert STFT(1024) != STFT(2048)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+Y = np.zeros(4096, dtype=np.float32)
+ERROR_CASES = {
+    "nan": (lambda: stft(np.array([0.0, np.nan] * 3000)), "y="),
+    "inf": (lambda: stft(np.array([0.0, -np.inf] * 3000)), "y="),
+    "empty": (lambda: stft(np.zeros(0)), "y="),
+    "empty channels": (lambda: stft(np.zeros((0, 4096))), "y="),
+    "integer": (lambda: stft(np.zeros(4096, dtype=np.int16)), "y="),
+    "complex": (lambda: stft(np.zeros(4096, dtype=complex)), "y="),
+    "scalar": (lambda: stft(np.float32(1.0)), "y="),
+    "hop 0": (lambda: stft(Y, hop_length=0), "hop_length=0"),
+    "hop float": (lambda: stft(Y, hop_length=2.5), "hop_length=2.5"),
+    "n_fft 0": (lambda: stft(Y, n_fft=0), "n_fft=0"),
+    "win_length > n_fft": (lambda: stft(Y, n_fft=512, win_length=1024), "win_length=1024"),
+    "unknown window": (lambda: stft(Y, window="nope"), "window='nope'"),
+    "window array length": (lambda: stft(Y, n_fft=512, window=np.ones(100)), "window="),
+    "window all zeros": (lambda: stft(Y, n_fft=512, window=np.zeros(512)), "window="),
+    "pad_mode": (lambda: stft(Y, pad_mode="mirror"), "pad_mode='mirror'"),
+    "center type": (lambda: STFT(center="yes"), "center='yes'"),
+    "uncentred n_fft > len": (lambda: stft(Y[:100], n_fft=512, center=False), "n_fft=512"),
+    "istft nan": (lambda: istft(np.full((1025, 4), np.nan, dtype=complex)), "X="),
+    "istft 1-D": (lambda: istft(np.zeros(10, dtype=complex)), "stft_matrix="),
+    "istft integer": (lambda: istft(np.zeros((5, 5), dtype=int)), "X="),
+    "istft length 0": (lambda: istft(np.zeros((1025, 4), complex), length=0), "length=0"),
+    "inverse bins": (lambda: STFT(1024).inverse(np.zeros((1025, 4), complex)), "X="),
+}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_bad_input_raises_parameter_error_naming_the_argument(case):
+    call, name = ERROR_CASES[case]
+    with pytest.raises(ParameterError) as info:
+        call()
+    assert name in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_num_frames_and_length_checked():
+    with pytest.raises(ParameterError, match="n_samples=0"):
+        STFT().num_frames(0)
+    assert math.isclose(STFT(256, 64).frame_times(3, 100)[-1], 1.28)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dsp_separate/__init__.py: importing the submodule dsp_separate.stft (e.g. by "
+    "touching ds.STFT first) sets the package attribute 'stft' to the module, shadowing the "
+    "lazy function; remove this marker once that is fixed",
+)
+def test_top_level_stft_is_the_function_after_touching_STFT():
+    code = (
+        "import dsp_separate as ds\n"
+        "ds.STFT\n"
+        "assert callable(ds.stft), type(ds.stft)\n"
+        "from dsp_separate import stft\n"
+        "assert callable(stft)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-500:]
