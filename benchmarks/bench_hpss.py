@@ -37,7 +37,7 @@ def run(quick: bool) -> list[Row]:
     import librosa
 
     from dsp_separate.separators.hpss import HPSS, hpss_masks
-    from dsp_separate.stft import STFT
+    from dsp_separate import STFT
 
     seconds = 20 if quick else 180
     y = tone_and_clicks(seconds)

@@ -70,7 +70,7 @@ _COMPILE_SCRIPT = textwrap.dedent(
     import time
     t0 = time.perf_counter()
     import numpy as np
-    from dsp_separate.stft import STFT
+    from dsp_separate import STFT
     t1 = time.perf_counter()
     y = np.zeros((2, 44100), dtype=np.float32)
     tf = STFT(2048, 512)
@@ -104,7 +104,7 @@ def first_call_times() -> dict:
 def run(quick: bool) -> list[Row]:
     import librosa
 
-    from dsp_separate.stft import STFT
+    from dsp_separate import STFT
 
     seconds = 20 if quick else 180
     y = stereo_signal(seconds)

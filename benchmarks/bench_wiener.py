@@ -58,13 +58,13 @@ def stereo_images(seconds: float, seed: int = 0) -> np.ndarray:
 
 
 def _stft(y):
-    from dsp_separate.stft import stft
+    from dsp_separate import stft
 
     return stft(y, n_fft=N_FFT, hop_length=HOP)
 
 
 def _istft(Y, length):
-    from dsp_separate.stft import istft
+    from dsp_separate import istft
 
     return istft(Y, n_fft=N_FFT, hop_length=HOP, length=length)
 

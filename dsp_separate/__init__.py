@@ -22,9 +22,9 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it (loaded on first attribute access)
 _LAZY = {
-    "STFT": "stft",
-    "stft": "stft",
-    "istft": "stft",
+    "STFT": "_stft",
+    "stft": "_stft",
+    "istft": "_stft",
     "ratio_masks": "masks",
     "binary_masks": "masks",
     "softmask": "masks",
@@ -56,7 +56,7 @@ _LAZY = {
     "get_separator": "separators",
 }
 _SUBMODULES = {
-    "metrics", "io", "masks", "stft", "separators", "cli", "datasets", "evaluation",
+    "metrics", "io", "masks", "separators", "cli", "datasets", "evaluation",
     "synth", "base", "result",
 }
 

@@ -34,7 +34,7 @@ from ._validation import (
 from .exceptions import ParameterError
 from .masks import MASK_TYPES, _check_power, apply_masks, binary_masks, ratio_masks
 from .result import Separation
-from .stft import STFT
+from ._stft import STFT
 
 __all__ = ["Separator", "Models", "Masks", "Images", "RESIDUAL", "DEFAULT_STFT"]
 

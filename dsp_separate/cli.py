@@ -109,7 +109,7 @@ def _add_method_parser(sub, name, cls):
 
 def _run_method(args) -> int:
     from .io import load
-    from .stft import STFT
+    from ._stft import STFT
 
     cls = args.method_cls
     params = {k[6:]: v for k, v in vars(args).items() if k.startswith("param_")}

@@ -13,7 +13,7 @@ import pytest
 from sklearn.base import clone
 
 import dsp_separate as ds
-from dsp_separate.stft import STFT
+from dsp_separate import STFT
 
 from .conftest import two_sources
 

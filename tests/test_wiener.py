@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dsp_separate.exceptions import ParameterError
-from dsp_separate.stft import istft, stft
+from dsp_separate import istft, stft
 from dsp_separate import wiener
 
 SR = 16000

@@ -1,6 +1,6 @@
 """Numba kernels of the STFT: framing + windowing, window sum-square, overlap-add.
 
-Arrays in, preallocated arrays out; no validation (see ``dsp_separate.stft``).
+Arrays in, preallocated arrays out; no validation (see ``dsp_separate._stft``).
 Shapes use ``B`` for the flattened leading (batch/channel) axes.
 """
 

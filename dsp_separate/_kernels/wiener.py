@@ -1,4 +1,4 @@
-"""Numba kernels of the multichannel Wiener refinement (see ``dsp_separate.wiener``).
+"""Numba kernels of the multichannel Wiener refinement (see ``dsp_separate._wiener``).
 
 Arrays in, preallocated arrays out; no validation.  Shapes:
 
