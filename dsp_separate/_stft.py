@@ -64,6 +64,18 @@ __all__ = ["STFT", "stft", "istft"]
 
 PAD_MODES = ("constant", "reflect", "edge", "symmetric", "wrap")
 
+#: Working-set size of one chunk of frames (each of the two chunk buffers).
+_CHUNK_BYTES = 1 << 21
+
+
+def _chunk_frames(n_batch: int, n_fft: int, itemsize: int, n_frames: int) -> int:
+    """Frames per chunk so that a (n_batch, chunk, n_fft) buffer is about _CHUNK_BYTES."""
+    return max(1, min(n_frames, _CHUNK_BYTES // (n_batch * n_fft * itemsize)))
+
+
+def _complex_of(real_dtype) -> np.dtype:
+    return np.dtype(np.complex64 if real_dtype == np.float32 else np.complex128)
+
 
 def _make_window(window, win_length: int, n_fft: int) -> np.ndarray:
     """The analysis window as float64 of length ``n_fft`` (centred, zero-padded)."""
@@ -310,12 +322,18 @@ class STFT:
             x = np.ascontiguousarray(x)
         n_frames = 1 + (x.shape[-1] - n_fft) // hop
         window = self._window32 if y.dtype == np.float32 else self._window
-        frames = np.empty((x.shape[0], n_frames, n_fft), dtype=y.dtype)
-        _k.frame_windowed(x, window, hop, frames)
-        spec = scipy.fft.rfft(frames, axis=-1, workers=self._workers)
-        del frames
-        out = np.empty((spec.shape[0], spec.shape[2], spec.shape[1]), dtype=spec.dtype)
-        _k.transpose_last2(spec, out)  # (B, n_frames, n_freq) -> (B, n_freq, n_frames)
+        n_batch = x.shape[0]
+        out = np.empty((n_batch, self.n_freq, n_frames), dtype=_complex_of(y.dtype))
+        # Work through the frames in chunks of about _CHUNK_BYTES: the buffers stay in
+        # cache and are reused, and only the output is a large allocation.
+        chunk = _chunk_frames(n_batch, n_fft, y.dtype.itemsize, n_frames)
+        frames = np.empty((n_batch, chunk, n_fft), dtype=y.dtype)
+        for t0 in range(0, n_frames, chunk):
+            c = min(chunk, n_frames - t0)
+            part = frames[:, :c]
+            _k.frame_windowed(x[:, t0 * hop : (t0 + c - 1) * hop + n_fft], window, hop, part)
+            spec = scipy.fft.rfft(part, axis=-1, workers=self._workers)  # (B, c, n_freq)
+            _k.transpose_last2(spec, out[:, :, t0 : t0 + c])
         return out.reshape(lead + out.shape[1:])
 
     def inverse(self, X: np.ndarray, length: int | None = None) -> np.ndarray:
@@ -361,21 +379,22 @@ class STFT:
                     "padding is removed; pass length="
                 )
         lead = X.shape[:-2]
-        # not sliced to n_frames: transpose_last2 reads only the first n_frames columns,
-        # so a C-contiguous X stays C-contiguous (one compiled layout, no copy)
         spec = X.reshape(-1, X.shape[-2], X.shape[-1])
+        n_batch = spec.shape[0]
         real = np.float32 if X.dtype == np.complex64 else np.float64
-        spec_t = np.empty((spec.shape[0], n_frames, spec.shape[1]), dtype=X.dtype)
-        _k.transpose_last2(spec, spec_t)  # frames contiguous for the inverse FFTs
-        frames = scipy.fft.irfft(spec_t, n=n_fft, axis=-1, workers=self._workers)
-        del spec_t
-        frames = frames.astype(real, copy=False)
         window = self._window32 if real == np.float32 else self._window
+        out = np.zeros((n_batch, length), dtype=real)
+        chunk = _chunk_frames(n_batch, n_fft, np.dtype(real).itemsize, n_frames)
+        spec_t = np.empty((n_batch, chunk, self.n_freq), dtype=X.dtype)
+        for t0 in range(0, n_frames, chunk):
+            c = min(chunk, n_frames - t0)
+            part = spec_t[:, :c]
+            _k.transpose_last2(spec[:, :, t0 : t0 + c], part)  # frames as contiguous rows
+            frames = scipy.fft.irfft(part, n=n_fft, axis=-1, workers=self._workers)
+            _k.overlap_add(frames.astype(real, copy=False), window, hop, t0, pad, out)
         wss = np.empty(length, dtype=real)
         _k.window_sumsquare(window, hop, n_frames, pad, wss)
-        out = np.empty((frames.shape[0], length), dtype=real)
-        tiny = real(np.finfo(real).tiny)
-        _k.overlap_add(frames, window, hop, pad, wss, tiny, out)
+        _k.divide_where(out, wss, real(np.finfo(real).tiny))
         return out.reshape(lead + (length,))
 
 

@@ -175,7 +175,6 @@ def _energy_ratio_scores(reference, estimate, zero_mean, kind):
         reference = reference - reference.mean(axis=-1, keepdims=True)
         estimate = estimate - estimate.mean(axis=-1, keepdims=True)
     ref_energy = np.einsum("...n,...n->...", reference, reference)
-    est_energy = np.einsum("...n,...n->...", estimate, estimate)
     ref_silent = ~np.any(reference != 0, axis=-1)
     est_silent = ~np.any(estimate != 0, axis=-1)
     if kind == "snr":
@@ -193,7 +192,6 @@ def _energy_ratio_scores(reference, estimate, zero_mean, kind):
             noise = estimate - reference
         out = _ratio_db(target_energy, np.einsum("...n,...n->...", noise, noise))
         out = np.where(est_silent & ~ref_silent, -np.inf, out)
-    del est_energy
     return np.where(ref_silent, np.nan, out)
 
 
@@ -254,10 +252,10 @@ def si_sdr(reference, estimate, *, zero_mean=False, permutation=False):
         \text{SI-SDR} = 10 \log_{10}
         \frac{\lVert \alpha s\rVert^2}{\lVert \hat s - \alpha s\rVert^2}.
 
-    Special values, returned without warnings: a silent reference (all zeros) gives
-    NaN (there is nothing to measure against); a silent estimate of a non-silent
-    reference gives ``-inf``; an estimate that is an exact multiple of the reference
-    gives ``+inf``.  Scores are computed in float64 whatever the input dtype.
+    Special values, returned without warnings: a silent reference (all zeros, or constant
+    with ``zero_mean``) gives NaN (there is nothing to measure against); a silent estimate
+    of a non-silent reference gives ``-inf``; an estimate that is an exact multiple of the
+    reference gives ``+inf``.  Scores are computed in float64 whatever the input dtype.
 
     References
     ----------

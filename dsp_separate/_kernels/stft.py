@@ -48,47 +48,56 @@ def window_sumsquare(window, hop, n_frames, start, out):
 
 
 @jit(parallel=True)
-def overlap_add(frames, window, hop, start, wss, tiny, out):
-    """Windowed overlap-add, divided by the window sum-square where it is not ~0.
+def overlap_add(frames, window, hop, first_frame, start, out):
+    """Add windowed frames into ``out`` (overlap-add, without normalisation).
 
-    frames : (B, n_frames, n_fft) inverse FFTs of the frames; window : (n_fft,);
-    out : (B, length) receives samples ``start .. start + length - 1`` of the padded signal;
-    wss : (length,) from :func:`window_sumsquare`.  Output samples are grouped in blocks of
-    ``hop`` samples; each block gathers from the frames that overlap it, so blocks are
-    independent and run in parallel without write conflicts.  Frames are added in
-    increasing order, as in :func:`window_sumsquare`.
+    frames : (B, n_chunk, n_fft) inverse FFTs of frames ``first_frame .. first_frame +
+    n_chunk - 1``; window : (n_fft,); out : (B, length) holds samples ``start .. start +
+    length - 1`` of the padded signal and is accumulated into (call once per chunk of
+    frames, then :func:`divide_where`).  Output samples are grouped in blocks of ``hop``
+    samples; each block gathers from the frames of the chunk that overlap it, so blocks are
+    independent and run in parallel without write conflicts.
     """
-    n_batch, n_frames, n_fft = frames.shape
+    n_batch, n_chunk, n_fft = frames.shape
     length = out.shape[1]
-    first_block = start // hop
-    last_block = (start + length - 1) // hop
-    n_blocks = last_block - first_block + 1
+    last_frame = first_frame + n_chunk - 1
+    span_lo = max(first_frame * hop, start)
+    span_hi = min(last_frame * hop + n_fft, start + length)
+    if span_hi <= span_lo:
+        return
+    first_block = span_lo // hop
+    n_blocks = (span_hi - 1) // hop - first_block + 1
     for job in prange(n_batch * n_blocks):
         b = job // n_blocks
         k = first_block + (job - b * n_blocks)
-        m_lo = max(k * hop, start)
-        m_hi = min((k + 1) * hop, start + length)
+        m_lo = max(k * hop, span_lo)
+        m_hi = min((k + 1) * hop, span_hi)
         # inner loops run over 1-D slices with range indices so that they vectorise
         dst = out[b, m_lo - start : m_hi - start]
-        for j in range(m_hi - m_lo):
-            dst[j] = 0.0
         # frames t with t * hop <= m < t * hop + n_fft for some m in the block
-        t_lo = max(0, (k * hop - n_fft) // hop + 1)
-        t_hi = min(n_frames - 1, k)
+        t_lo = max(first_frame, (k * hop - n_fft) // hop + 1)
+        t_hi = min(last_frame, k)
         for t in range(t_lo, t_hi + 1):
             off = t * hop
             lo = max(m_lo, off)
             hi = min(m_hi, off + n_fft)
-            src = frames[b, t, lo - off : hi - off]
+            src = frames[b, t - first_frame, lo - off : hi - off]
             w = window[lo - off : hi - off]
             part = dst[lo - m_lo : hi - m_lo]
             for j in range(hi - lo):
                 part[j] += src[j] * w[j]
-        norm = wss[m_lo - start : m_hi - start]
-        for j in range(m_hi - m_lo):
-            s = norm[j]
+
+
+@jit(parallel=True)
+def divide_where(out, wss, tiny):
+    """``out[b, m] /= wss[m]`` where ``wss[m] > tiny`` (elsewhere left as it is)."""
+    n_batch, length = out.shape
+    for b in prange(n_batch):
+        row = out[b]
+        for m in range(length):
+            s = wss[m]
             if s > tiny:
-                dst[j] /= s
+                row[m] /= s
 
 
 @jit(parallel=True)
