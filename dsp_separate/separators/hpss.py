@@ -36,7 +36,8 @@ import numbers
 
 import numpy as np
 
-from .._kernels import median as _median
+from .._kernels import masks as _kmasks
+from .._kernels import median as _kmedian
 from .._kernels import stft as _kstft
 from .._validation import (
     check_nonnegative_array,
@@ -46,7 +47,7 @@ from .._validation import (
 )
 from ..base import Masks, Separator
 from ..exceptions import ParameterError
-from ..masks import _check_power, softmask
+from ..masks import _check_power
 
 __all__ = ["median_filter", "hpss_masks", "HPSS", "hpss"]
 
@@ -85,18 +86,24 @@ def median_filter(S: np.ndarray, kernel_size: int, axis: int = -1) -> np.ndarray
     k = check_positive_int(kernel_size, "kernel_size")
     if axis not in (-1, -2, S.ndim - 1, S.ndim - 2):
         raise ParameterError(f"axis={axis!r}: must be -1 (time) or -2 (frequency)")
+    return _median(S, k, axis in (-1, S.ndim - 1))
+
+
+def _median(S: np.ndarray, k: int, along_time: bool) -> np.ndarray:
+    """:func:`median_filter` without the checks."""
     lead = S.shape[:-2]
     F, T = S.shape[-2:]
     flat = np.ascontiguousarray(S.reshape(-1, F, T))
-    if axis in (-1, S.ndim - 1):
+    if along_time:
         out = np.empty_like(flat)
-        _median.median_filter_rows(flat.reshape(-1, T), k, out.reshape(-1, T))
+        _kmedian.median_filter_rows(flat.reshape(-1, T), k, out.reshape(-1, T))
         return out.reshape(lead + (F, T))
     # along frequency: transpose so each frame is a contiguous row, filter, transpose back
     tr = np.empty((flat.shape[0], T, F), dtype=flat.dtype)
     _kstft.transpose_last2(flat, tr)
     filt = np.empty_like(tr)
-    _median.median_filter_rows(tr.reshape(-1, F), k, filt.reshape(-1, F))
+    _kmedian.median_filter_rows(tr.reshape(-1, F), k, filt.reshape(-1, F))
+    del tr
     out = np.empty_like(flat)
     _kstft.transpose_last2(filt, out)
     return out.reshape(lead + (F, T))
@@ -180,16 +187,16 @@ def hpss_masks(
         raise ParameterError(f"mask={mask!r}: must be 'soft' or 'binary'")
     if mask == "binary":
         power = np.inf
-    H = median_filter(S, k_h, axis=-1)
-    P = median_filter(S, k_p, axis=-2)
-    split = beta_h == 1 and beta_p == 1
-    if np.isinf(power) and split:
-        m_h = (H >= P).astype(S.dtype)  # ties (incl. silence) go to the harmonic part so
-        return m_h, 1 - m_h            # that the masks still sum to one
-    Pm = P * beta_h if beta_h != 1 else P
-    Hm = H * beta_p if beta_p != 1 else H
-    m_h = softmask(H, Pm, power, split_zeros=split)
-    m_p = softmask(P, Hm, power, split_zeros=split)
+    H = _median(S, k_h, along_time=True)
+    P = _median(S, k_p, along_time=False)
+    m_h = np.empty_like(H)
+    m_p = np.empty_like(H)
+    F, T = S.shape[-2:]
+    _kmasks.hpss_masks(
+        H.reshape(-1, T), P.reshape(-1, T), beta_h, beta_p,
+        1.0 if np.isinf(power) else power, bool(np.isinf(power)),
+        np.finfo(S.dtype).tiny, m_h.reshape(-1, T), m_p.reshape(-1, T),
+    )
     return m_h, m_p
 
 
