@@ -25,8 +25,12 @@ _PARALLEL_ENV = os.environ.get("DSP_SEPARATE_PARALLEL", "1").strip().lower()
 PARALLEL = _PARALLEL_ENV not in {"0", "false", "no", "off"}
 
 
-def jit(func=None, *, parallel: bool = False):
-    """``numba.njit`` with the package's flags: cache on, limited fastmath."""
+def jit(func=None, *, parallel: bool = False, nogil: bool = False):
+    """``numba.njit`` with the package's flags: cache on, limited fastmath.
+
+    ``nogil=True`` releases the GIL so that Python threads can run the kernel side by side
+    (used for serial kernels that the caller threads itself, e.g. the STFT's chunks).
+    """
 
     def wrap(f):
         return numba.njit(
@@ -34,6 +38,7 @@ def jit(func=None, *, parallel: bool = False):
             cache=True,
             fastmath=FASTMATH,
             error_model="numpy",
+            nogil=nogil,
             parallel=parallel and PARALLEL,
         )
 

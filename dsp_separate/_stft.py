@@ -43,7 +43,10 @@ References
 from __future__ import annotations
 
 import math
+import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.fft
@@ -71,6 +74,33 @@ _CHUNK_BYTES = 1 << 21
 def _chunk_frames(n_batch: int, n_fft: int, itemsize: int, n_frames: int) -> int:
     """Frames per chunk so that a (n_batch, chunk, n_fft) buffer is about _CHUNK_BYTES."""
     return max(1, min(n_frames, _CHUNK_BYTES // (n_batch * n_fft * itemsize)))
+
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _in_threads(work, n_frames: int, chunk: int, workers: int) -> None:
+    """Run ``work(lo, hi)`` over contiguous ranges of ``n_frames`` frames, one per thread.
+
+    ``workers`` threads (-1: one per core); inputs of fewer than two chunks per thread run
+    in the calling thread.
+    """
+    global _POOL
+    n_threads = (os.cpu_count() or 1) if workers < 0 else workers
+    n_threads = max(1, min(n_threads, n_frames // (2 * chunk)))
+    if n_threads == 1:
+        work(0, n_frames)
+        return
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < n_threads:
+            _POOL = ThreadPoolExecutor(max_workers=max(n_threads, os.cpu_count() or 1),
+                                       thread_name_prefix="dsp_separate_stft")
+        pool = _POOL
+    bounds = np.linspace(0, n_frames, n_threads + 1).astype(int)
+    futures = [pool.submit(work, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    for future in futures:
+        future.result()
 
 
 def _complex_of(real_dtype) -> np.dtype:
@@ -324,16 +354,22 @@ class STFT:
         window = self._window32 if y.dtype == np.float32 else self._window
         n_batch = x.shape[0]
         out = np.empty((n_batch, self.n_freq, n_frames), dtype=_complex_of(y.dtype))
-        # Work through the frames in chunks of about _CHUNK_BYTES: the buffers stay in
-        # cache and are reused, and only the output is a large allocation.
+        # Frames are processed in chunks of about _CHUNK_BYTES, each thread taking a
+        # contiguous range of frames: the buffers stay in cache and are reused, and only
+        # the output is a large allocation.
         chunk = _chunk_frames(n_batch, n_fft, y.dtype.itemsize, n_frames)
-        frames = np.empty((n_batch, chunk, n_fft), dtype=y.dtype)
-        for t0 in range(0, n_frames, chunk):
-            c = min(chunk, n_frames - t0)
-            part = frames[:, :c]
-            _k.frame_windowed(x[:, t0 * hop : (t0 + c - 1) * hop + n_fft], window, hop, part)
-            spec = scipy.fft.rfft(part, axis=-1, workers=self._workers)  # (B, c, n_freq)
-            _k.transpose_last2(spec, out[:, :, t0 : t0 + c])
+
+        def frames_range(lo, hi):
+            frames = np.empty((n_batch, chunk, n_fft), dtype=y.dtype)
+            for t0 in range(lo, hi, chunk):
+                c = min(chunk, hi - t0)
+                part = frames[:, :c]
+                _k.frame_windowed(x[:, t0 * hop : (t0 + c - 1) * hop + n_fft], window, hop,
+                                  part)
+                spec = scipy.fft.rfft(part, axis=-1, workers=1)  # (B, c, n_freq)
+                _k.transpose_tiles(spec, out[:, :, t0 : t0 + c])
+
+        _in_threads(frames_range, n_frames, chunk, self._workers)
         return out.reshape(lead + out.shape[1:])
 
     def inverse(self, X: np.ndarray, length: int | None = None) -> np.ndarray:
@@ -385,13 +421,23 @@ class STFT:
         window = self._window32 if real == np.float32 else self._window
         out = np.zeros((n_batch, length), dtype=real)
         chunk = _chunk_frames(n_batch, n_fft, np.dtype(real).itemsize, n_frames)
-        spec_t = np.empty((n_batch, chunk, self.n_freq), dtype=X.dtype)
-        for t0 in range(0, n_frames, chunk):
-            c = min(chunk, n_frames - t0)
-            part = spec_t[:, :c]
-            _k.transpose_last2(spec[:, :, t0 : t0 + c], part)  # frames as contiguous rows
-            frames = scipy.fft.irfft(part, n=n_fft, axis=-1, workers=self._workers)
-            _k.overlap_add(frames.astype(real, copy=False), window, hop, t0, pad, out)
+        # frames before ``lo`` that still reach sample lo * hop of the padded signal
+        reach = -(-n_fft // hop) - 1
+
+        def overlap_range(lo, hi):
+            # this thread owns padded samples [lo * hop, hi * hop) (the ends: to the edges)
+            own_lo = lo * hop if lo > 0 else 0
+            own_hi = hi * hop if hi < n_frames else pad + length
+            spec_t = np.empty((n_batch, chunk, self.n_freq), dtype=X.dtype)
+            for t0 in range(max(0, lo - reach), hi, chunk):
+                c = min(chunk, hi - t0)
+                part = spec_t[:, :c]
+                _k.transpose_tiles(spec[:, :, t0 : t0 + c], part)  # frames as rows
+                frames = scipy.fft.irfft(part, n=n_fft, axis=-1, workers=1)
+                _k.overlap_add(frames.astype(real, copy=False), window, hop, t0, pad,
+                               own_lo, own_hi, out)
+
+        _in_threads(overlap_range, n_frames, chunk, self._workers)
         wss = np.empty(length, dtype=real)
         _k.window_sumsquare(window, hop, n_frames, pad, wss)
         _k.divide_where(out, wss, real(np.finfo(real).tiny))

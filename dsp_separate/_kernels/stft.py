@@ -2,6 +2,11 @@
 
 Arrays in, preallocated arrays out; no validation (see ``dsp_separate._stft``).
 Shapes use ``B`` for the flattened leading (batch/channel) axes.
+
+The STFT's kernels are serial and release the GIL: ``dsp_separate._stft`` runs one chunk of
+frames per thread (framing, FFT, transpose or overlap-add all in that thread), which keeps
+each thread's working set in its own cache and needs no synchronisation per chunk.
+``transpose_last2`` is the parallel version used on whole arrays (HPSS).
 """
 
 from numba import prange
@@ -9,14 +14,14 @@ from numba import prange
 from .._config import jit
 
 
-@jit(parallel=True)
+@jit(nogil=True)
 def frame_windowed(x, window, hop, out):
     """``out[b, t, i] = x[b, t * hop + i] * window[i]``.
 
     x : (B, L) padded signal; window : (n_fft,); out : (B, n_frames, n_fft).
     """
     n_batch, n_frames, n_fft = out.shape
-    for job in prange(n_batch * n_frames):
+    for job in range(n_batch * n_frames):
         b = job // n_frames
         t = job - b * n_frames
         # 1-D slices indexed by a range variable: no negative-index checks, so the loop
@@ -47,27 +52,28 @@ def window_sumsquare(window, hop, n_frames, start, out):
             dst[j] += w[j] * w[j]
 
 
-@jit(parallel=True)
-def overlap_add(frames, window, hop, first_frame, start, out):
+@jit(nogil=True)
+def overlap_add(frames, window, hop, first_frame, start, own_lo, own_hi, out):
     """Add windowed frames into ``out`` (overlap-add, without normalisation).
 
     frames : (B, n_chunk, n_fft) inverse FFTs of frames ``first_frame .. first_frame +
     n_chunk - 1``; window : (n_fft,); out : (B, length) holds samples ``start .. start +
     length - 1`` of the padded signal and is accumulated into (call once per chunk of
-    frames, then :func:`divide_where`).  Output samples are grouped in blocks of ``hop``
-    samples; each block gathers from the frames of the chunk that overlap it, so blocks are
-    independent and run in parallel without write conflicts.
+    frames, then :func:`divide_where`).  Only samples ``own_lo .. own_hi - 1`` (padded
+    coordinates) are written, so threads that own disjoint ranges never write the same
+    sample.  Output samples are grouped in blocks of ``hop`` samples; each block gathers
+    from the frames of the chunk that overlap it.
     """
     n_batch, n_chunk, n_fft = frames.shape
     length = out.shape[1]
     last_frame = first_frame + n_chunk - 1
-    span_lo = max(first_frame * hop, start)
-    span_hi = min(last_frame * hop + n_fft, start + length)
+    span_lo = max(first_frame * hop, start, own_lo)
+    span_hi = min(last_frame * hop + n_fft, start + length, own_hi)
     if span_hi <= span_lo:
         return
     first_block = span_lo // hop
     n_blocks = (span_hi - 1) // hop - first_block + 1
-    for job in prange(n_batch * n_blocks):
+    for job in range(n_batch * n_blocks):
         b = job // n_blocks
         k = first_block + (job - b * n_blocks)
         m_lo = max(k * hop, span_lo)
@@ -88,16 +94,32 @@ def overlap_add(frames, window, hop, first_frame, start, out):
                 part[j] += src[j] * w[j]
 
 
-@jit(parallel=True)
+@jit(nogil=True)
 def divide_where(out, wss, tiny):
     """``out[b, m] /= wss[m]`` where ``wss[m] > tiny`` (elsewhere left as it is)."""
     n_batch, length = out.shape
-    for b in prange(n_batch):
+    for b in range(n_batch):
         row = out[b]
         for m in range(length):
             s = wss[m]
             if s > tiny:
                 row[m] /= s
+
+
+@jit(nogil=True)
+def transpose_tiles(a, out):
+    """Serial :func:`transpose_last2` (for callers that run it in their own threads)."""
+    n_batch, n_rows = a.shape[0], a.shape[1]
+    n_cols = out.shape[1]
+    tile = 32
+    for b in range(n_batch):
+        for c0 in range(0, n_cols, tile):
+            c1 = min(c0 + tile, n_cols)
+            for r0 in range(0, n_rows, tile):
+                r1 = min(r0 + tile, n_rows)
+                for c in range(c0, c1):
+                    for r in range(r0, r1):
+                        out[b, c, r] = a[b, r, c]
 
 
 @jit(parallel=True)
