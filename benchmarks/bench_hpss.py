@@ -36,8 +36,8 @@ def tone_and_clicks(seconds: float) -> np.ndarray:
 def run(quick: bool) -> list[Row]:
     import librosa
 
-    from dsp_separate.separators.hpss import HPSS, hpss_masks
     from dsp_separate import STFT
+    from dsp_separate.separators.hpss import HPSS, hpss_masks
 
     seconds = 20 if quick else 180
     y = tone_and_clicks(seconds)

@@ -83,7 +83,8 @@ def quality(quick: bool = False) -> str:
 
     root = corpus_root()
     if root is None:
-        msg = "quality benchmark skipped: no corpus at ../shared/corpus/dev (set DSP_SEPARATE_CORPUS)"
+        msg = ("quality benchmark skipped: no corpus at ../shared/corpus/dev "
+               "(set DSP_SEPARATE_CORPUS)")
         print(msg, file=sys.stderr)
         return f"## Quality\n\n{msg}\n"
     manifest = root / "manifest.json"

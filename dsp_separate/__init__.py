@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import importlib
 
-from .exceptions import AudioFileError, ConvergenceWarning, DspSeparateError, ParameterError
+from .exceptions import AudioFileError as AudioFileError
+from .exceptions import ConvergenceWarning as ConvergenceWarning
+from .exceptions import DspSeparateError as DspSeparateError
+from .exceptions import ParameterError as ParameterError
 
 __version__ = "0.1.0"
 

@@ -24,6 +24,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ._stft import STFT
 from ._validation import (
     check_audio,
     check_choice,
@@ -34,7 +35,6 @@ from ._validation import (
 from .exceptions import ParameterError
 from .masks import MASK_TYPES, _check_power, apply_masks, binary_masks, ratio_masks
 from .result import Separation
-from ._stft import STFT
 
 __all__ = ["Separator", "Models", "Masks", "Images", "RESIDUAL", "DEFAULT_STFT"]
 

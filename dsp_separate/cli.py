@@ -108,8 +108,8 @@ def _add_method_parser(sub, name, cls):
 
 
 def _run_method(args) -> int:
-    from .io import load
     from ._stft import STFT
+    from .io import load
 
     cls = args.method_cls
     params = {k[6:]: v for k, v in vars(args).items() if k.startswith("param_")}

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
+from dsp_separate import STFT
 from dsp_separate._kernels import median as median_kernels
 from dsp_separate.exceptions import ParameterError
 from dsp_separate.separators.hpss import HPSS, hpss, hpss_masks, median_filter
-from dsp_separate import STFT
 from tests import naive
 
 

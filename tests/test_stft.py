@@ -19,9 +19,9 @@ import scipy.signal
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from dsp_separate import STFT, istft, stft
 from dsp_separate._kernels import stft as kernels
 from dsp_separate.exceptions import ParameterError
-from dsp_separate import STFT, istft, stft
 from tests import naive
 
 RNG = np.random.default_rng(20240611)

@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
+from dsp_separate import istft, stft, wiener
 from dsp_separate.exceptions import ParameterError
-from dsp_separate import istft, stft
-from dsp_separate import wiener
 
 SR = 16000
 N_FFT = 1024
