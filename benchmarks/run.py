@@ -43,10 +43,12 @@ def machine() -> str:
         pass
     versions = [f"numpy {numpy.__version__}", f"scipy {scipy.__version__}",
                 f"numba {numba.__version__}"]
+    from importlib.metadata import PackageNotFoundError, version
+
     for name in ("librosa", "norbert", "museval", "mir_eval", "fast_bss_eval"):
         try:
-            versions.append(f"{name} {importlib.import_module(name).__version__}")
-        except Exception:  # noqa: BLE001 - a peer that is absent or fails to import
+            versions.append(f"{name} {version(name)}")
+        except PackageNotFoundError:  # a peer that is not installed
             pass
     return (
         f"{datetime.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, "
