@@ -76,7 +76,7 @@ def _chunk_frames(n_batch: int, n_fft: int, itemsize: int, n_frames: int) -> int
     return max(1, min(n_frames, _CHUNK_BYTES // (n_batch * n_fft * itemsize)))
 
 
-_POOL = None
+_POOL = None  # (ThreadPoolExecutor, its size), made on first threaded call
 _POOL_LOCK = threading.Lock()
 
 
@@ -93,10 +93,11 @@ def _in_threads(work, n_frames: int, chunk: int, workers: int) -> None:
         work(0, n_frames)
         return
     with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers < n_threads:
-            _POOL = ThreadPoolExecutor(max_workers=max(n_threads, os.cpu_count() or 1),
-                                       thread_name_prefix="dsp_separate_stft")
-        pool = _POOL
+        if _POOL is None or _POOL[1] < n_threads:
+            size = max(n_threads, os.cpu_count() or 1)
+            _POOL = (ThreadPoolExecutor(max_workers=size, thread_name_prefix="dsp_separate"),
+                     size)
+        pool = _POOL[0]
     bounds = np.linspace(0, n_frames, n_threads + 1).astype(int)
     futures = [pool.submit(work, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
     for future in futures:
