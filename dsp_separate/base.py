@@ -119,6 +119,13 @@ class Separator(BaseEstimator):
         """Validate the hyperparameters; raise ParameterError naming the bad one."""
         self._validate_common()
         self._validate_params()
+        transform = self._transform()
+        if not transform.invertible:
+            raise ParameterError(
+                f"stft={transform!r}: hop_length={transform.hop_length} violates the nonzero "
+                "overlap-add (NOLA) condition for this window, so the sources could not be "
+                "resynthesised; use a smaller hop_length"
+            )
 
     def separate(self, y: np.ndarray, sr: int, **kwargs) -> Separation:
         """Separate a mixture into sources.
@@ -184,6 +191,7 @@ class Separator(BaseEstimator):
             from ._wiener import wiener
 
             images = wiener(X, np.abs(images), iterations=k)
+            masks = None  # the images are Wiener filters of the mixture, not these masks
         signals = transform.inverse(images, length=y.shape[-1]).astype(y.dtype, copy=False)
         return Separation(
             dict(zip(names, signals)),

@@ -107,6 +107,20 @@ def _add_method_parser(sub, name, cls):
     p.set_defaults(handler=_run_method, method_cls=cls, method=name)
 
 
+def _refuse_overwriting_inputs(inputs, outdir, fmt) -> None:
+    """Exit 2 if an input could be overwritten by an output ``<stem>_<source>.<fmt>``."""
+    folder = outdir.resolve()
+    for other in inputs:
+        if other.resolve().parent != folder or other.suffix.lower() != f".{fmt}":
+            continue
+        for path in inputs:
+            if other.stem.startswith(f"{path.stem}_"):
+                raise _UsageError(
+                    f"{PROG}: error: {other}: an output of {path.name} could overwrite this "
+                    "input file; choose another -o folder"
+                )
+
+
 def _run_method(args) -> int:
     from ._stft import STFT
     from .io import load
@@ -125,6 +139,9 @@ def _run_method(args) -> int:
     for path in inputs:  # check everything before doing any work
         if not path.is_file():
             raise _UsageError(f"{PROG}: error: {path}: no such file")
+    if outdir.exists() and not outdir.is_dir():
+        raise _UsageError(f"{PROG}: error: -o {outdir}: must be a folder, not a file")
+    _refuse_overwriting_inputs(inputs, outdir, args.format)
     outdir.mkdir(parents=True, exist_ok=True)
     for path in inputs:
         t0 = time.perf_counter()
@@ -137,10 +154,6 @@ def _run_method(args) -> int:
         took = time.perf_counter() - t1
         _say(args, f"{path}: {args.method} in {took:.2f} s ({seconds / max(took, 1e-9):.1f}x "
                    "real time)")
-        targets = [outdir / f"{path.stem}_{name}.{args.format}" for name in result.names]
-        for target in targets:
-            if target.exists() and target.resolve() == path.resolve():
-                raise _UsageError(f"{PROG}: error: {target}: would overwrite the input file")
         written = result.save(outdir, args.format, prefix=f"{path.stem}_")
         for target in written:
             print(target)
@@ -167,7 +180,10 @@ def _run_demo(args) -> int:
     from .separators.hpss import HPSS
     from .synth import harmonic_percussive_mixture
 
+    from ._validation import check_positive_float
+
     sr = 22050
+    check_positive_float(args.seconds, "--seconds")
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     _say(args, f"synthesising {args.seconds:g} s of chords over drums at {sr} Hz ...")

@@ -65,8 +65,13 @@ def load(path, sr: int | None = None, mono: bool = False, dtype=np.float32):
     mono = check_bool(mono, "mono")
     if sr is not None:
         sr = check_sr(sr)
-    if dtype not in (np.float32, np.float64):
+    try:
+        kind = np.dtype(dtype).type
+    except TypeError:
+        kind = None
+    if kind not in (np.float32, np.float64):
         raise ParameterError(f"dtype={dtype!r}: must be np.float32 or np.float64")
+    dtype = kind
     path = Path(path)
     if not path.exists():
         raise AudioFileError(f"{path}: no such file")

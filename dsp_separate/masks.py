@@ -189,7 +189,8 @@ def apply_masks(X, masks) -> np.ndarray:
     X : ndarray, shape (..., n_freq, n_frames), complex
         Mixture STFT.  Not modified.
     masks : ndarray, shape (n_sources, ..., n_freq, n_frames)
-        Real masks broadcastable against ``X`` after the source axis.
+        Real, finite, non-negative masks (gains) broadcastable against ``X`` after the
+        source axis.
 
     Returns
     -------
@@ -203,7 +204,7 @@ def apply_masks(X, masks) -> np.ndarray:
     array([0.5+0.5j, 1.5+1.5j])
     """
     X = check_stft_matrix(X, "X", min_ndim=1)
-    masks = np.asarray(masks)
+    masks = check_nonnegative_array(np.asarray(masks), "masks")
     try:
         shape = np.broadcast_shapes(masks.shape[1:], X.shape)
     except ValueError:

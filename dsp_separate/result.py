@@ -27,8 +27,9 @@ class Separation(Mapping):
     stfts : dict of str to ndarray, each shape (..., n_freq, n_frames), complex
         Each source's STFT image, as resynthesised.
     masks : dict of str to ndarray, or None
-        The real masks in [0, 1] that a mask method applied (before any Wiener refinement);
-        ``None`` for filter methods, whose images are not a real mask of the mixture.
+        The real masks in [0, 1] that a mask method applied; ``None`` for filter methods
+        and after Wiener refinement (``wiener_iterations > 0``), whose source images are not
+        a real mask of the mixture.
     sr : int
         Sampling rate in Hz.
     stft : STFT

@@ -109,3 +109,28 @@ def test_evaluate_prints_medians_and_writes_csv(tmp_path, capsys):
 def test_evaluate_bad_dataset_exits_2(tmp_path, capsys):
     assert main(["evaluate", "hpss", str(tmp_path / "none")]) == 2
     assert "none" in capsys.readouterr().err
+
+
+def test_outputs_never_overwrite_inputs(tmp_path, capsys):
+    first = tmp_path / "song.wav"
+    second = tmp_path / "song_harmonic.wav"
+    for path in (first, second):
+        ds.save(path, np.zeros(8000, np.float32), 8000)
+    before = second.read_bytes()
+    code = main(["hpss", str(first), str(second), "-o", str(tmp_path), "-q"])
+    assert code == 2
+    assert "could overwrite this input" in capsys.readouterr().err
+    assert second.read_bytes() == before
+
+
+def test_outdir_that_is_a_file_and_bad_stft_fail_before_work(tmp_path, capsys):
+    src = tmp_path / "ok.wav"
+    ds.save(src, np.zeros(8000, np.float32), 8000)
+    assert main(["hpss", str(src), "-o", str(src)]) == 2
+    assert "must be a folder" in capsys.readouterr().err
+    assert main(["hpss", str(src), "-o", str(tmp_path / "o"), "--hop-length", "4096"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NOLA" in err[0]  # refused before reading the file
+    assert not (tmp_path / "o").exists()
+    assert main(["demo", "--seconds", "0", "-o", str(tmp_path / "d")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

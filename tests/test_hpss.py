@@ -296,3 +296,17 @@ def test_separate_leaves_input_alone_and_is_repeatable():
 def test_separator_parameter_errors(params, name):
     with pytest.raises(ParameterError, match=name):
         HPSS(**params).separate(np.zeros(4000, dtype=np.float32), SR)
+
+
+def test_review_regressions_kernel_bounds_float16_and_sr():
+    S = np.abs(np.random.default_rng(0).standard_normal((65, 20))).astype(np.float16)
+    out = median_filter(S, 5)
+    assert out.dtype == np.float32 and out.shape == S.shape
+    m_h, m_p = hpss_masks(S, kernel_size=5)
+    np.testing.assert_allclose(m_h + m_p, 1.0, atol=1e-6)
+    with pytest.raises(ParameterError, match=r"kernel_size=42: longer than 2 \* 20 \+ 1"):
+        median_filter(S.astype(np.float32), 42)
+    with pytest.raises(ParameterError, match="percussive, along frequency"):
+        hpss_masks(S.astype(np.float32), kernel_size=(5, 1000))
+    with pytest.raises(ParameterError, match="sr=0"):
+        HPSS(percussive_hz=100.0).kernel_sizes(0)
