@@ -175,12 +175,11 @@ def _run_list(args) -> int:
 def _run_demo(args) -> int:
     import numpy as np
 
+    from ._validation import check_positive_float
     from .io import save
     from .metrics import si_sdr
     from .separators.hpss import HPSS
     from .synth import harmonic_percussive_mixture
-
-    from ._validation import check_positive_float
 
     sr = 22050
     check_positive_float(args.seconds, "--seconds")
