@@ -310,3 +310,12 @@ def test_review_regressions_kernel_bounds_float16_and_sr():
         hpss_masks(S.astype(np.float32), kernel_size=(5, 1000))
     with pytest.raises(ParameterError, match="sr=0"):
         HPSS(percussive_hz=100.0).kernel_sizes(0)
+
+
+def test_short_clip_with_default_kernels_and_nyquist_rule():
+    y = np.random.default_rng(1).standard_normal(4000).astype(np.float32)  # 8 frames
+    result = HPSS().separate(y, 8000)  # kernel 31 > 2 * 8 + 1: shortened, not refused
+    expected = HPSS(kernel_size=(17, 31)).separate(y, 8000)
+    np.testing.assert_array_equal(result["harmonic"], expected["harmonic"])
+    with pytest.raises(ParameterError, match="percussive_hz=1000000000.0: must be at most"):
+        HPSS(percussive_hz=1e9).separate(y, 8000)

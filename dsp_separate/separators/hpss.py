@@ -239,12 +239,18 @@ class HPSS(Separator):
     harmonic_seconds : float, optional
         Give the harmonic window in seconds instead (overrides ``kernel_size[0]``).
     percussive_hz : float, optional
-        Give the percussive window in Hz instead (overrides ``kernel_size[1]``).
+        Give the percussive window in Hz instead (overrides ``kernel_size[1]``); at most
+        ``sr / 2``.
     stft : STFT or dict, optional
         Transform; default ``STFT(n_fft=2048, hop_length=512)``.
     wiener_iterations : int, default 0
         Multichannel Wiener EM iterations applied to the masked sources
         (:func:`dsp_separate.wiener`); 0 keeps the plain masks.
+
+    Notes
+    -----
+    On a signal whose spectrogram has fewer than ``(k - 1) / 2`` frames (bins) a window of
+    ``k`` is shortened to ``2 n + 1``, the longest :func:`hpss_masks` accepts.
 
     See Also
     --------
@@ -311,6 +317,11 @@ class HPSS(Separator):
         if self.harmonic_seconds is not None:
             k_h = transform.seconds_to_frames(self.harmonic_seconds, sr)
         if self.percussive_hz is not None:
+            if self.percussive_hz > sr / 2:
+                raise ParameterError(
+                    f"percussive_hz={self.percussive_hz!r}: must be at most the Nyquist "
+                    f"frequency sr / 2 = {sr / 2:g} Hz"
+                )
             k_p = transform.hz_to_bins(self.percussive_hz, sr)
         return k_h, k_p
 
@@ -319,9 +330,14 @@ class HPSS(Separator):
             raise ParameterError(
                 f"{sorted(kwargs)}: {type(self).__name__}.separate takes no extra arguments"
             )
+        k_h, k_p = self.kernel_sizes(sr, stft)
+        # A signal too short for the window: use the longest window its spectrogram allows
+        # (2 n + 1), rather than refusing short clips under default settings.
+        k_h = min(k_h, 2 * X.shape[-1] + 1)
+        k_p = min(k_p, 2 * X.shape[-2] + 1)
         m_h, m_p = hpss_masks(
             np.abs(X),
-            kernel_size=self.kernel_sizes(sr, stft),
+            kernel_size=(k_h, k_p),
             power=self.power,
             mask=self.mask,
             margin=self.margin,
