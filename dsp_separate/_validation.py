@@ -26,7 +26,12 @@ __all__ = [
     "check_bool",
     "check_stft_matrix",
     "check_nonnegative_array",
+    "check_channel_first",
 ]
+
+#: Shortest signal the layout check accepts as channel-first when the axis before the
+#: samples is longer (see :func:`check_channel_first`); the STFT passes its ``n_fft``.
+LAYOUT_MIN_SAMPLES = 2048
 
 
 def describe(value) -> str:
@@ -183,3 +188,29 @@ def check_nonnegative_array(S, name: str, *, min_ndim: int = 1) -> np.ndarray:
     if (S < 0).any():
         raise _fail(name, S, f"must be non-negative, found minimum {S.min()!r}")
     return S
+
+
+def check_channel_first(y: np.ndarray, name: str = "y", *, window: int = LAYOUT_MIN_SAMPLES):
+    """Refuse audio that looks like soundfile's ``(n_samples, n_channels)`` layout.
+
+    The rule, the same everywhere in the package (separators, the STFT, :func:`save`, the
+    metrics): an array with at least two dimensions whose last axis is shorter than
+    ``window`` samples (the STFT's ``n_fft``, or 2048 where there is no STFT) while the axis
+    before it is at least that long is taken to be channels-last and refused with a
+    :class:`ParameterError` that suggests ``y.T``.  A genuinely short channel-first signal
+    (both axes short) passes; the STFT then warns that its frames are mostly padding.
+    """
+    if (
+        isinstance(y, np.ndarray)
+        and y.ndim >= 2
+        and y.shape[-1] < window
+        and y.shape[-2] >= window
+    ):
+        raise _fail(
+            name,
+            y,
+            f"looks like (n_samples, n_channels) audio ({y.shape[-2]} samples of "
+            f"{y.shape[-1]} channel(s)?): dsp_separate is channel-first, (..., n_samples); "
+            f"pass {name}.T (e.g. for soundfile.read output)",
+        )
+    return y
