@@ -56,6 +56,7 @@ from ._kernels import stft as _k
 from ._validation import (
     check_audio,
     check_bool,
+    check_channel_first,
     check_choice,
     check_positive_int,
     check_stft_matrix,
@@ -328,6 +329,11 @@ class STFT:
         X : ndarray, shape (..., 1 + n_fft // 2, n_frames), complex64 or complex128
         """
         y = check_audio(y, "y")
+        check_channel_first(y, "y", window=self._n_fft)
+        return self._forward(y)
+
+    def _forward(self, y: np.ndarray) -> np.ndarray:
+        """:meth:`forward` without the checks (``y`` float32/float64, finite)."""
         n = y.shape[-1]
         n_fft, hop = self._n_fft, self._hop
         if self._center:
@@ -402,11 +408,18 @@ class STFT:
                 "overlap-add (NOLA) condition, so the STFT cannot be inverted; use a "
                 "smaller hop_length"
             )
+        if length is not None:
+            length = check_positive_int(length, "length")
+        return self._inverse(X, length)
+
+    def _inverse(self, X: np.ndarray, length: int | None = None, gain=None) -> np.ndarray:
+        """:meth:`inverse` without the checks; ``gain`` (real, shape of ``X``) multiplies
+        ``X`` chunk by chunk, so a masked source is resynthesised without a full-size
+        masked copy of the mixture STFT."""
         n_fft, hop = self._n_fft, self._hop
         n_frames = X.shape[-1]
         pad = n_fft // 2 if self._center else 0
         if length is not None:
-            length = check_positive_int(length, "length")
             if self._center:
                 n_frames = min(n_frames, math.ceil((length + 2 * pad) / hop))
         else:
@@ -418,6 +431,8 @@ class STFT:
                 )
         lead = X.shape[:-2]
         spec = X.reshape(-1, X.shape[-2], X.shape[-1])
+        if gain is not None:
+            gain = np.broadcast_to(gain, X.shape).reshape(spec.shape)
         n_batch = spec.shape[0]
         real = np.float32 if X.dtype == np.complex64 else np.float64
         window = self._window32 if real == np.float32 else self._window
@@ -431,10 +446,15 @@ class STFT:
             own_lo = lo * hop if lo > 0 else 0
             own_hi = hi * hop if hi < n_frames else pad + length
             spec_t = np.empty((n_batch, chunk, self.n_freq), dtype=X.dtype)
+            masked = None if gain is None else np.empty((n_batch, self.n_freq, chunk),
+                                                        dtype=X.dtype)
             for t0 in range(max(0, lo - reach), hi, chunk):
                 c = min(chunk, hi - t0)
                 part = spec_t[:, :c]
-                _k.transpose_tiles(spec[:, :, t0 : t0 + c], part)  # frames as rows
+                block = spec[:, :, t0 : t0 + c]
+                if gain is not None:
+                    block = np.multiply(block, gain[:, :, t0 : t0 + c], out=masked[:, :, :c])
+                _k.transpose_tiles(block, part)  # frames as rows
                 frames = scipy.fft.irfft(part, n=n_fft, axis=-1, workers=1)
                 _k.overlap_add(frames.astype(real, copy=False), window, hop, t0, pad,
                                own_lo, own_hi, out)
