@@ -206,11 +206,13 @@ def check_channel_first(y: np.ndarray, name: str = "y", *, window: int = LAYOUT_
         and y.shape[-1] < window
         and y.shape[-2] >= window
     ):
+        # .T reverses every axis: right for (n_samples, n_channels), wrong for a batch
+        fix = f"{name}.T" if y.ndim == 2 else f"np.swapaxes({name}, -1, -2)"
         raise _fail(
             name,
             y,
             f"looks like (n_samples, n_channels) audio ({y.shape[-2]} samples of "
             f"{y.shape[-1]} channel(s)?): dsp_separate is channel-first, (..., n_samples); "
-            f"pass {name}.T (e.g. for soundfile.read output)",
+            f"pass {fix} (e.g. for soundfile.read output)",
         )
     return y
