@@ -1,6 +1,8 @@
 """load/save: shapes, resampling, atomic writes, clear errors naming the file."""
 
 import os
+import stat
+import warnings
 
 import numpy as np
 import pytest
@@ -65,16 +67,93 @@ def test_save_rejects_bad_targets_and_leaves_nothing_behind(tmp_path):
         ds.save(tmp_path / "x.wav", y, 0)
     with pytest.raises(ds.ParameterError, match="integer"):
         ds.save(tmp_path / "x.wav", np.zeros(10, np.int16), 8000)
-    # a failing write (libsndfile refuses 3 channels of this subtype? use an impossible subtype)
-    with pytest.raises(ds.AudioFileError, match="could not be written"):
+    with pytest.raises(ds.ParameterError, match="subtype='VORBIS'.*PCM_24"):
         ds.save(tmp_path / "x.wav", y, 8000, subtype="VORBIS")
+    # a failing write: FLAC does not support this sampling rate
+    with pytest.raises(ds.AudioFileError, match="x.flac: could not be written"):
+        ds.save(tmp_path / "x.flac", y, 1_000_000)
     assert os.listdir(tmp_path) == []
 
 
 def test_existing_file_is_replaced_only_when_complete(tmp_path):
     path = tmp_path / "keep.wav"
     ds.save(path, np.full(50, 0.25, np.float32), 8000, subtype="FLOAT")
+    flac = tmp_path / "keep.flac"
+    ds.save(flac, np.full(50, 0.25, np.float32), 8000)
     with pytest.raises(ds.AudioFileError):
-        ds.save(path, np.zeros(50, np.float32), 8000, subtype="VORBIS")
+        ds.save(flac, np.zeros(50, np.float32), 1_000_000)
     np.testing.assert_array_equal(sf.read(path, dtype="float32")[0], 0.25)
-    assert sorted(os.listdir(tmp_path)) == ["keep.wav"]
+    np.testing.assert_allclose(sf.read(flac, dtype="float32")[0], 0.25, atol=1 / 32768)
+    assert sorted(os.listdir(tmp_path)) == ["keep.flac", "keep.wav"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_new_files_get_the_umask_mode(tmp_path, umask):
+    # old code: tempfile.mkstemp made every output 0600 whatever the umask
+    old = os.umask(umask)
+    try:
+        for name in ("a.wav", "b.flac"):
+            ds.save(tmp_path / name, np.zeros(100, np.float32), 8000)
+            assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o666 & ~umask
+    finally:
+        os.umask(old)
+
+
+def test_loud_float_is_written_as_float_with_a_warning(tmp_path):
+    # old code: clipped to +-1 in the 16-bit file, silently
+    y = np.array([0.5, 8.0, -3.0, 0.25] * 100, np.float32)
+    path = tmp_path / "loud.wav"
+    with pytest.warns(ds.io.ClippingWarning, match=r"loud.wav: peak 8 .*FLOAT"):
+        ds.save(path, y, 8000)
+    assert sf.info(path).subtype == "FLOAT"
+    np.testing.assert_array_equal(ds.load(path)[0][0], y)
+    # FLAC has no float subtype: scaled by 1/peak, said so, nothing clipped
+    flac = tmp_path / "loud.flac"
+    with pytest.warns(ds.io.ClippingWarning, match=r"scaled by 0.125"):
+        ds.save(flac, y, 8000, subtype="PCM_24")
+    np.testing.assert_allclose(ds.load(flac)[0][0], y / 8, atol=2 ** -23)
+    assert y[1] == 8.0  # input untouched
+
+
+def test_quiet_audio_keeps_the_integer_subtype_without_warning(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds.save(tmp_path / "q.wav", np.full(100, 1.0, np.float32), 8000, subtype="PCM_24")
+    assert sf.info(tmp_path / "q.wav").subtype == "PCM_24"
+
+
+@pytest.mark.parametrize(
+    "fmt, given, expected",
+    [("wav", "PCM_24", "PCM_24"), ("wav", "FLOAT", "FLOAT"), ("flac", "FLOAT", "PCM_24"),
+     ("flac", "PCM_24", "PCM_24"), ("wav", "MPEG_LAYER_III", "PCM_16"), ("ogg", "PCM_24",
+     "VORBIS"), ("aiff", "DOUBLE", "DOUBLE"), ("flac", "DOUBLE", "PCM_24"), ("wav", None,
+     "PCM_16"), ("flac", "PCM_U8", "PCM_16")],
+)
+def test_matching_subtype(fmt, given, expected):
+    assert ds.io.matching_subtype(fmt, given) == expected
+
+
+def test_nan_in_a_file_names_the_file_and_the_place(tmp_path):
+    # old code: an error about an internal array ("y=...: must be finite") from the separator
+    y = np.zeros((2, 8000), np.float32)
+    y[1, 4000] = np.nan
+    path = tmp_path / "nan.wav"
+    sf.write(path, y.T, 8000, subtype="FLOAT")
+    with pytest.raises(ds.AudioFileError,
+                       match=r"nan.wav: holds 1 NaN or infinite sample\(s\), the first at "
+                             r"0.500 s \(sample 4000\) in channel 1"):
+        ds.load(path)
+
+
+def test_device_is_refused_precisely():
+    if not os.path.exists("/dev/null"):
+        pytest.skip("no /dev/null on this system")
+    with pytest.raises(ds.AudioFileError, match="/dev/null: is a device, not an audio file"):
+        ds.load("/dev/null")
+
+
+def test_subtype_table_matches_libsndfile():
+    for fmt, subtypes in ds.io.SUBTYPES.items():
+        assert subtypes[0] == sf.default_subtype(fmt.upper())
+        for subtype in subtypes:
+            assert sf.check_format(fmt.upper(), subtype), (fmt, subtype)
