@@ -164,20 +164,40 @@ def wiener(X, models, iterations=1, *, eps=None):
             f"models={describe(models)}: must have shape {expected}; got models.shape[1:]="
             f"{model_shape} for X.shape={X.shape}"
         )
-    if models.dtype not in (np.float32, np.float64) or X.dtype == np.complex128:
-        models = models.astype(np.float64, copy=False)  # exact widening, never a narrowing
+    return _wiener(X, models, iterations, eps)
 
+
+def _wiener(X, models, iterations, eps=None, *, init_images=None):
+    """:func:`wiener` without the checks (shapes already compatible, arrays finite).
+
+    With ``init_images`` (``(n_src,) + X.shape``), EM starts from these images instead of
+    the ratio-mask initialisation (``models`` is then ignored): one iteration from the true
+    source images is the oracle multichannel Wiener filter.
+    """
+    from .masks import _ratio_masks
+
+    real_dtype = np.float32 if X.dtype == np.complex64 else np.float64
+    eps = _default_eps(real_dtype) if eps is None else eps
+    n_src = (init_images if init_images is not None else models).shape[0]
     # --- flatten to the kernel's (B, I, F, T) and (J, B, M, F, T)
-    n_src = models.shape[0]
     if X.ndim == 2:
         X4 = X[None, None]
-        M5 = models[:, None, None]
     else:
-        n_chan, n_freq, n_frames = X.shape[-3:]
-        X4 = X.reshape((-1, n_chan, n_freq, n_frames))
-        M5 = models.reshape((n_src, -1) + models.shape[-3:])
+        X4 = X.reshape((-1,) + X.shape[-3:])
     X4 = np.ascontiguousarray(X4)
-    M5 = np.ascontiguousarray(M5)
     out = np.empty((n_src,) + X4.shape, dtype=X.dtype)
-    wiener_em(X4, M5, iterations, eps, out)
+    if init_images is None:
+        if models.dtype not in (np.float32, np.float64) or X.dtype == np.complex128:
+            models = models.astype(np.float64, copy=False)  # exact widening only
+        gains = _ratio_masks(models, 1.0)  # the package's one ratio-mask rule
+        if X.ndim == 2:
+            G5 = gains[:, None, None]
+        else:
+            G5 = gains.reshape((n_src, -1) + gains.shape[-3:])
+        G5 = np.ascontiguousarray(G5)
+        del gains
+    else:
+        out[...] = init_images.reshape(out.shape)
+        G5 = np.zeros((n_src, 1, 1, 1, 1), dtype=real_dtype)  # unused
+    wiener_em(X4, G5, iterations, eps, init_images is None, out)
     return out.reshape((n_src,) + X.shape)

@@ -1,23 +1,34 @@
-r"""The separation contract: a separator is a function from a mixture STFT to source estimates.
+r"""The separation contract: every separator is a function from a mixture to source estimates.
 
-A subclass implements one method, :meth:`Separator._estimate`, which receives the mixture STFT
-and returns one of
+A subclass implements :meth:`Separator._estimate`, which receives the mixture STFT ``X``
+(``None`` for time-domain methods) *and* the waveform ``y``, and returns one of four
+*estimate kinds*, each carrying its own settings:
 
-* :class:`Models` — non-negative source models (magnitude or power spectrograms); the shared
-  stage turns them into masks (``mask="soft"`` with ``power``, or ``"binary"``);
-* :class:`Masks` — masks in [0, 1] made by the method itself (e.g. HPSS with a margin); if
-  they sum to less than one, the remainder becomes a ``"residual"`` source;
-* :class:`Images` — complex source STFT images (filter methods: multichannel Wiener, ICA/IVA),
-  never squeezed through a real mask.
+* :class:`Models` — non-negative source models (magnitude or power spectrograms) with the
+  ``mask`` kind (``"soft"`` / ``"binary"``) and ``power`` that turn them into masks;
+* :class:`Masks` — masks in [0, 1] made by the method itself (e.g. HPSS with a margin) and
+  whether their remainder ``1 - sum`` is returned as a ``"residual"`` source;
+* :class:`Images` — complex source STFT images (filter methods: multichannel Wiener, IVA);
+* :class:`SignalImages` — time-domain source images shaped like the input (FastICA).
 
-Everything else happens once, here: validation, the STFT, masks, optional multichannel
-Wiener refinement (``wiener_iterations``), inverse STFT to the input's exact length and dtype,
-and the :class:`~dsp_separate.result.Separation` result.  Nothing about a signal is stored on
-the separator, so one instance can be reused, cloned and shared between threads.
+Everything else happens once, here (the *shared stage*, see ``docs/separation.md`` for a
+diagram): validation at the public boundary, the forward STFT, masks, optional multichannel
+Wiener refinement (``wiener_iterations`` on the estimate), resynthesis of one source at a time
+to the input's exact length and dtype, and the :class:`~dsp_separate.result.Separation`.
+
+What a method is, is said once, in its class-level :class:`Tags` (``Separator.tags``), and
+read by the base, the registry, the command line and the generic test battery: whether it
+needs ``fit``, which channel counts it accepts, how its number of sources is set, and whether
+it can run block by block (:meth:`Separator.stream`, :meth:`Separator.separate_file`).
+
+Nothing about a signal is stored on a separator: one instance can be reused, cloned and shared
+between threads.  What ``fit`` learns from training examples is stored in attributes whose
+names end in ``_`` (scikit-learn's convention).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -27,16 +38,27 @@ from sklearn.base import BaseEstimator
 from ._stft import STFT
 from ._validation import (
     check_audio,
+    check_channel_first,
     check_choice,
     check_nonnegative_int,
     check_sr,
     describe,
 )
-from .exceptions import ParameterError
-from .masks import MASK_TYPES, _check_power, apply_masks, binary_masks, ratio_masks
+from .exceptions import NotFittedError, ParameterError
+from .masks import MASK_TYPES, _binary_masks, _check_power, _ratio_masks
 from .result import Separation
 
-__all__ = ["Separator", "Models", "Masks", "Images", "RESIDUAL", "DEFAULT_STFT"]
+__all__ = [
+    "Separator",
+    "Tags",
+    "Models",
+    "Masks",
+    "Images",
+    "SignalImages",
+    "RESIDUAL",
+    "DEFAULT_STFT",
+    "KEEP",
+]
 
 #: Name of the source that holds what a method's masks leave over.
 RESIDUAL = "residual"
@@ -44,56 +66,254 @@ RESIDUAL = "residual"
 #: Transform used when a separator's ``stft`` parameter is None.
 DEFAULT_STFT = dict(n_fft=2048, hop_length=512)
 
+#: What :meth:`Separator.separate` can keep besides the sources (``keep=``).
+KEEP = ("stfts", "masks")
 
+
+# ---------------------------------------------------------------------------- the estimates
 @dataclass(frozen=True)
 class Models:
-    """Non-negative source models, name -> array shaped like the mixture STFT."""
+    """Non-negative source models, name -> array shaped like the mixture STFT.
+
+    ``mask`` and ``power`` say how the shared stage turns them into masks
+    (:func:`~dsp_separate.masks.ratio_masks` with ``power``, or binary masks);
+    ``wiener_iterations > 0`` refines the masked sources by multichannel Wiener EM.
+    """
 
     values: dict
+    mask: str = "soft"
+    power: float = 1.0
+    wiener_iterations: int = 0
 
 
 @dataclass(frozen=True)
 class Masks:
-    """Masks in [0, 1], name -> array shaped like the mixture STFT; sum <= 1."""
+    """Masks in [0, 1], name -> array shaped like the mixture STFT; their sum is at most 1.
+
+    With ``residual=True`` the remainder ``1 - sum`` is returned as the ``"residual"``
+    source (always, so the source names do not depend on the input); with
+    ``residual=False`` the masks must sum to one.
+    """
 
     values: dict
+    residual: bool = False
+    wiener_iterations: int = 0
 
 
 @dataclass(frozen=True)
 class Images:
-    """Complex source images, name -> array shaped like the mixture STFT."""
+    """Complex source STFT images, name -> array shaped like the mixture STFT."""
 
     values: dict
+    wiener_iterations: int = 0
+
+
+@dataclass(frozen=True)
+class SignalImages:
+    """Time-domain source images, name -> array shaped like the input ``y``.
+
+    For methods that never go through an STFT (time-domain ICA).  The result still has
+    ``stfts`` on request (computed from the sources) and everything else.
+    """
+
+    values: dict
+
+
+_ESTIMATES = (Models, Masks, Images, SignalImages)
+
+
+# ---------------------------------------------------------------------------- the tags
+@dataclass(frozen=True)
+class Tags:
+    """What a separator is, read in one place by the base, registry, CLI and test battery.
+
+    Attributes
+    ----------
+    kind : {"mask", "filter", "time"}
+        ``"mask"``: real masks of the mixture STFT (:class:`Models` or :class:`Masks`);
+        ``"filter"``: complex source images (:class:`Images`); ``"time"``: time-domain
+        images (:class:`SignalImages`), no STFT needed.
+    requires_fit : bool
+        :meth:`Separator.fit` must be called (on training examples) before separating.
+    needs_references : bool
+        An oracle: :meth:`Separator.separate` takes the true sources as ``references=``.
+    sums_to_mixture : bool
+        The sources add up to the mixture (False only for baselines).
+    min_channels, max_channels : int, int or None
+        Accepted channel counts (``y.shape[-2]``; 1 for mono input); ``None``: no limit.
+    n_sources : {"fixed", "parameter", "channels", "references"}
+        How the number (and names) of sources is set: by the method and its parameters
+        (e.g. HPSS's margin adds a residual), by an ``n_sources`` parameter (``source_0``,
+        ...), by the channel count, or by the ``references`` of an oracle.
+    streaming : {"causal", "bounded", "offline"}
+        ``"causal"``: block by block with carried state, no look-ahead; ``"bounded"``: block
+        by block with a context of :meth:`Separator.context_frames` frames; ``"offline"``:
+        needs the whole signal (:meth:`Separator.stream` refuses).
+    """
+
+    kind: str = "mask"
+    requires_fit: bool = False
+    needs_references: bool = False
+    sums_to_mixture: bool = True
+    min_channels: int = 1
+    max_channels: int | None = None
+    n_sources: str = "fixed"
+    streaming: str = "offline"
+
+    def __post_init__(self):
+        check_choice(self.kind, "kind", ("mask", "filter", "time"))
+        check_choice(self.n_sources, "n_sources", ("fixed", "parameter", "channels",
+                                                   "references"))
+        check_choice(self.streaming, "streaming", ("causal", "bounded", "offline"))
+
+    def replace(self, **changes) -> Tags:
+        """A copy with some tags changed (for subclasses: ``tags = Parent.tags.replace(...)``)."""
+        return dataclasses.replace(self, **changes)
+
+
+def n_channels_of(y: np.ndarray) -> int:
+    """Channel count of channel-first audio: 1 for ``(n,)``, else ``y.shape[-2]``."""
+    return 1 if y.ndim == 1 else int(y.shape[-2])
+
+
+def _check_keep(keep) -> frozenset:
+    if keep is None:
+        return frozenset()
+    if isinstance(keep, str):
+        keep = ("stfts", "masks") if keep == "all" else (keep,)
+    try:
+        items = frozenset(keep)
+    except TypeError:
+        items = None
+    if items is None or not items <= set(KEEP):
+        raise ParameterError(
+            f"keep={describe(keep)}: must be None, 'stfts', 'masks', 'all' or a tuple of "
+            "'stfts' and 'masks'"
+        )
+    return items
 
 
 class Separator(BaseEstimator):
     """Base class of every separator.
 
     Subclasses define ``__init__`` storing hyperparameters only (scikit-learn's rule: one
-    attribute per argument, unchanged, no validation there), and :meth:`_estimate`.
-    Hyperparameters are validated at the start of every :meth:`separate` call.
+    attribute per argument, unchanged, no validation there), :meth:`_validate_params`,
+    :meth:`_estimate`, and, for fixed source names, :meth:`source_names`.  Hyperparameters
+    are validated at the start of every :meth:`separate` call.
 
-    Class attributes read by the registry, the command line and the test battery: ``name``
-    (e.g. ``"hpss"``), ``summary`` (one line), ``kind`` (``"mask"`` or ``"filter"``),
-    ``needs_references`` (oracle separators, whose :meth:`separate` takes ``references=``)
-    and ``sums_to_mixture`` (False only for baselines that do not split the mixture).
+    Class attributes: ``name`` (registry name, e.g. ``"hpss"``), ``summary`` (one line),
+    ``tags`` (a :class:`Tags`), ``param_choices`` (parameter -> allowed values, for the
+    command line's help) and ``fitted_attributes`` (names set by :meth:`fit`).
     """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    kind: ClassVar[str] = "mask"
-    needs_references: ClassVar[bool] = False
-    sums_to_mixture: ClassVar[bool] = True
+    tags: ClassVar[Tags] = Tags()
+    param_choices: ClassVar[dict] = {}
+    fitted_attributes: ClassVar[tuple] = ()
 
     # -------------------------------------------------------------- to be overridden
     def _validate_params(self) -> None:
         """Check the method's own hyperparameters; raise ParameterError."""
 
-    def _estimate(self, X: np.ndarray, *, sr: int, stft: STFT, **kwargs):
-        """Return :class:`Models`, :class:`Masks` or :class:`Images` for mixture STFT ``X``."""
+    def _estimate(self, X, *, y, sr: int, stft: STFT, **kwargs):
+        """Source estimates for the mixture STFT ``X`` (``None`` for ``kind="time"``).
+
+        Parameters
+        ----------
+        X : ndarray, shape (..., n_freq, n_frames), complex, or None
+            The mixture STFT (checked, finite).
+        y : ndarray, shape (..., n_samples), float32 or float64
+            The mixture waveform (checked, finite).  Not to be modified.
+        sr : int
+        stft : STFT
+        **kwargs
+            Method-specific inputs (``references=`` for oracles).
+
+        Returns
+        -------
+        Models, Masks, Images or SignalImages
+        """
         raise NotImplementedError
 
-    # -------------------------------------------------------------- shared stage
+    def source_names(self, n_channels: int | None = None, references=None) -> tuple:
+        """The names of the sources :meth:`separate` returns, fixed by the parameters.
+
+        Parameters
+        ----------
+        n_channels : int, optional
+            Needed where the number of sources is the channel count.
+        references : sequence of str, optional
+            The reference names, for oracles.
+        """
+        how = self.tags.n_sources
+        if how == "parameter":
+            return tuple(f"source_{i}" for i in range(int(self.n_sources)))
+        if how == "channels":
+            if n_channels is None:
+                raise ParameterError(
+                    f"n_channels=None: {type(self).__name__} has one source per channel; "
+                    "give the channel count"
+                )
+            return tuple(f"source_{i}" for i in range(int(n_channels)))
+        if how == "references":
+            if references is None:
+                raise ParameterError(
+                    f"references=None: {type(self).__name__} names its sources after the "
+                    "references"
+                )
+            return tuple(references)
+        raise NotImplementedError(f"{type(self).__name__} must define source_names()")
+
+    def context_frames(self, sr: int) -> tuple[int, int]:
+        """STFT frames of context (before, after) one output frame depends on.
+
+        Only for ``tags.streaming`` ``"bounded"`` or ``"causal"`` (after = 0) methods.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot run block by block")
+
+    def _estimate_block(self, X, *, sr: int, stft: STFT, state):
+        """Estimate for a block of frames with its context; returns ``(estimate, state)``.
+
+        The block runner (:meth:`stream`) calls this on ``X`` of shape ``(n_channels, n_freq,
+        before + n + after)``.  The default calls :meth:`_estimate` with no state (enough
+        for bounded-context methods); causal methods override it to carry state.
+        """
+        return self._estimate(X, y=None, sr=sr, stft=stft), state
+
+    # -------------------------------------------------------------- training
+    def fit(self, examples=None, sr=None, **kwargs):
+        """Learn from training examples; a no-op for methods that do not train.
+
+        Methods tagged ``requires_fit`` override :meth:`_fit` and store what they learn in
+        attributes ending in ``_`` (listed in ``fitted_attributes``).
+
+        Returns
+        -------
+        self
+        """
+        if not self.tags.requires_fit:
+            return self
+        self.check_params()
+        self._fit(examples, sr=sr, **kwargs)
+        return self
+
+    def _fit(self, examples, *, sr, **kwargs) -> None:
+        raise NotImplementedError
+
+    def is_fitted(self) -> bool:
+        """Whether every fitted attribute exists (always True for untrained methods)."""
+        return all(hasattr(self, a) for a in self.fitted_attributes)
+
+    def _check_fitted(self) -> None:
+        if self.tags.requires_fit and not self.is_fitted():
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call fit(...) with training "
+                "examples (or load a trained model with dsp_separate.load_model) before "
+                "separating"
+            )
+
+    # -------------------------------------------------------------- checks
     def _transform(self) -> STFT:
         stft = getattr(self, "stft", None)
         if stft is None:
@@ -108,16 +328,8 @@ class Separator(BaseEstimator):
         raise ParameterError(f"stft={describe(stft)}: must be an STFT, a dict of its "
                              "parameters, or None")
 
-    def _validate_common(self) -> None:
-        if hasattr(self, "mask"):
-            check_choice(self.mask, "mask", MASK_TYPES)
-        if hasattr(self, "power"):
-            _check_power(self.power)
-        check_nonnegative_int(getattr(self, "wiener_iterations", 0), "wiener_iterations")
-
     def check_params(self) -> None:
         """Validate the hyperparameters; raise ParameterError naming the bad one."""
-        self._validate_common()
         self._validate_params()
         transform = self._transform()
         if not transform.invertible:
@@ -127,77 +339,229 @@ class Separator(BaseEstimator):
                 "resynthesised; use a smaller hop_length"
             )
 
-    def separate(self, y: np.ndarray, sr: int, **kwargs) -> Separation:
+    def _check_channels(self, n_channels: int) -> None:
+        tags = self.tags
+        low, high = tags.min_channels, tags.max_channels
+        if n_channels < low or (high is not None and n_channels > high):
+            rule = (f"exactly {low}" if low == high else
+                    f"at least {low}" if high is None else f"{low} to {high}")
+            raise ParameterError(
+                f"y: has {n_channels} channel(s); {type(self).__name__} needs {rule} "
+                "channels (audio is channel-first: (n_channels, n_samples))"
+            )
+
+    # -------------------------------------------------------------- the shared stage
+    def separate(self, y: np.ndarray, sr: int, *, keep=None, **kwargs) -> Separation:
         """Separate a mixture into sources.
 
         Parameters
         ----------
-        y : ndarray, shape (..., n_samples), float32 or float64
+        y : ndarray, shape (..., n_samples), float16, float32 or float64
             The mixture, channel-first: ``(n_samples,)`` mono, ``(n_channels, n_samples)``,
             or ``(batch, n_channels, n_samples)``.  Not modified.
         sr : int
             Sampling rate in Hz.
+        keep : {None, "stfts", "masks", "all"} or tuple, default None
+            Keep each source's STFT image and/or mask on the result (memory: each is one
+            spectrogram per source).  By default only the sources are kept;
+            :attr:`Separation.stfts` then recomputes the STFTs of the sources on first access.
         **kwargs
             Method-specific inputs, e.g. ``references=`` for oracle separators.
 
         Returns
         -------
         Separation
-            Sources with the shape, length and dtype of ``y``.
+            Sources with the shape, length and dtype of ``y``, named
+            :meth:`source_names`.
         """
         self.check_params()
+        self._check_fitted()
+        keep = _check_keep(keep)
+        in_dtype = y.dtype if isinstance(y, np.ndarray) else None
         y = check_audio(y, "y")
         sr = check_sr(sr)
         transform = self._transform()
-        X = transform.forward(y)
-        estimate = self._estimate(X, sr=sr, stft=transform, **kwargs)
-        return self._resynthesize(y, X, estimate, transform, sr)
+        check_channel_first(y, "y", window=transform.n_fft)
+        self._check_channels(n_channels_of(y))
+        X = None if self.tags.kind == "time" else transform._forward(y)
+        estimate = self._estimate(X, y=y, sr=sr, stft=transform, **kwargs)
+        out_dtype = in_dtype if in_dtype == np.float16 else y.dtype
+        return self._resynthesize(y, X, estimate, transform, sr, keep, out_dtype,
+                                  self._expected_names(y, kwargs))
 
-    def _masks_from(self, estimate, X) -> dict:
+    def _masks_of(self, estimate, X) -> dict:
+        """The masks of a :class:`Models` or :class:`Masks` estimate (unchecked cores)."""
+        real = np.float32 if X.dtype == np.complex64 else np.float64
         if isinstance(estimate, Models):
             names = list(estimate.values)
-            stack = np.stack([estimate.values[n] for n in names])
-            if getattr(self, "mask", "soft") == "binary":
-                masks = binary_masks(stack)
+            stack = np.stack([np.asarray(estimate.values[n], dtype=real) for n in names])
+            if estimate.mask == "binary":
+                masks = _binary_masks(stack)
             else:
-                masks = ratio_masks(stack, power=getattr(self, "power", 1.0))
+                masks = _ratio_masks(stack, estimate.power)
             return dict(zip(names, masks))
-        masks = dict(estimate.values)
-        real = np.float32 if X.dtype == np.complex64 else np.float64
-        total = sum(m for m in masks.values())
-        leftover = np.clip(1.0 - total, 0.0, 1.0).astype(real, copy=False)
-        if RESIDUAL not in masks and (
-            getattr(self, "_always_residual", False) or leftover.max() > 1e-6
-        ):
-            masks[RESIDUAL] = leftover
-        return {k: np.asarray(v, dtype=real) for k, v in masks.items()}
+        masks = {k: np.asarray(v, dtype=real) for k, v in estimate.values.items()}
+        if estimate.residual:
+            total = sum(masks.values())
+            masks[RESIDUAL] = np.clip(1.0 - total, 0.0, 1.0, out=total)
+        return masks
 
-    def _resynthesize(self, y, X, estimate, transform, sr) -> Separation:
-        if not isinstance(estimate, (Models, Masks, Images)):
+    def _check_estimate(self, estimate, expected) -> None:
+        if not isinstance(estimate, _ESTIMATES):
             raise TypeError(
                 f"{type(self).__name__}._estimate returned {type(estimate).__name__}; "
-                "expected Models, Masks or Images"
+                "expected Models, Masks, Images or SignalImages"
             )
-        if isinstance(estimate, Images):
-            masks = None
-            names = list(estimate.values)
-            images = np.stack([estimate.values[n] for n in names]).astype(X.dtype, copy=False)
-        else:
-            masks = self._masks_from(estimate, X)
-            names = list(masks)
-            images = apply_masks(X, np.stack([masks[n] for n in names]))
-        k = getattr(self, "wiener_iterations", 0)
-        if k:
-            from ._wiener import wiener
+        if isinstance(estimate, Models):
+            check_choice(estimate.mask, "mask", MASK_TYPES)
+            _check_power(estimate.power)
+        if not isinstance(estimate, SignalImages):
+            check_nonnegative_int(estimate.wiener_iterations, "wiener_iterations")
+        names = tuple(estimate.values)
+        if isinstance(estimate, Masks) and estimate.residual:
+            names += (RESIDUAL,)
+        if expected is not None and names != tuple(expected):
+            raise RuntimeError(
+                f"{type(self).__name__}._estimate returned sources {names}, but "
+                f"source_names() says {tuple(expected)}"
+            )
 
-            images = wiener(X, np.abs(images), iterations=k)
-            masks = None  # the images are Wiener filters of the mixture, not these masks
-        signals = transform.inverse(images, length=y.shape[-1]).astype(y.dtype, copy=False)
+    def _expected_names(self, y, kwargs):
+        refs = kwargs.get("references")
+        try:
+            return self.source_names(n_channels_of(y),
+                                     references=None if refs is None else list(refs))
+        except NotImplementedError:
+            return None
+
+    def _resynthesize(self, y, X, estimate, transform, sr, keep, out_dtype,
+                      expected=None) -> Separation:
+        self._check_estimate(estimate, expected)
+        n = y.shape[-1]
+        masks = images = None
+        kept = {}
+        if isinstance(estimate, SignalImages):
+            sources = {k: np.asarray(v).astype(out_dtype, copy=False)
+                       for k, v in estimate.values.items()}
+            if "stfts" in keep:
+                kept = {k: transform._forward(np.asarray(v, dtype=y.dtype))
+                        for k, v in estimate.values.items()}
+        else:
+            if isinstance(estimate, Images):
+                names = list(estimate.values)
+                images = [np.asarray(estimate.values[k]).astype(X.dtype, copy=False)
+                          for k in names]
+            else:
+                masks = self._masks_of(estimate, X)
+                names = list(masks)
+            k = estimate.wiener_iterations
+            if k:
+                from ._wiener import _wiener
+
+                if images is None:
+                    models = np.stack([np.abs(masks[nm] * X) for nm in names])
+                else:
+                    models = np.abs(np.stack(images))
+                images = list(_wiener(X, models, k))
+                del models
+                masks = None  # the images are Wiener filters of the mixture, not these masks
+            sources = {}
+            for i, nm in enumerate(names):
+                if images is not None:
+                    img = images[i]
+                    sig = transform._inverse(img, n)
+                    if "stfts" in keep:
+                        kept[nm] = img
+                    images[i] = None  # free each image once it is resynthesised
+                else:
+                    sig = transform._inverse(X, n, gain=masks[nm])
+                    if "stfts" in keep:
+                        kept[nm] = masks[nm] * X
+                sources[nm] = sig.astype(out_dtype, copy=False)
         return Separation(
-            dict(zip(names, signals)),
+            sources,
             sr=sr,
             stft=transform,
-            stfts=dict(zip(names, images)),
-            masks=masks,
+            stfts=kept if "stfts" in keep else None,
+            masks=masks if "masks" in keep else None,
             method=repr(self),
         )
+
+    # -------------------------------------------------------------- block by block
+    def stream(self, sr: int, n_channels: int, *, dtype=np.float32):
+        """A block runner: feed audio block by block, get the separated blocks back.
+
+        Only for methods tagged ``streaming="bounded"`` or ``"causal"``.  The output is the
+        same as :meth:`separate` on the whole signal (to float rounding), delayed by the
+        method's look-ahead.
+
+        Parameters
+        ----------
+        sr : int
+            Sampling rate in Hz.
+        n_channels : int
+            Channels of every block (blocks are ``(n_channels, n)`` or ``(n,)`` for mono).
+        dtype : {np.float32, np.float64}, default np.float32
+            Working and output dtype.
+
+        Returns
+        -------
+        BlockRunner
+            With ``process(block) -> dict`` (the samples that are final so far, per source)
+            and ``flush() -> dict`` (the rest, at the end of the signal).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import dsp_separate as ds
+        >>> y = np.random.default_rng(0).standard_normal((2, 40000)).astype(np.float32)
+        >>> sep = ds.HPSS(kernel_size=17)
+        >>> runner = sep.stream(16000, n_channels=2)
+        >>> parts = [runner.process(y[:, i:i + 4096]) for i in range(0, 40000, 4096)]
+        >>> parts.append(runner.flush())
+        >>> harmonic = np.concatenate([p["harmonic"] for p in parts], axis=-1)
+        >>> whole = sep.separate(y, 16000)["harmonic"]
+        >>> bool(np.allclose(harmonic, whole, atol=1e-5))
+        True
+        """
+        from ._stream import BlockRunner
+
+        return BlockRunner(self, sr, n_channels, dtype=dtype)
+
+    def separate_file(self, in_path, out_dir, *, format=None, subtype=None, prefix=None,
+                      block_seconds: float = 30.0, progress=None) -> list:
+        """Separate an audio file into one file per source, with bounded memory.
+
+        Methods tagged ``streaming`` ``"bounded"`` or ``"causal"`` read, separate and write
+        the file block by block (memory does not grow with its length); others read it
+        whole.  Outputs are written to temporary files and renamed when complete, so an
+        error never leaves a half-written file.
+
+        Parameters
+        ----------
+        in_path : str or os.PathLike
+            Input audio file (anything soundfile reads).
+        out_dir : str or os.PathLike
+            Output folder (created if missing).
+        format : str, optional
+            Output format (``"wav"``, ``"flac"``, ...); default: the input's.
+        subtype : str, optional
+            soundfile subtype; default: the input's (24-bit in, 24-bit out).  Where an
+            integer subtype would clip a source, a warning says so and the file is written
+            as float instead.
+        prefix : str, optional
+            Put before each source name; default ``"<input stem>_"``.
+        block_seconds : float, default 30.0
+            Length of the blocks read at a time.
+        progress : callable, optional
+            Called as ``progress(seconds_done, seconds_total)`` after each block.
+
+        Returns
+        -------
+        paths : list of pathlib.Path
+            The files written, in source order.
+        """
+        from ._stream import separate_file
+
+        return separate_file(self, in_path, out_dir, format=format, subtype=subtype,
+                             prefix=prefix, block_seconds=block_seconds, progress=progress)

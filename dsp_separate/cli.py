@@ -7,24 +7,52 @@
     dsp-separate hpss INPUT [INPUT ...] -o OUTDIR [--kernel-size N --margin M ...]
     dsp-separate evaluate METHOD DATASET [--stems ...] [-o results.csv] [--oracle]
 
-Every separator in :func:`dsp_separate.available_separators` gets a sub-command whose options
-are its constructor parameters (``kernel_size`` -> ``--kernel-size``; pairs as ``31,17``) plus
-the STFT options.  Output files are ``OUTDIR/<input stem>_<source>.<format>``.  Progress and
-timing go to stderr; bad input exits with status 2 and one line on stderr.
+Every separator in :func:`dsp_separate.available_separators` (except the oracles) gets a
+sub-command whose options are its constructor parameters (``kernel_size`` ->
+``--kernel-size``; pairs as ``31,17``) plus the STFT options.  Output files are
+``OUTDIR/<label>_<source>.<format>``, where the label is the input's stem, lengthened with its
+parent folders where two inputs share a stem.  Progress goes to stderr, the written paths to
+stdout; bad input exits with status 2 and one line on stderr naming the file.
+
+Start-up is cheap: the parser is built from the separators' source text (:mod:`ast`, no
+import), so argument and file checks run before numpy, scipy or numba are imported; only
+``--help`` of a method imports that method, for its parameter descriptions and choices.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
+import ast
+import os
+import re
+import stat
 import sys
+import threading
 import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["main"]
 
 PROG = "dsp-separate"
 _STFT_OPTIONS = ("n_fft", "hop_length", "win_length", "window")
+FORMATS = ("wav", "flac", "ogg", "aiff")
+#: soundfile subtypes per output format, first the default (the same table as ``io.SUBTYPES``,
+#: repeated here so that checking ``--subtype`` imports neither numpy nor soundfile).
+SUBTYPES = {
+    "wav": ("PCM_16", "PCM_24", "PCM_32", "PCM_U8", "FLOAT", "DOUBLE"),
+    "flac": ("PCM_16", "PCM_24", "PCM_S8"),
+    "ogg": ("VORBIS", "OPUS"),
+    "aiff": ("PCM_16", "PCM_24", "PCM_32", "PCM_S8", "FLOAT", "DOUBLE"),
+}
+#: Inputs longer than this many seconds get progress lines while they are separated.
+LONG_INPUT_SECONDS = 60.0
+#: Seconds between two "still running" lines for a long input.
+HEARTBEAT_SECONDS = 15.0
+#: Peak memory of a separation as a multiple of the input's float32 size, for methods that
+#: hold the whole signal (measured for HPSS: 12-28x); a class may set ``memory_factor``.
+DEFAULT_MEMORY_FACTOR = 20
 
 
 class _UsageError(Exception):
@@ -55,109 +83,559 @@ def _parse_value(text: str):
     return text
 
 
-def _param_help(doc: str, param: str) -> str:
-    """``param``'s description in a numpydoc docstring, as plain text ("" if none)."""
+# --------------------------------------------------------------------------- help text
+_ROLE = re.compile(r":(?:[a-z]+:)?[a-z]+:`~?([^`]*)`")
+_TEX = {"ge": ">=", "geq": ">=", "le": "<=", "leq": "<=", "times": "x", "cdot": "*",
+        "infty": "inf", "to": "->", "varepsilon": "epsilon", "in": "in", "sum": "sum"}
+
+
+def _plain(text: str) -> str:
+    """Sphinx/numpydoc markup -> plain words: roles, backquotes, TeX commands, braces."""
+    text = _ROLE.sub(lambda m: m.group(1), text)
+    text = text.replace("``", "").replace("`", "")
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX.get(m.group(1), m.group(1)), text)
+    text = re.sub(r"[{}]", "", text).replace("\\", "")
+    return " ".join(text.split())
+
+
+def _param_doc(doc: str, param: str) -> tuple[str, tuple]:
+    """``param``'s description in a numpydoc docstring as plain text, and the choices its type
+    line lists (``mask : {"soft", "binary"}``), or ``()``."""
     lines = (doc or "").splitlines()
     for i, line in enumerate(lines):
-        if line.strip().startswith(param + " :"):
+        head = line.strip()
+        if head == param or head.startswith(param + " :"):
+            choices = ()
+            found = re.search(r"\{([^}]*)\}", head)
+            if found:
+                try:
+                    choices = tuple(ast.literal_eval(f"({found.group(1)},)"))
+                except (ValueError, SyntaxError):
+                    choices = ()
             indent = len(line) - len(line.lstrip())
             body = []
             for nxt in lines[i + 1:]:
                 if not nxt.strip() or len(nxt) - len(nxt.lstrip()) <= indent:
                     break
                 body.append(nxt.strip())
-            text = " ".join(body)
-            for tex, plain in ((":math:", ""), ("`", ""), ("\\beta", "beta"), ("\\ge", ">=")):
-                text = text.replace(tex, plain)
-            return text
-    return ""
+            return _plain(" ".join(body)), choices
+    return "", ()
 
 
 def _say(args, message: str) -> None:
     if not getattr(args, "quiet", False):
-        print(message, file=sys.stderr, flush=True)
+        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def _emit(line: str) -> None:
+    """Print a result line to stdout; a closed pipe silences stdout instead of failing."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so no later write (or the flush at exit) raises EPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- method table
+@dataclass(frozen=True)
+class _MethodInfo:
+    """What the parser needs of a separator, read from its source without importing it."""
+
+    name: str
+    summary: str
+    needs_references: bool
+    params: tuple | None  # constructor parameter names; None: not readable from the source
+
+
+def _literal(node):
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _class_facts(node: ast.ClassDef, classes: dict, seen=()) -> dict:
+    """Class attributes (literals), the needs_references tag and ``__init__`` parameters of a
+    class, merged over its bases defined in the same module."""
+    facts = {"params": None, "attrs": {}, "needs_references": False}
+    known_base = True
+    for base in node.bases:
+        base_name = base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")
+        if base_name in classes and base_name not in seen:
+            inherited = _class_facts(classes[base_name], classes, seen + (node.name,))
+            facts["attrs"].update(inherited["attrs"])
+            facts["needs_references"] = inherited["needs_references"]
+            facts["params"] = inherited["params"]
+            known_base = known_base and inherited["params"] is not None
+        elif base_name not in ("Separator", "BaseEstimator", "object"):
+            known_base = False
+    if not known_base:
+        facts["params"] = None
+    for item in node.body:
+        if isinstance(item, (ast.Assign, ast.AnnAssign)):
+            targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and item.value is not None:
+                    facts["attrs"][target.id] = _literal(item.value)
+                    if target.id == "needs_references":
+                        facts["needs_references"] = _literal(item.value) is True
+            for sub in ast.walk(item.value) if item.value is not None else ():
+                if isinstance(sub, ast.keyword) and sub.arg == "needs_references":
+                    facts["needs_references"] = _literal(sub.value) is True
+        elif isinstance(item, ast.FunctionDef) and item.name == "__init__":
+            args = item.args
+            if args.vararg is not None or args.kwarg is not None:
+                facts["params"] = None
+            else:
+                every = args.posonlyargs + args.args + args.kwonlyargs
+                facts["params"] = tuple(a.arg for a in every[1:])
+    return facts
+
+
+def _method_table() -> dict:
+    """``{name: _MethodInfo}`` for every separator, read with :mod:`ast` (no imports)."""
+    folder = Path(__file__).parent / "separators"
+    table = {}
+    for file in sorted(folder.glob("*.py")):
+        if file.name.startswith("_"):
+            continue
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue
+        classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+        for cname, node in classes.items():
+            if cname.startswith("_"):
+                continue
+            facts = _class_facts(node, classes)
+            name = facts["attrs"].get("name")
+            if isinstance(name, str) and name:
+                summary = facts["attrs"].get("summary")
+                table[name] = _MethodInfo(name, summary if isinstance(summary, str) else "",
+                                          facts["needs_references"], facts["params"])
+    return dict(sorted(table.items()))
+
+
+def _tag(cls, name: str, default):
+    """A class tag: ``cls.tags.<name>`` where the class has tags, else ``cls.<name>``."""
+    tags = getattr(cls, "tags", None)
+    if tags is not None and hasattr(tags, name):
+        return getattr(tags, name)
+    return getattr(cls, name, default)
 
 
 # --------------------------------------------------------------------------- methods
-def _add_method_parser(sub, name, cls):
-    p = sub.add_parser(name, help=cls.summary, description=f"{name}: {cls.summary}")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio file(s) to separate")
-    p.add_argument("-o", "--outdir", required=True, help="folder for the separated files")
-    p.add_argument("--format", default="wav", choices=("wav", "flac", "ogg", "aiff"))
-    p.add_argument("--sr", type=int, default=None, help="resample the input to this rate (Hz)")
+def _add_common_options(p, name: str) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio file(s) to separate (any format libsndfile reads)")
+    p.add_argument("-o", "--outdir", required=True,
+                   help="folder for the separated files (created if missing)")
+    p.add_argument("--format", default="wav", choices=FORMATS,
+                   help="output file format (default: wav)")
+    p.add_argument("--subtype", default=None, type=str.upper,
+                   choices=sorted({s for subs in SUBTYPES.values() for s in subs}),
+                   help="output sample format; default: the input's (24-bit in, 24-bit out, "
+                        "float in, float out) where the output format has it, else 16-bit")
+    p.add_argument("--sr", type=int, default=None,
+                   help="resample the input to this rate in Hz first (default: keep it)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(handler=_run_method, method=name)
+
+
+def _add_stft_options(p) -> None:
+    stft = p.add_argument_group("STFT")
+    stft.add_argument("--n-fft", type=int, default=2048,
+                      help="FFT length in samples (default: 2048)")
+    stft.add_argument("--hop-length", type=int, default=512,
+                      help="samples between two frames (default: 512)")
+    stft.add_argument("--win-length", type=int, default=None,
+                      help="window length in samples (default: the FFT length)")
+    stft.add_argument("--window", default="hann",
+                      help="window name, e.g. hann, hamming, blackman (default: hann)")
+
+
+def _add_light_method_parser(sub, info: _MethodInfo) -> None:
+    """The sub-command of a method from its source text: same options, short help."""
+    p = sub.add_parser(info.name, help=info.summary, description=f"{info.name}: {info.summary}")
+    _add_common_options(p, info.name)
+    group = p.add_argument_group(f"{info.name} parameters")
+    for param in info.params:
+        if param != "stft":
+            group.add_argument("--" + param.replace("_", "-"), dest=f"param_{param}",
+                               type=_parse_value, default=argparse.SUPPRESS, metavar="VALUE")
+    if "stft" in info.params:
+        _add_stft_options(p)
+
+
+def _add_method_parser(sub, name, cls) -> None:
+    """The sub-command of a method from the class itself, with full help texts."""
+    import inspect
+
+    summary = getattr(cls, "summary", "")
+    p = sub.add_parser(name, help=summary, description=f"{name}: {summary}")
+    _add_common_options(p, name)
     group = p.add_argument_group(f"{name} parameters")
-    for param in inspect.signature(cls.__init__).parameters.values():
-        if param.name in ("self", "stft") or param.kind is param.VAR_KEYWORD:
+    declared = getattr(cls, "param_choices", {}) or {}
+    signature = inspect.signature(cls.__init__).parameters
+    for param in signature.values():
+        if param.name in ("self", "stft") or param.kind in (param.VAR_KEYWORD,
+                                                             param.VAR_POSITIONAL):
             continue
-        desc = _param_help(cls.__doc__, param.name)
+        desc, doc_choices = _param_doc(cls.__doc__, param.name)
+        choices = tuple(declared.get(param.name, ())) or doc_choices
+        words = [desc] if desc else []
+        if choices:
+            words.append("choices: " + ", ".join(str(c) for c in choices) + ";")
+        default = "none" if param.default is None else _format_default(param.default)
+        words.append(f"default: {default}")
         group.add_argument(
             "--" + param.name.replace("_", "-"),
             dest=f"param_{param.name}",
             type=_parse_value,
-            default=param.default,
-            metavar="VALUE",
-            help=f"{desc} (default: {param.default!r})".strip(),
+            default=argparse.SUPPRESS,
+            choices=choices or None,
+            metavar="{" + ",".join(str(c) for c in choices) + "}" if choices else "VALUE",
+            help=" ".join(words).replace("%", "%%"),
         )
-    stft = p.add_argument_group("STFT")
-    stft.add_argument("--n-fft", type=int, default=2048)
-    stft.add_argument("--hop-length", type=int, default=512)
-    stft.add_argument("--win-length", type=int, default=None)
-    stft.add_argument("--window", default="hann")
-    p.set_defaults(handler=_run_method, method_cls=cls, method=name)
+    if "stft" in signature:
+        _add_stft_options(p)
 
 
-def _refuse_overwriting_inputs(inputs, outdir, fmt) -> None:
-    """Exit 2 if an input could be overwritten by an output ``<stem>_<source>.<fmt>``."""
+def _format_default(value) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _input_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an audio file, or None; stat calls only."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except PermissionError:
+        return "permission denied (cannot look into its folder)"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISDIR(mode):
+        return "is a folder, not an audio file (give the files in it, e.g. folder/*.wav)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not an audio file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a pipe or socket); save the audio to a file first"
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    if not os.access(path, os.R_OK):
+        return "permission denied (the file is not readable)"
+    return None
+
+
+def _check_outdir(outdir: Path) -> None:
+    """Refuse an ``-o`` that is a file or cannot be created or written, before any work."""
+    if outdir.exists():
+        if not outdir.is_dir():
+            raise _UsageError(f"{PROG}: error: -o {outdir}: must be a folder, not a file")
+        if not os.access(outdir, os.W_OK | os.X_OK):
+            raise _UsageError(f"{PROG}: error: -o {outdir}: the folder is not writable")
+        return
+    ancestor = outdir.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise _UsageError(f"{PROG}: error: -o {outdir}: cannot be created: {ancestor} is a "
+                          "file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise _UsageError(f"{PROG}: error: -o {outdir}: cannot be created: the folder "
+                          f"{ancestor} is not writable")
+
+
+def _output_labels(inputs: list) -> list:
+    """A distinct file-name label per input: its stem, lengthened with parent folders (and,
+    in one folder, the extension) only where two inputs would share a label.
+
+    ``a/mixture.flac, b/mixture.flac -> a_mixture, b_mixture``; ``x/song.wav,
+    x/song.flac -> song_wav, song_flac``.
+    """
+    parents = [path.absolute().parent.parts[1:] for path in inputs]
+    depth = [0] * len(inputs)
+    with_ext = [False] * len(inputs)
+
+    def label(i):
+        path = inputs[i]
+        parts = list(parents[i][len(parents[i]) - depth[i]:]) if depth[i] else []
+        text = "_".join(parts + [path.stem])
+        return f"{text}_{path.suffix.lstrip('.').lower()}" if with_ext[i] else text
+
+    while True:
+        groups = {}
+        for i in range(len(inputs)):
+            groups.setdefault(label(i).casefold(), []).append(i)
+        clashes = [g for g in groups.values() if len(g) > 1]
+        if not clashes:
+            return [label(i) for i in range(len(inputs))]
+        progressed = False
+        for group in clashes:
+            for i in group:
+                if depth[i] < len(parents[i]):
+                    depth[i] += 1
+                    progressed = True
+                elif not with_ext[i]:
+                    with_ext[i] = True
+                    progressed = True
+        if not progressed:
+            names = ", ".join(str(inputs[i]) for i in clashes[0])
+            raise _UsageError(f"{PROG}: error: {names}: cannot give these inputs distinct "
+                              "output names; separate them into different -o folders")
+
+
+def _refuse_overwriting_inputs(inputs, labels, outdir, fmt) -> None:
+    """Exit 2 if an input could be overwritten by an output ``<label>_<source>.<fmt>``."""
     folder = outdir.resolve()
     for other in inputs:
         if other.resolve().parent != folder or other.suffix.lower() != f".{fmt}":
             continue
-        for path in inputs:
-            if other.stem.startswith(f"{path.stem}_"):
+        for path, label in zip(inputs, labels):
+            if other.stem.startswith(f"{label}_"):
                 raise _UsageError(
                     f"{PROG}: error: {other}: an output of {path.name} could overwrite this "
                     "input file; choose another -o folder"
                 )
 
 
-def _run_method(args) -> int:
-    from ._stft import STFT
-    from .io import load
+def _memory_available() -> int | None:
+    """Bytes of memory available to a new allocation (MemAvailable on Linux), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
-    cls = args.method_cls
-    params = {k[6:]: v for k, v in vars(args).items() if k.startswith("param_")}
-    if "stft" in inspect.signature(cls.__init__).parameters:
-        params["stft"] = STFT(
-            n_fft=args.n_fft, hop_length=args.hop_length, win_length=args.win_length,
-            window=args.window,
-        )
-    separator = cls(**params)
-    separator.check_params()  # bad parameters fail before any file is read
+
+def _out_of_memory_message(path, method, cls, frames, channels, sr) -> str:
+    """One line: the input did not fit, and roughly how long an input does."""
+    import gc
+
+    gc.collect()
+    factor = float(getattr(cls, "memory_factor", DEFAULT_MEMORY_FACTOR))
+    per_second = factor * 4 * max(channels, 1) * sr  # bytes of peak memory per input second
+    minutes = frames / sr / 60
+    need = frames * channels * 4 * factor
+    available = _memory_available()
+    message = (f"{path}: out of memory: {method} holds the whole signal in memory, about "
+               f"{factor:g}x the input's float32 size ({need / 1e9:.1f} GB for these "
+               f"{minutes:.1f} min of {channels}-channel audio at {sr} Hz)")
+    if available:
+        fits = available / per_second / 60
+        message += (f"; with {available / 1e9:.1f} GB available, inputs up to about "
+                    f"{fits:.0f} min fit; split the file into shorter parts")
+    return message
+
+
+class _Heartbeat:
+    """Print "still running" every ``interval`` seconds on stderr while a long step runs."""
+
+    def __init__(self, label: str, interval: float, enabled: bool):
+        self.label, self.interval, self.enabled = label, interval, enabled
+        self._stop = threading.Event()
+        self._thread = None
+
+    def __enter__(self):
+        if self.enabled:
+            self._t0 = time.perf_counter()
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            elapsed = time.perf_counter() - self._t0
+            print(f"{PROG}: {self.label}: still running, {elapsed:.0f} s elapsed",
+                  file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return False
+
+
+def _run_method(args) -> int:
+    fmt = args.format
+    if args.subtype is not None and args.subtype not in SUBTYPES[fmt]:
+        raise _UsageError(f"{PROG}: error: --subtype {args.subtype}: not available for "
+                          f"--format {fmt}; choose one of {', '.join(SUBTYPES[fmt])}")
     outdir = Path(args.outdir)
     inputs = [Path(p) for p in args.inputs]
-    for path in inputs:  # check everything before doing any work
-        if not path.is_file():
-            raise _UsageError(f"{PROG}: error: {path}: no such file")
-    if outdir.exists() and not outdir.is_dir():
-        raise _UsageError(f"{PROG}: error: -o {outdir}: must be a folder, not a file")
-    _refuse_overwriting_inputs(inputs, outdir, args.format)
-    outdir.mkdir(parents=True, exist_ok=True)
+    for path in inputs:  # check everything before doing (or importing) anything heavy
+        problem = _input_problem(path)
+        if problem:
+            raise _UsageError(f"{PROG}: error: {path}: {problem}")
+    seen = {}
     for path in inputs:
-        t0 = time.perf_counter()
-        y, sr = load(path, sr=args.sr)
-        seconds = y.shape[-1] / sr
-        _say(args, f"{path}: {seconds:.1f} s, {y.shape[0]} channel(s), {sr} Hz "
-                   f"(read in {time.perf_counter() - t0:.2f} s)")
-        t1 = time.perf_counter()
-        result = separator.separate(y, sr)
-        took = time.perf_counter() - t1
-        _say(args, f"{path}: {args.method} in {took:.2f} s ({seconds / max(took, 1e-9):.1f}x "
-                   "real time)")
-        written = result.save(outdir, args.format, prefix=f"{path.stem}_")
-        for target in written:
-            print(target)
+        key = path.resolve()
+        if key in seen:
+            raise _UsageError(f"{PROG}: error: {path}: given twice (also as {seen[key]})")
+        seen[key] = path
+    _check_outdir(outdir)
+    labels = _output_labels(inputs)
+    _refuse_overwriting_inputs(inputs, labels, outdir, fmt)
+
+    from .exceptions import DspSeparateError
+    from .separators import get_separator
+
+    cls = get_separator(args.method)
+    params = {k[6:]: v for k, v in vars(args).items() if k.startswith("param_")}
+    if "stft" in _signature_names(cls):
+        from ._stft import STFT
+
+        params["stft"] = STFT(n_fft=args.n_fft, hop_length=args.hop_length,
+                              win_length=args.win_length, window=args.window)
+    separator = cls(**params)
+    separator.check_params()  # bad parameters fail before any file is read
+
+    created = not outdir.exists()
+    outdir.mkdir(parents=True, exist_ok=True)
+    written_all = set()
+    failures = []
+    for path, label in zip(inputs, labels):
+        written = []
+        try:
+            written = _separate_one(args, separator, cls, path, label, outdir, written_all)
+        except MemoryError:
+            failures.append(path)
+            _remove(written)
+            message = _out_of_memory_message(path, args.method, cls, *_shape(path))
+            print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+        except (DspSeparateError, ValueError, OSError) as exc:
+            failures.append(path)
+            message = " ".join(str(exc).split())
+            if str(path) not in message:
+                message = f"{path}: {message}"
+            print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    if created and not any(outdir.iterdir()):
+        outdir.rmdir()
+    if failures:
+        if len(inputs) > 1:
+            print(f"{PROG}: {len(failures)} of {len(inputs)} inputs failed (see above)",
+                  file=sys.stderr, flush=True)
+        return 2
     return 0
+
+
+def _signature_names(cls) -> tuple:
+    import inspect
+
+    return tuple(inspect.signature(cls.__init__).parameters)
+
+
+def _shape(path) -> tuple:
+    """(frames, channels, sr) of an audio file, for messages; zeros if unreadable."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+        return info.frames, info.channels, info.samplerate
+    except Exception:  # noqa: BLE001 - only for a message
+        return 0, 1, 1
+
+
+def _remove(paths) -> None:
+    for target in paths:
+        try:
+            target.unlink()
+        except OSError:
+            pass
+
+
+def _separate_one(args, separator, cls, path, label, outdir, written_all) -> list:
+    """Read, separate and write one input; returns the files written."""
+    import numpy as np
+    import soundfile as sf
+
+    from .io import load, matching_subtype, save
+
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        from .exceptions import AudioFileError
+
+        raise AudioFileError(f"{path}: cannot be read as audio ({exc}); is it a corrupt or "
+                             "unsupported file?") from None
+    subtype = args.subtype or matching_subtype(args.format, info.subtype)
+    seconds = info.frames / info.samplerate
+    long_input = seconds > LONG_INPUT_SECONDS and not args.quiet
+    if long_input:
+        _say(args, f"{path}: reading {seconds / 60:.1f} min of audio ...")
+    t0 = time.perf_counter()
+    y, sr = load(path, sr=args.sr)
+    _say(args, f"{path}: {y.shape[-1] / sr:.1f} s, {y.shape[0]} channel(s), {sr} Hz "
+               f"(read in {time.perf_counter() - t0:.2f} s)")
+    if long_input:
+        _say(args, f"{path}: separating with {args.method}; a line every "
+                   f"{HEARTBEAT_SECONDS:g} s until done")
+    t1 = time.perf_counter()
+    with _Heartbeat(f"{path}: {args.method}", HEARTBEAT_SECONDS, long_input):
+        result = separator.separate(y, sr)
+    took = time.perf_counter() - t1
+    _say(args, f"{path}: {args.method} in {took:.2f} s ({seconds / max(took, 1e-9):.1f}x "
+               "real time)")
+    del y
+    sources = dict(result.items())
+    peak = max(float(np.max(np.abs(a))) for a in sources.values())
+    if subtype not in ("FLOAT", "DOUBLE", "VORBIS", "OPUS") and peak > 1.0 \
+            and "FLOAT" not in SUBTYPES[args.format]:
+        # no float subtype (FLAC): one common scale so the sources still sum to the mixture
+        warnings.warn(f"{path}: the sources peak at {peak:.3g}, beyond the [-1, 1] range of "
+                      f"{subtype}; all of them are scaled by {1 / peak:.6g} (they sum to the "
+                      f"mixture times {1 / peak:.6g}); use --format wav for float output",
+                      UserWarning, stacklevel=1)
+        sources = {k: v / peak for k, v in sources.items()}
+    elif subtype not in ("FLOAT", "DOUBLE", "VORBIS", "OPUS") and peak > 1.0:
+        warnings.warn(f"{path}: the sources peak at {peak:.3g}, beyond the [-1, 1] range of "
+                      f"{subtype}, which would clip; all of them are written as FLOAT",
+                      UserWarning, stacklevel=1)
+        subtype = "FLOAT"
+    written = []
+    try:
+        for i, (name, audio) in enumerate(sources.items()):
+            target = outdir / f"{label}_{name}.{args.format}"
+            if target.resolve() in written_all:
+                raise _OutputClash(f"{target}: already written for another input in this run; "
+                                   "not overwritten")
+            save(target, audio, sr, subtype=subtype)
+            written.append(target)
+            written_all.add(target.resolve())
+            if long_input:
+                _say(args, f"{path}: wrote {i + 1} of {len(sources)}: {target.name}")
+    except BaseException:
+        _remove(written)
+        raise
+    for target in written:
+        _emit(str(target))
+    return written
+
+
+class _OutputClash(ValueError):
+    pass
 
 
 # --------------------------------------------------------------------------- list / demo
@@ -167,8 +645,8 @@ def _run_list(args) -> int:
     registry = available_separators()
     width = max(len(n) for n in registry)
     for name, cls in registry.items():
-        tag = " [oracle: needs true sources]" if cls.needs_references else ""
-        print(f"{name:<{width}}  {cls.kind:<6}  {cls.summary}{tag}")
+        tag = " [oracle: needs true sources]" if cls.tags.needs_references else ""
+        print(f"{name:<{width}}  {cls.tags.kind:<6}  {cls.summary}{tag}")
     return 0
 
 
@@ -264,13 +742,19 @@ def _run_evaluate(args) -> int:
 
 
 # --------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(full: str | None = None) -> argparse.ArgumentParser:
+    """The command's parser.
+
+    Method sub-commands are described from the separators' source text, so building the
+    parser imports nothing heavy; the method named ``full`` (for its ``--help``) is imported
+    and described from its class: parameter descriptions, choices and defaults.
+    """
     from . import __version__
-    from .separators import available_separators
 
     parser = _Parser(
         prog=PROG,
         description="Separate audio into sources with classical signal processing.",
+        epilog="Run 'dsp-separate METHOD --help' for a method's options.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -280,35 +764,60 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="separate a synthesised mixture and print SI-SDR")
     p.add_argument("-o", "--outdir", default="dsp_separate_demo",
                    help="folder for the audio files (default: ./dsp_separate_demo)")
-    p.add_argument("--seconds", type=float, default=6.0, help="length of the mixture")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--seconds", type=float, default=6.0,
+                   help="length of the mixture in seconds (default: 6)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_run_demo)
     _add_evaluate_parser(sub)
-    for name, cls in available_separators().items():
-        if not cls.needs_references:
-            _add_method_parser(sub, name, cls)
+    for name, info in _method_table().items():
+        if info.needs_references:
+            continue
+        if name == full or info.params is None:
+            from .separators import get_separator
+
+            _add_method_parser(sub, name, get_separator(name))
+        else:
+            _add_light_method_parser(sub, info)
     return parser
+
+
+def _help_target(argv) -> str | None:
+    """The method whose --help is asked for, if any (it is then imported for its help)."""
+    if not any(a in ("-h", "--help") for a in argv):
+        return None
+    words = [a for a in argv if not a.startswith("-")]
+    return words[0] if words else None
 
 
 def main(argv=None) -> int:
     """Entry point of ``dsp-separate``; returns the exit status."""
-    from .exceptions import DspSeparateError
-
-    try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        return args.handler(args)
-    except _UsageError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except (DspSeparateError, ValueError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    argv = sys.argv[1:] if argv is None else list(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            parser = build_parser(full=_help_target(argv))
+            args = parser.parse_args(argv)
+            code = args.handler(args)
+            sys.stdout.flush()
+            return code
+        except BrokenPipeError:
+            # the reader of stdout went away (e.g. `dsp-separate list | head -1`): stop quietly
+            _silence_stdout()
+            return 0
+        except _UsageError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        except MemoryError:
+            print(f"{PROG}: error: out of memory", file=sys.stderr)
+            return 2
+        except (ValueError, OSError) as exc:  # DspSeparateError's subclasses are both
+            message = " ".join(str(exc).split())
+            print(f"{PROG}: error: {message}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ r"""Scoring separators on a dataset: one row per track, source and metric, plus 
 separates the mixture with one or more separators, matches the separated sources to the
 track's stems, scores each pair and forgets the track, so memory is bounded by one track
 whatever the size of the dataset.  The result is a list of records (a
-:class:`pandas.DataFrame` when pandas is installed)::
+:class:`pandas.DataFrame` with ``as_frame=True``)::
 
     method  track        source      metric  value
     hpss    hpss_00_...  harmonic    sdr     9.31
@@ -21,9 +21,10 @@ Metrics
     bss_eval_images` for multichannel tracks (source images; ISR only there),
     :func:`~dsp_separate.metrics.bss_eval_sources` for mono tracks.  The distortion
     filters project on the references of the *evaluated* stems, so map every source
-    (``stem_map``) for a meaningful SIR.  With ``window=`` (seconds) they are computed on
-    frames (BSS Eval v4 for images, as museval; v3 for mono sources) and each track gets
-    the median over its frames, the SiSEC 2018 convention (``window=1.0``).
+    (``stem_map``) for a meaningful SIR.  With ``frame_seconds=`` they are computed on
+    frames of that many seconds (BSS Eval v4 for images, as museval; v3 for mono sources)
+    and each track gets the median over its frames, the SiSEC 2018 convention
+    (``frame_seconds=1.0``).
 ``"si_sdr"``, ``"sd_sdr"``, ``"snr"``
     Scale-invariant SDR, scale-dependent SDR and SNR (Le Roux et al. 2019), over all
     channels of a source at once (one scale factor per source image).
@@ -150,7 +151,7 @@ def _progress_stream(progress):
 
 def _pairs(label, sep, result_names, stem_names, stem_map, track_name):
     """``[(estimate name, stem name)]`` to score."""
-    if sep.needs_references:  # oracles name their sources after the references
+    if sep.tags.needs_references:  # oracles name their sources after the references
         chosen = list(stem_map.values()) if stem_map is not None else list(stem_names)
         return [(s, s) for s in chosen]
     if stem_map is None:
@@ -202,7 +203,7 @@ def _median(values) -> float:
     return a if a == b else 0.5 * (a + b)  # Python floats: -inf + inf is NaN, no warning
 
 
-def _bss_scores(refs, ests, metrics, window, sr, track_name, names):
+def _bss_scores(refs, ests, metrics, frame_seconds, sr, track_name, names):
     """``{metric: (n_src,) array}`` of BSS Eval figures for ``refs``/``ests`` (J, C, N)."""
     from . import metrics as M
 
@@ -213,7 +214,7 @@ def _bss_scores(refs, ests, metrics, window, sr, track_name, names):
     out = {m: np.full(n_src, np.nan) for m in wanted}
     if not wanted:
         return out
-    if window is None:
+    if frame_seconds is None:
         silent = ~np.any(refs != 0, axis=(1, 2)) | ~np.any(ests != 0, axis=(1, 2))
         if silent.any():
             warnings.warn(
@@ -229,8 +230,8 @@ def _bss_scores(refs, ests, metrics, window, sr, track_name, names):
     else:
         keep = np.arange(n_src)
         r, e = refs, ests
-        length = max(1, int(round(window * sr)))
-        kwargs = dict(permutation=False, window=length)
+        frame_samples = max(1, int(round(frame_seconds * sr)))
+        kwargs = dict(permutation=False, frame_samples=frame_samples)
     if n_chan == 1:
         res = M.bss_eval_sources(r[:, 0], e[:, 0], **kwargs)
         got = {"sdr": res.sdr, "sir": res.sir, "sar": res.sar}
@@ -238,18 +239,18 @@ def _bss_scores(refs, ests, metrics, window, sr, track_name, names):
         res = M.bss_eval_images(r, e, **kwargs)
         got = {"sdr": res.sdr, "isr": res.isr, "sir": res.sir, "sar": res.sar}
     for m in wanted:
-        values = got[m] if window is None else _frame_median(got[m])
+        values = got[m] if frame_seconds is None else _frame_median(got[m])
         out[m][keep] = values
     return out
 
 
-def _score(refs, ests, metrics, window, sr, track_name, names) -> dict:
+def _score(refs, ests, metrics, frame_seconds, sr, track_name, names) -> dict:
     """``{metric: (n_src,) float64 array}`` in the order of ``metrics``."""
     from . import metrics as M
 
     refs = refs.astype(np.float64, copy=False)
     ests = ests.astype(np.float64, copy=False)
-    scores = _bss_scores(refs, ests, metrics, window, sr, track_name, names)
+    scores = _bss_scores(refs, ests, metrics, frame_seconds, sr, track_name, names)
     flat_r = refs.reshape(refs.shape[0], -1)
     flat_e = ests.reshape(ests.shape[0], -1)
     for m in metrics:
@@ -267,7 +268,7 @@ def _as_channels(x: np.ndarray) -> np.ndarray:
 
 
 def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_map=None, *,
-             window=None, progress=True, medians=True, as_frame=None):
+             frame_seconds=None, progress=True, medians=True, as_frame=False):
     r"""Score one or more separators on every track of a dataset.
 
     Tracks are read, separated and scored one at a time (memory bounded by one track), and
@@ -278,7 +279,7 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
     separator : Separator, str, or sequence of them
         A separator instance, a registered name (``"hpss"``: default parameters), or several
         (each track is then read once and given to every separator).  Oracle separators
-        (``needs_references``) get the track's stems as ``references=``: the stems named in
+        (``tags.needs_references``) get the track's stems as ``references=``: the stems named in
         ``stem_map``'s values, or every stem of the track; these should sum to the mixture.
     dataset : iterable of Track, or path
         A :class:`~dsp_separate.datasets.FolderDataset`, a
@@ -292,19 +293,20 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
         ``{separator source name: dataset stem name}``, e.g. ``{"percussive": "drums"}``;
         only these pairs are scored.  Default: every source whose name is also a stem.
         Oracle separators ignore the keys and are scored on the stems in the values.
-    window : float, optional
-        Frame length in seconds for framewise BSS Eval (hop = window); each track's figure
-        is then the median over its frames (``window=1.0``: the SiSEC 2018 convention).
-        Default: whole-signal BSS Eval.
+    frame_seconds : float, optional
+        Frame length in seconds for framewise BSS Eval (frames do not overlap; rounded to
+        a whole number of samples); each track's figure is then the median over its frames
+        (``frame_seconds=1.0``: the SiSEC 2018 convention).  Default: whole-signal BSS Eval.
     progress : bool or text stream, default True
         Where to write one line per track and separator (``True``: stderr, ``False``:
         nowhere).
     medians : bool, default True
         Append one median row per method, source and metric, with ``track`` set to
         :data:`MEDIAN` (``"(median)"``): the median over the tracks, NaN ignored.
-    as_frame : bool, optional
-        Return a :class:`pandas.DataFrame` (True), a list of dicts (False), or a DataFrame
-        when pandas can be imported and a list otherwise (None, the default).
+    as_frame : bool, default False
+        Return a :class:`pandas.DataFrame` with the columns :data:`FIELDS` (True; needs
+        pandas) instead of a list of dicts (False), as scikit-learn's ``as_frame``.  The
+        type returned never depends on what happens to be installed.
 
     Returns
     -------
@@ -318,7 +320,8 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
     ------
     ParameterError
         Unknown metric, a ``stem_map`` naming a source or stem that does not exist, or no
-        source shared with the stems.
+        source shared with the stems; ``as_frame=True`` without pandas (checked before any
+        track is read).
     AudioFileError
         A track's files are missing or disagree in length, sampling rate or channels.
 
@@ -328,8 +331,8 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
     :math:`\hat s`, ``si_sdr`` is :math:`10\log_{10}(\lVert\alpha s\rVert^2 /
     \lVert\hat s - \alpha s\rVert^2)` with :math:`\alpha = \langle\hat s, s\rangle /
     \lVert s\rVert^2`; the BSS Eval figures are defined in
-    :func:`dsp_separate.metrics.bss_eval_images`.  BSS Eval costs a Cholesky factorisation
-    of size ``n_sources * n_channels * 512`` per track, usually the largest cost here.
+    :func:`dsp_separate.metrics.bss_eval_images`.  BSS Eval solves a block-Toeplitz system of
+    size ``n_sources * n_channels * 512`` per track, usually the largest cost here.
 
     References
     ----------
@@ -360,7 +363,7 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
     ...     ds.save(root / f"track{i}" / "mixture.wav", (tone + clicks)[None], sr,
     ...             subtype="FLOAT")
     >>> table = evaluate([ds.HPSS(kernel_size=17), "irm"], FolderDataset(root),
-    ...                  metrics=["si_sdr"], progress=False, as_frame=False)
+    ...                  metrics=["si_sdr"], progress=False)
     >>> table[0]["method"], table[0]["track"], table[0]["source"], table[0]["metric"]
     ('hpss', 'track0', 'harmonic', 'si_sdr')
     >>> med = {(r["method"], r["source"]): r["value"] for r in table if r["track"] == "(median)"}
@@ -370,16 +373,16 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
     seps = _separators(separator)
     metrics = _check_metrics(metrics)
     stem_map = _check_stem_map(stem_map)
-    if window is not None:
-        window = check_positive_float(window, "window")
+    if frame_seconds is not None:
+        frame_seconds = check_positive_float(frame_seconds, "frame_seconds")
     stream = _progress_stream(progress)
     medians = check_bool(medians, "medians")
     if isinstance(dataset, (str, os.PathLike)):
         from .datasets import open_dataset
 
         dataset = open_dataset(dataset)
-    if as_frame is not None:
-        as_frame = check_bool(as_frame, "as_frame")
+    as_frame = check_bool(as_frame, "as_frame")
+    pd = _pandas() if as_frame else None  # before any work
     try:
         n_tracks = len(dataset)
     except TypeError:
@@ -393,7 +396,7 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
         t_load = time.perf_counter() - t0
         for label, sep in seps:
             t1 = time.perf_counter()
-            if sep.needs_references:
+            if sep.tags.needs_references:
                 chosen = list(stem_map.values()) if stem_map is not None else list(stems)
                 result = sep.separate(mixture, sr, references={s: stems[s] for s in chosen})
             else:
@@ -404,7 +407,7 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
             ests = np.stack([_as_channels(result[e]) for e, _ in pairs])
             del result
             names = [s for _, s in pairs]
-            scores = _score(refs, ests, metrics, window, sr, track.name, names)
+            scores = _score(refs, ests, metrics, frame_seconds, sr, track.name, names)
             t3 = time.perf_counter()
             for j, stem in enumerate(names):
                 for m, values in scores.items():
@@ -422,19 +425,20 @@ def evaluate(separator, dataset, metrics=("sdr", "sir", "sar", "si_sdr"), stem_m
         del mixture, stems
     if medians:
         records.extend(_median_rows(records))
-    return _as_table(records, as_frame)
-
-
-def _as_table(records, as_frame):
-    if as_frame is False:
-        return records
-    try:
-        import pandas as pd
-    except ImportError:
-        if as_frame:
-            raise ParameterError("as_frame=True: pandas is not installed") from None
+    if pd is None:
         return records
     return pd.DataFrame(records, columns=list(FIELDS))
+
+
+def _pandas():
+    """The pandas module, or a ParameterError saying that ``as_frame=True`` needs it."""
+    try:
+        import pandas
+    except ImportError:
+        raise ParameterError("as_frame=True: needs pandas, which is not installed (pip "
+                             "install pandas), or pass as_frame=False for a list of "
+                             "dicts") from None
+    return pandas
 
 
 def _records(table) -> list:

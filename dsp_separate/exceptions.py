@@ -5,7 +5,13 @@ Every error a user can cause is a :class:`ParameterError`: it is a ``ValueError`
 given and the rule it broke, e.g. ``hop_length=0: must be a positive integer``.
 """
 
-__all__ = ["DspSeparateError", "ParameterError", "AudioFileError", "ConvergenceWarning"]
+__all__ = [
+    "DspSeparateError",
+    "ParameterError",
+    "AudioFileError",
+    "NotFittedError",
+    "ConvergenceWarning",
+]
 
 
 class DspSeparateError(Exception):
@@ -23,6 +29,13 @@ class AudioFileError(DspSeparateError, OSError):
     """An audio file is missing, empty, corrupt, unsupported or cannot be written.
 
     The message always names the file.
+    """
+
+
+class NotFittedError(DspSeparateError, ValueError, AttributeError):
+    """A separator that learns from examples was used before :meth:`fit`.
+
+    Both a ``ValueError`` and an ``AttributeError``, like scikit-learn's ``NotFittedError``.
     """
 
 

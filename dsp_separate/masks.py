@@ -88,18 +88,29 @@ def ratio_masks(models, power: float = 1.0) -> np.ndarray:
     """
     models = _stack(models, "models")
     power = _check_power(power)
+    if models.dtype not in (np.float32, np.float64):
+        models = models.astype(np.float64)
+    return _ratio_masks(models, power)
+
+
+def _ratio_masks(models: np.ndarray, power: float) -> np.ndarray:
+    """:func:`ratio_masks` without the checks: THE ratio-mask rule of the package.
+
+    ``models`` is float32 or float64, finite and non-negative, shape (n_sources, ...).  Bins
+    where the largest model is below the dtype's ``tiny`` (zeros and subnormals) are split
+    evenly; elsewhere the models are divided by their maximum first, so no power overflows.
+    """
     if np.isinf(power):
-        return binary_masks(models)
-    dtype = np.float32 if models.dtype == np.float32 else np.float64
+        return _binary_masks(models)
+    dtype = models.dtype.type
     peak = models.max(axis=0)
-    silent = peak <= np.finfo(dtype).tiny
+    silent = peak < np.finfo(dtype).tiny
     scale = np.where(silent, 1, peak).astype(dtype, copy=False)
-    ratios = models / scale
+    masks = models / scale
     if power != 1.0:
-        np.power(ratios, power, out=ratios)
-    total = ratios.sum(axis=0)
-    total[silent] = 1  # ratios are all 0 there; avoids 0/0 (set below)
-    masks = ratios
+        np.power(masks, power, out=masks)
+    total = masks.sum(axis=0)
+    total[silent] = 1  # ratios are all ~0 there; avoids 0/0 (set below)
     masks /= total  # total >= 1 elsewhere: the largest ratio is exactly 1
     masks[:, silent] = dtype(1.0 / models.shape[0])
     return masks
@@ -126,7 +137,11 @@ def binary_masks(models) -> np.ndarray:
     array([[0., 1.],
            [1., 0.]])
     """
-    models = _stack(models, "models")
+    return _binary_masks(_stack(models, "models"))
+
+
+def _binary_masks(models: np.ndarray) -> np.ndarray:
+    """:func:`binary_masks` without the checks."""
     dtype = np.float32 if models.dtype == np.float32 else np.float64
     winner = models.argmax(axis=0)
     return (np.arange(models.shape[0]).reshape((-1,) + (1,) * winner.ndim) == winner).astype(

@@ -25,11 +25,13 @@ class Separation(Mapping):
     sources : dict of str to ndarray, each shape (..., n_samples)
         Same shape, length and dtype as the input mixture.
     stfts : dict of str to ndarray, each shape (..., n_freq, n_frames), complex
-        Each source's STFT image, as resynthesised.
+        Each source's STFT: the image that was resynthesised (``keep="stfts"``), or
+        computed from the source on first access.
     masks : dict of str to ndarray, or None
-        The real masks in [0, 1] that a mask method applied; ``None`` for filter methods
-        and after Wiener refinement (``wiener_iterations > 0``), whose source images are not
-        a real mask of the mixture.
+        The real masks in [0, 1] that a mask method applied, when separated with
+        ``keep="masks"``; ``None`` otherwise, for filter methods, and after Wiener
+        refinement (``wiener_iterations > 0``), whose source images are not a real mask of
+        the mixture.
     sr : int
         Sampling rate in Hz.
     stft : STFT
@@ -47,15 +49,30 @@ class Separation(Mapping):
     ('harmonic', 'percussive')
     >>> bool(np.allclose(result["harmonic"] + result["percussive"], y, atol=1e-5))
     True
+    >>> harmonic, percussive = result.values()       # arrays, in source order
     """
 
     def __init__(self, sources, *, sr, stft, stfts=None, masks=None, method=""):
         self.sources = dict(sources)
-        self.stfts = dict(stfts) if stfts is not None else {}
+        self._stfts = dict(stfts) if stfts is not None else None
         self.masks = dict(masks) if masks is not None else None
         self.sr = int(sr)
         self.stft = stft
         self.method = method
+
+    @property
+    def stfts(self) -> dict:
+        """Each source's STFT, ``{name: (..., n_freq, n_frames) complex}``.
+
+        The images the separator resynthesised when it was called with ``keep="stfts"``;
+        otherwise the STFTs of the sources, computed on first access (and then kept).  The
+        two differ slightly: a masked STFT is generally not the STFT of any signal.
+        """
+        if self._stfts is None:
+            self._stfts = {k: self.stft.forward(v.astype(np.float32)
+                                                if v.dtype == np.float16 else v)
+                           for k, v in self.sources.items()}
+        return self._stfts
 
     @property
     def names(self) -> tuple:

@@ -135,15 +135,16 @@ def test_mono_tracks_use_bss_eval_sources(tmp_path):
     assert _value(table, "irm", "track0", "clicks", "sir") == pytest.approx(bss.sir[1])
 
 
-def test_framewise_window_takes_the_median_over_frames(stereo_data):
+def test_framewise_scores_take_the_median_over_frames(stereo_data):
     data, _ = stereo_data
-    table = evaluate("irm", [data[0]], metrics=["sdr"], window=0.25, progress=False,
-                     as_frame=False, medians=False)
+    table = evaluate("irm", [data[0]], metrics=["sdr"], frame_seconds=0.25, progress=False,
+                     medians=False)
     mixture, stems, _ = data[0].load()
     result = IdealRatioMask().separate(mixture, SR, references=stems)
     refs = np.stack([stems["tone"], stems["clicks"]]).astype(np.float64)
     ests = np.stack([result["tone"], result["clicks"]]).astype(np.float64)
-    frames = metrics.bss_eval_images(refs, ests, window=SR // 4, permutation=False).sdr
+    frames = metrics.bss_eval_images(refs, ests, frame_samples=SR // 4,
+                                     permutation=False).sdr
     assert frames.shape == (2, 3)
     assert _value(table, "irm", "track0", "clicks", "sdr") == pytest.approx(
         np.nanmedian(frames[1]))
@@ -177,7 +178,10 @@ def test_streams_one_track_at_a_time_and_reports_progress(stereo_data):
         def __init__(self, stft=None):
             self.stft = stft
 
-        def _estimate(self, X, *, sr, stft):
+        def source_names(self, n_channels=None, references=None):
+            return ("tone", "clicks")
+
+        def _estimate(self, X, *, y, sr, stft):
             log.append("separate")
             return Masks({"tone": np.full(X.shape, 0.5), "clicks": np.full(X.shape, 0.5)})
 
@@ -204,17 +208,34 @@ def test_progress_goes_to_stderr_and_can_be_silenced(stereo_data, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_dataframe_when_pandas_is_there_and_list_otherwise(stereo_data, monkeypatch):
+def test_a_list_by_default_and_a_dataframe_with_as_frame(stereo_data, monkeypatch):
+    # like scikit-learn's as_frame: the type returned is chosen by the caller, never by
+    # whether pandas happens to be installed
     pd = pytest.importorskip("pandas")
-    data, _ = stereo_data
-    frame = evaluate("mixture", data, metrics=["snr"], progress=False)
+    data, truth = stereo_data
+    records = evaluate("mixture", data, metrics=["snr"], progress=False)
+    assert isinstance(records, list) and len(records) == 2 * 2 + 2
+    assert [records[0][f] for f in FIELDS[:4]] == ["mixture", "track0", "clicks", "snr"]
+    stems = truth["track0"]
+    mix = (stems["tone"] + stems["clicks"]).astype(np.float64)
+    assert records[0]["value"] == pytest.approx(
+        float(metrics.snr(stems["clicks"].ravel(), mix.ravel())), abs=1e-4)
+    frame = evaluate("mixture", data, metrics=["snr"], progress=False, as_frame=True)
     assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(FIELDS)
-    assert len(frame) == 2 * 2 + 2
+    assert frame.to_dict("records") == records
+    assert frame["value"].dtype == np.float64
+
+
+def test_as_frame_without_pandas_fails_before_any_work(stereo_data, monkeypatch):
+    data, _ = stereo_data
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
     records = evaluate("mixture", data, metrics=["snr"], progress=False)
-    assert isinstance(records, list) and records == frame.to_dict("records")
-    with pytest.raises(ParameterError, match="as_frame=True: pandas is not installed"):
-        evaluate("mixture", data, metrics=["snr"], progress=False, as_frame=True)
+    assert isinstance(records, list) and len(records) == 6  # the default needs no pandas
+    stream = io.StringIO()
+    with pytest.raises(ParameterError, match=r"as_frame=True: needs pandas, which is not "
+                       r"installed \(pip install pandas\)"):
+        evaluate("mixture", data, metrics=["snr"], progress=stream, as_frame=True)
+    assert stream.getvalue() == ""  # no track was separated
 
 
 def test_bad_arguments(stereo_data):
@@ -232,8 +253,10 @@ def test_bad_arguments(stereo_data):
         evaluate(hpss, data, stem_map={"harmonic": "tone", "percussive": "tone"})
     with pytest.raises(ParameterError, match="method='nope': unknown"):
         evaluate("nope", data)
-    with pytest.raises(ParameterError, match="window=0"):
-        evaluate(hpss, data, window=0)
+    with pytest.raises(ParameterError, match="frame_seconds=0"):
+        evaluate(hpss, data, frame_seconds=0)
+    with pytest.raises(ParameterError, match="as_frame=None: must be True or False"):
+        evaluate(hpss, data, as_frame=None)
 
 
 def test_median_table_and_csv(tmp_path):

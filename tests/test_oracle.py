@@ -205,8 +205,8 @@ def test_registry_params_and_reference_forms(cls):
     y = refs.sum(axis=0).astype(np.float32)
     before = refs.copy(), y.copy()
     result = sep.separate(y, 8000, references=refs)
-    assert result.names == ("source0", "source1")
-    assert result["source0"].dtype == np.float32
+    assert result.names == ("source_0", "source_1")
+    assert result["source_0"].dtype == np.float32
     np.testing.assert_array_equal(refs, before[0])
     np.testing.assert_array_equal(y, before[1])
 

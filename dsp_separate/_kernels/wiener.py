@@ -3,11 +3,11 @@
 Arrays in, preallocated arrays out; no validation.  Shapes:
 
 * ``X``      : (B, I, F, T) complex mixture STFT (B flattened leading axes, I channels)
-* ``models`` : (J, B, M, F, T) non-negative source models, ``M`` is 1 or ``I``
+* ``gains``  : (J, B, M, F, T) ratio masks of the sources, ``M`` is 1 or ``I``
 * ``out``    : (J, B, I, F, T) complex source images (also the EM's working estimate)
 
 Every frequency band ``(b, f)`` is independent: the spatial statistics of a band are sums over
-its frames only, so one parallel job runs the soft-mask initialisation and all EM iterations
+its frames only, so one parallel job runs the masked initialisation and all EM iterations
 of one band.  Per-bin algebra is done in float64 / complex128 whatever the storage dtype.
 Powers are expressed in units of the band's mean mixture power ``ref`` so that ``eps`` is
 relative and nothing overflows or underflows for very loud or very quiet bands.
@@ -24,31 +24,23 @@ from .._config import jit
 
 
 @jit
-def _softmask_band(X, models, b, f, out):
-    """Ratio-mask initialisation of band ``(b, f)``: ``out_j = m_j / sum_k m_k * x``.
+def _masked_band(X, gains, b, f, out):
+    """Initialisation of band ``(b, f)``: ``out_j = g_j * x`` with the ratio masks ``g_j``.
 
-    A bin where every model is zero is split evenly (``x / J`` each).
+    The masks come from :func:`dsp_separate.masks._ratio_masks` (the package's one
+    ratio-mask rule), so they already sum to one in every bin.
     """
     n_src = out.shape[0]
     n_chan = out.shape[2]
     n_frames = out.shape[4]
-    n_model_chan = models.shape[2]
-    even = 1.0 / n_src
+    n_gain_chan = gains.shape[2]
     for c in range(n_chan):
-        mc = c if n_model_chan > 1 else 0
+        gc = c if n_gain_chan > 1 else 0
         for t in range(n_frames):
             x = np.complex128(X[b, c, f, t])
-            total = 0.0
             for j in range(n_src):
-                total += np.float64(models[j, b, mc, f, t])
-            if total > 0.0:
-                scale = 1.0 / total
-                for j in range(n_src):
-                    g = np.float64(models[j, b, mc, f, t]) * scale
-                    out[j, b, c, f, t] = complex(x.real * g, x.imag * g)
-            else:
-                for j in range(n_src):
-                    out[j, b, c, f, t] = complex(x.real * even, x.imag * even)
+                g = np.float64(gains[j, b, gc, f, t])
+                out[j, b, c, f, t] = complex(x.real * g, x.imag * g)
 
 
 @jit
@@ -412,11 +404,13 @@ def _em_band_any(X, b, f, iterations, eps, out):
 
 
 @jit(parallel=True)
-def wiener_em(X, models, iterations, eps, out):
-    """Soft-mask initialisation then ``iterations`` EM updates, one parallel job per band.
+def wiener_em(X, gains, iterations, eps, init, out):
+    """Masked initialisation then ``iterations`` EM updates, one parallel job per band.
 
-    ``eps`` is the relative regularisation (isotropic noise power per source and bin, in
-    units of the band's mean mixture power).
+    ``gains`` (J, B, M, F, T) are ratio masks; with ``init=False`` they are ignored and
+    ``out`` already holds the initial images (the oracle Wiener filter starts from the true
+    images).  ``eps`` is the relative regularisation (isotropic noise power per source and
+    bin, in units of the band's mean mixture power).
     """
     n_batch = X.shape[0]
     n_chan = X.shape[1]
@@ -424,7 +418,8 @@ def wiener_em(X, models, iterations, eps, out):
     for job in prange(n_batch * n_freq):
         b = job // n_freq
         f = job - b * n_freq
-        _softmask_band(X, models, b, f, out)
+        if init:
+            _masked_band(X, gains, b, f, out)
         if iterations > 0:
             if n_chan == 2:
                 _em_band_2ch(X, b, f, iterations, eps, out)

@@ -40,17 +40,19 @@ from .._kernels import masks as _kmasks
 from .._kernels import median as _kmedian
 from .._kernels import stft as _kstft
 from .._validation import (
+    check_choice,
     check_nonnegative_array,
+    check_nonnegative_int,
     check_positive_float,
     check_positive_int,
     check_sr,
     describe,
 )
-from ..base import Masks, Separator
+from ..base import Masks, Separator, Tags
 from ..exceptions import ParameterError
-from ..masks import _check_power
+from ..masks import MASK_TYPES, _check_power
 
-__all__ = ["median_filter", "hpss_masks", "HPSS", "hpss"]
+__all__ = ["median_filter", "hpss_masks", "hpss_reference", "HPSS", "hpss"]
 
 
 def median_filter(S: np.ndarray, kernel_size: int, axis: int = -1) -> np.ndarray:
@@ -114,14 +116,77 @@ def _median(S: np.ndarray, k: int, along_time: bool) -> np.ndarray:
         _kmedian.median_filter_rows(flat.reshape(-1, T), k, out.reshape(-1, T))
         return out.reshape(lead + (F, T))
     # along frequency: transpose so each frame is a contiguous row, filter, transpose back
+    # into the first buffer (no longer needed), so the peak is three spectrograms, not four
     tr = np.empty((flat.shape[0], T, F), dtype=flat.dtype)
     _kstft.transpose_last2(flat, tr)
     filt = np.empty_like(tr)
     _kmedian.median_filter_rows(tr.reshape(-1, F), k, filt.reshape(-1, F))
-    del tr
-    out = np.empty_like(flat)
+    out = tr.reshape(flat.shape)
     _kstft.transpose_last2(filt, out)
     return out.reshape(lead + (F, T))
+
+
+def _hpss_masks(X_or_S, k_h, k_p, beta_h, beta_p, power):
+    """:func:`hpss_masks` without the checks, lean on memory.
+
+    ``X_or_S`` is a complex STFT (its magnitude is taken here, so that the magnitude can be
+    freed as soon as both medians exist) or a float32/float64 magnitude spectrogram.  The
+    masks are written over the two median-filtered spectrograms: the peak is three
+    spectrograms besides the input.
+    """
+    S = np.abs(X_or_S) if np.iscomplexobj(X_or_S) else X_or_S
+    P = _median(S, k_p, along_time=False)
+    H = _median(S, k_h, along_time=True)
+    del S
+    T = H.shape[-1]
+    binary = bool(np.isinf(power))
+    # the kernel reads H[i] and P[i] before writing the masks: in place is safe
+    _kmasks.hpss_masks(
+        H.reshape(-1, T), P.reshape(-1, T), beta_h, beta_p,
+        1.0 if binary else power, binary, np.finfo(H.dtype).tiny,
+        H.reshape(-1, T), P.reshape(-1, T),
+    )
+    return H, P
+
+
+def hpss_reference(S, kernel_size=(31, 31), power=2.0):
+    """HPSS masks in ten lines of plain numpy/scipy, to read beside the paper.
+
+    The same algorithm as :func:`hpss_masks` with ``margin=1`` and soft masks, without
+    numba and without the care for speed and memory: tested equal to it.
+
+    Parameters
+    ----------
+    S : ndarray, shape (n_freq, n_frames)
+        Magnitude spectrogram.
+    kernel_size : (int, int)
+        Median window (frames along time, bins along frequency).
+    power : float
+        Mask exponent.
+
+    Returns
+    -------
+    mask_harmonic, mask_percussive : ndarray, shape of ``S``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.hpss import hpss_masks, hpss_reference
+    >>> S = np.random.default_rng(0).random((65, 40))
+    >>> ref_h, _ = hpss_reference(S, (9, 5))
+    >>> fast_h, _ = hpss_masks(S, kernel_size=(9, 5))
+    >>> bool(np.allclose(ref_h, fast_h))
+    True
+    """
+    from scipy.ndimage import median_filter as scipy_median
+
+    H = scipy_median(S, size=(1, kernel_size[0]), mode="reflect")  # along time: harmonic
+    P = scipy_median(S, size=(kernel_size[1], 1), mode="reflect")  # along frequency
+    Hp, Pp = H.astype(float) ** power, P.astype(float) ** power
+    total = Hp + Pp
+    silent = total == 0  # both medians are zero: split the bin evenly
+    mask_h = np.where(silent, 0.5, Hp / np.where(silent, 1, total))
+    return mask_h, 1 - mask_h
 
 
 def _pair(value, name, check):
@@ -207,17 +272,7 @@ def hpss_masks(
         power = np.inf
     _check_kernel(k_h, S.shape[-1], "kernel_size[0] (harmonic, along time)", "frames")
     _check_kernel(k_p, S.shape[-2], "kernel_size[1] (percussive, along frequency)", "bins")
-    H = _median(S, k_h, along_time=True)
-    P = _median(S, k_p, along_time=False)
-    m_h = np.empty_like(H)
-    m_p = np.empty_like(H)
-    F, T = S.shape[-2:]
-    _kmasks.hpss_masks(
-        H.reshape(-1, T), P.reshape(-1, T), beta_h, beta_p,
-        1.0 if np.isinf(power) else power, bool(np.isinf(power)),
-        np.finfo(S.dtype).tiny, m_h.reshape(-1, T), m_p.reshape(-1, T),
-    )
-    return m_h, m_p
+    return _hpss_masks(S, k_h, k_p, beta_h, beta_p, power)
 
 
 class HPSS(Separator):
@@ -280,6 +335,8 @@ class HPSS(Separator):
 
     name = "hpss"
     summary = "harmonic / percussive (/ residual) by median filtering (Fitzgerald 2010)"
+    tags = Tags(kind="mask", streaming="bounded")
+    param_choices = {"mask": MASK_TYPES}
 
     def __init__(
         self,
@@ -304,6 +361,9 @@ class HPSS(Separator):
     def _validate_params(self):
         _pair(self.kernel_size, "kernel_size", check_positive_int)
         _pair(self.margin, "margin", _check_margin)
+        check_choice(self.mask, "mask", MASK_TYPES)
+        _check_power(self.power)
+        check_nonnegative_int(self.wiener_iterations, "wiener_iterations")
         if self.harmonic_seconds is not None:
             check_positive_float(self.harmonic_seconds, "harmonic_seconds")
         if self.percussive_hz is not None:
@@ -325,7 +385,19 @@ class HPSS(Separator):
             k_p = transform.hz_to_bins(self.percussive_hz, sr)
         return k_h, k_p
 
-    def _estimate(self, X, *, sr, stft, **kwargs):
+    def source_names(self, n_channels=None, references=None) -> tuple:
+        """``("harmonic", "percussive")``, plus ``"residual"`` when a margin is above 1."""
+        return ("harmonic", "percussive") + (("residual",) if self._has_residual() else ())
+
+    def _has_residual(self) -> bool:
+        return any(b > 1 for b in _pair(self.margin, "margin", _check_margin))
+
+    def context_frames(self, sr: int) -> tuple[int, int]:
+        """Half the harmonic window on each side: a frame's masks need no more."""
+        k_h, _ = self.kernel_sizes(sr)
+        return k_h // 2, k_h // 2
+
+    def _estimate(self, X, *, y=None, sr, stft, **kwargs):
         if kwargs:
             raise ParameterError(
                 f"{sorted(kwargs)}: {type(self).__name__}.separate takes no extra arguments"
@@ -335,41 +407,43 @@ class HPSS(Separator):
         # (2 n + 1), rather than refusing short clips under default settings.
         k_h = min(k_h, 2 * X.shape[-1] + 1)
         k_p = min(k_p, 2 * X.shape[-2] + 1)
-        m_h, m_p = hpss_masks(
-            np.abs(X),
-            kernel_size=(k_h, k_p),
-            power=self.power,
-            mask=self.mask,
-            margin=self.margin,
-        )
-        return Masks({"harmonic": m_h, "percussive": m_p})
-
-    @property
-    def _always_residual(self) -> bool:
-        beta = self.margin if isinstance(self.margin, (tuple, list)) else (self.margin,)
-        return any(b > 1 for b in beta)
+        beta_h, beta_p = _pair(self.margin, "margin", _check_margin)
+        power = np.inf if self.mask == "binary" else float(self.power)
+        m_h, m_p = _hpss_masks(X, k_h, k_p, beta_h, beta_p, power)
+        return Masks({"harmonic": m_h, "percussive": m_p}, residual=self._has_residual(),
+                     wiener_iterations=self.wiener_iterations)
 
 
-def hpss(y: np.ndarray, sr: int, **params):
-    """Harmonic-percussive separation of audio in one call: ``HPSS(**params).separate(y, sr)``.
+def hpss(y: np.ndarray, sr: int = 22050, **params):
+    """Harmonic-percussive separation in one call, returning arrays like librosa.
+
+    ``h, p = ds.hpss(y, sr)`` is ``HPSS(**params).separate(y, sr).values()``: the
+    harmonic and percussive signals (and the residual, third, when a margin is above 1), as
+    :func:`librosa.effects.hpss` returns them.  Use :class:`HPSS` for the
+    :class:`~dsp_separate.result.Separation` object (names, STFTs, masks, ``save``).
 
     Parameters
     ----------
     y : ndarray, shape (..., n_samples)
-    sr : int
+        The mixture, channel-first.  Not modified.
+    sr : int, default 22050
+        Sampling rate in Hz (used only by ``harmonic_seconds`` / ``percussive_hz``).
     **params
         Any :class:`HPSS` parameter.
 
     Returns
     -------
-    Separation
+    harmonic, percussive[, residual] : ndarray, each shape and dtype of ``y``
 
     Examples
     --------
     >>> import numpy as np
     >>> import dsp_separate as ds
     >>> y = np.random.default_rng(0).standard_normal((2, 16000)).astype(np.float32)
-    >>> ds.hpss(y, 16000, kernel_size=17)["percussive"].shape
-    (2, 16000)
+    >>> h, p = ds.hpss(y, 16000, kernel_size=17)
+    >>> h.shape, p.dtype
+    ((2, 16000), dtype('float32'))
+    >>> bool(np.allclose(h + p, y, atol=1e-5))
+    True
     """
-    return HPSS(**params).separate(y, sr)
+    return tuple(HPSS(**params).separate(y, sr).values())

@@ -46,14 +46,13 @@ References
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 
 from .._validation import check_audio, check_positive_float, check_stft_matrix, describe
-from ..base import Images, Masks, Separator
+from .._wiener import _wiener
+from ..base import Images, Masks, Separator, Tags
 from ..exceptions import ParameterError
-from ..masks import binary_masks, ratio_masks
+from ..masks import _binary_masks, _check_power, _ratio_masks
 
 __all__ = [
     "phase_sensitive_masks",
@@ -64,12 +63,6 @@ __all__ = [
     "OracleWiener",
     "MixtureAsEstimate",
 ]
-
-#: Default relative regularisation of :func:`oracle_wiener`.
-_WIENER_EPS = 1e-8
-
-#: Bins of the multichannel Wiener filter solved at once (bounds the temporary memory).
-_BINS_PER_CHUNK = 1 << 17
 
 
 # ----------------------------------------------------------------------------------------
@@ -141,6 +134,11 @@ def phase_sensitive_masks(X, S) -> np.ndarray:
     """
     X = check_stft_matrix(X, "X", min_ndim=1)
     S = _check_images(X, S)
+    return _phase_sensitive_masks(X, S)
+
+
+def _phase_sensitive_masks(X, S) -> np.ndarray:
+    """:func:`phase_sensitive_masks` without the checks."""
     real = np.float32 if X.dtype == np.complex64 and S.dtype == np.complex64 else np.float64
     power = X.real.astype(np.float64) ** 2 + X.imag.astype(np.float64) ** 2
     silent = power <= np.finfo(np.float64).tiny
@@ -164,7 +162,8 @@ def oracle_wiener(X, S, *, eps=None) -> np.ndarray:
     S : ndarray, shape (n_src,) + X.shape, complex
         STFTs of the true source images (same transform as ``X``).  Not modified.
     eps : float > 0, optional
-        Relative regularisation (default ``1e-8``): every source is modelled as also holding
+        Relative regularisation (default, as in :func:`dsp_separate.wiener`: the machine
+        epsilon of ``X``'s real dtype, at least ``1e-8``): every source is modelled as also holding
         white noise of power ``eps`` times :math:`P(f)`, the mean power of ``X`` at frequency
         :math:`f` (over channels and frames, per batch item).  It keeps every covariance
         invertible in silent bins and makes the filter independent of the scale of ``X``.
@@ -193,8 +192,8 @@ def oracle_wiener(X, S, *, eps=None) -> np.ndarray:
     the estimates sum to the mixture; the rounding-level remainder is handed back to the
     sources in proportion to :math:`v_j`.  With one channel the filter is the power ratio
     mask :math:`v_j / \sum_k v_k`, i.e. ``IdealRatioMask(power=2)`` up to ``eps``.  The
-    algebra runs in float64, on blocks of frequencies (the temporary memory is bounded
-    whatever the length of the signal), with :func:`numpy.linalg.solve`.
+    algebra is the numba kernel of :func:`dsp_separate.wiener` (one EM iteration started
+    from the true images), in float64, band by band.
 
     References
     ----------
@@ -224,47 +223,14 @@ def oracle_wiener(X, S, *, eps=None) -> np.ndarray:
     """
     X = check_stft_matrix(X, "X", min_ndim=2)
     S = _check_images(X, S)
-    eps = _WIENER_EPS if eps is None else check_positive_float(eps, "eps")
-    n_src = S.shape[0]
-    if X.ndim == 2:
-        X4 = X[None, None]
-        S5 = S[:, None, None]
-    else:
-        X4 = X.reshape((-1,) + X.shape[-3:])
-        S5 = S.reshape((n_src, -1) + X.shape[-3:])
-    n_batch, n_chan, n_freq, n_frames = X4.shape
-
-    images = np.empty((n_src,) + X4.shape, dtype=X.dtype)  # (J, B, I, F, T)
-    # each block of frequencies is independent: statistics are per bin over all frames
-    step = max(1, _BINS_PER_CHUNK // max(1, n_batch * n_frames))
-    for f0 in range(0, n_freq, step):
-        fs = slice(f0, f0 + step)
-        images[:, :, :, fs] = _wiener_block(X4[:, :, fs], S5[:, :, :, fs], eps)
-    return images.reshape((n_src,) + X.shape)
+    eps = None if eps is None else check_positive_float(eps, "eps")
+    return _oracle_wiener(X, S, eps)
 
 
-def _wiener_block(X4, S5, eps):
-    """:func:`oracle_wiener` on ``X4`` (B, I, f, T) and ``S5`` (J, B, I, f, T), float64."""
-    n_chan, n_frames = X4.shape[1], X4.shape[-1]
-    # bins as the leading axes: x (B, f, T, I); s (J, B, f, T, I)
-    x = np.moveaxis(X4, 1, -1).astype(np.complex128)
-    s = np.moveaxis(S5, 2, -1).astype(np.complex128)
-    # the mixture's mean power per frequency sets the regularisation floor (B, f)
-    P = np.mean(x.real**2 + x.imag**2, axis=(2, 3))
-    floor = eps * P
-    floor[P <= 0] = 1.0  # x (hence every filter input) is zero there
-    v = np.mean(s.real**2 + s.imag**2, axis=-1) + floor[None, :, :, None]  # (J, B, f, T)
-    R = np.einsum("jbfti,jbftk->jbfik", s, s.conj())
-    del s
-    R += (n_frames * floor)[None, :, :, None, None] * np.eye(n_chan)
-    R /= v.sum(axis=-1)[..., None, None]  # (J, B, f, I, I), trace I
-    C = np.einsum("jbft,jbfik->bftik", v, R)
-    w = np.linalg.solve(C, x[..., None])[..., 0]  # C^{-1} x, (B, f, T, I)
-    del C
-    est = v[..., None] * np.einsum("jbfik,bftk->jbfti", R, w)
-    remainder = x - est.sum(axis=0)
-    est += (v / v.sum(axis=0))[..., None] * remainder
-    return np.moveaxis(est, -1, 2)  # (J, B, I, f, T)
+def _oracle_wiener(X, S, eps=None):
+    """:func:`oracle_wiener` without the checks: one EM iteration of
+    :func:`dsp_separate.wiener` started from the true images (the same numba kernel)."""
+    return _wiener(X, None, 1, eps, init_images=S.astype(X.dtype, copy=False))
 
 
 # ----------------------------------------------------------------------------------------
@@ -274,9 +240,9 @@ def _wiener_block(X4, S5, eps):
 class _OracleSeparator(Separator):
     """Shared part of the oracle separators: checking and transforming ``references``."""
 
-    needs_references: ClassVar[bool] = True
+    tags = Tags(needs_references=True, n_sources="references")
 
-    def separate(self, y, sr, references=None, **kwargs):
+    def separate(self, y, sr, *, references=None, keep=None):
         """Separate a mixture, knowing its true sources.
 
         Parameters
@@ -288,25 +254,29 @@ class _OracleSeparator(Separator):
         references : dict of str to ndarray, or ndarray
             The true sources (source images for multichannel input), each shaped like
             ``y``: a dict ``{name: signal}`` (the names become the source names, in order),
-            or an array ``(n_src,) + y.shape`` (sources named ``"source0"``, ...).
+            or an array ``(n_src,) + y.shape`` (sources named ``"source_0"``, ...).
             Not modified.
+        keep : {None, "stfts", "masks", "all"}, optional
+            See :meth:`Separator.separate`.
 
         Returns
         -------
         Separation
             One source per reference, with the shape, length and dtype of ``y``.
         """
-        if kwargs:
-            raise ParameterError(
-                f"{sorted(kwargs)}: {type(self).__name__}.separate takes only references="
-            )
-        y = check_audio(y, "y")
-        refs = _check_references(references, y, type(self).__name__)
-        return super().separate(y, sr, references=refs)
+        return super().separate(y, sr, keep=keep, references=references)
 
-    def _estimate(self, X, *, sr, stft, references):
-        names = list(references)
-        S = stft.forward(np.stack([references[n] for n in names]))
+    def source_names(self, n_channels=None, references=None) -> tuple:
+        if isinstance(references, dict):
+            return tuple(references)
+        if references is None:
+            return super().source_names(n_channels, references)
+        return tuple(f"source_{j}" for j in range(len(references)))
+
+    def _estimate(self, X, *, y, sr, stft, references=None):
+        refs = _check_references(references, y, type(self).__name__)
+        names = list(refs)
+        S = stft._forward(np.stack([refs[n] for n in names]))
         return self._from_references(X, S, names)
 
     def _from_references(self, X, S, names):
@@ -336,7 +306,7 @@ def _check_references(references, y: np.ndarray, owner: str) -> dict:
                 f"references={describe(stack)}: must have shape (n_src,) + y.shape = "
                 f"(n_src,) + {y.shape}"
             )
-        items = [(f"source{j}", stack[j]) for j in range(stack.shape[0])]
+        items = [(f"source_{j}", stack[j]) for j in range(stack.shape[0])]
     else:
         raise ParameterError(
             f"references={describe(references)}: must be a dict {{name: signal}} or an "
@@ -398,7 +368,7 @@ class IdealBinaryMask(_OracleSeparator):
         self.stft = stft
 
     def _from_references(self, X, S, names):
-        masks = binary_masks(np.abs(S))
+        masks = _binary_masks(np.abs(S))
         return Masks(dict(zip(names, masks, strict=True)))
 
 
@@ -436,8 +406,8 @@ class IdealRatioMask(_OracleSeparator):
     >>> refs = np.stack([np.sin(np.arange(16000) * 0.1), 0.3 * rng.standard_normal(16000)])
     >>> result = IdealRatioMask(power=2).separate(refs.sum(axis=0), 16000, references=refs)
     >>> result.names
-    ('source0', 'source1')
-    >>> bool(ds.metrics.si_sdr(refs[0], result["source0"]) > 20)
+    ('source_0', 'source_1')
+    >>> bool(ds.metrics.si_sdr(refs[0], result["source_0"]) > 20)
     True
     """
 
@@ -448,8 +418,11 @@ class IdealRatioMask(_OracleSeparator):
         self.power = power
         self.stft = stft
 
+    def _validate_params(self):
+        _check_power(self.power)
+
     def _from_references(self, X, S, names):
-        masks = ratio_masks(np.abs(S), power=self.power)
+        masks = _ratio_masks(np.abs(S), self.power)
         return Masks(dict(zip(names, masks, strict=True)))
 
 
@@ -491,7 +464,7 @@ class PhaseSensitiveMask(_OracleSeparator):
         self.stft = stft
 
     def _from_references(self, X, S, names):
-        masks = phase_sensitive_masks(X, S)
+        masks = _phase_sensitive_masks(X, S)
         return Masks(dict(zip(names, masks, strict=True)))
 
 
@@ -537,7 +510,7 @@ class OracleWiener(_OracleSeparator):
 
     name = "oracle_wiener"
     summary = "oracle: multichannel Wiener filter with the true images' statistics"
-    kind = "filter"
+    tags = _OracleSeparator.tags.replace(kind="filter")
 
     def __init__(self, eps=None, stft=None):
         self.eps = eps
@@ -548,7 +521,7 @@ class OracleWiener(_OracleSeparator):
             check_positive_float(self.eps, "eps")
 
     def _from_references(self, X, S, names):
-        images = oracle_wiener(X, S, eps=self.eps)
+        images = _oracle_wiener(X, S, self.eps)
         return Images(dict(zip(names, images, strict=True)))
 
 
@@ -560,7 +533,7 @@ class MixtureAsEstimate(_OracleSeparator):
     The mixture itself, not ``mixture / n_src``, is returned: scale-invariant scores (BSS
     Eval SDR, SI-SDR) are the same for both, and the unscaled mixture is the convention of
     evaluation campaigns.  Consequently the estimates do **not** sum to the mixture
-    (``sums_to_mixture = False``); the references only give the names and number of the
+    (``tags.sums_to_mixture`` is False); the references only give the names and number of the
     sources.
 
     Parameters
@@ -576,14 +549,13 @@ class MixtureAsEstimate(_OracleSeparator):
     >>> refs = np.random.default_rng(0).standard_normal((2, 8000)).astype(np.float32)
     >>> y = refs.sum(axis=0)
     >>> result = MixtureAsEstimate().separate(y, 8000, references=refs)
-    >>> bool(np.allclose(result["source0"], y, atol=1e-5)), result.masks is None
+    >>> bool(np.allclose(result["source_0"], y, atol=1e-5)), result.masks is None
     (True, True)
     """
 
     name = "mixture"
     summary = "baseline: the mixture itself as the estimate of every source"
-    kind = "filter"
-    sums_to_mixture: ClassVar[bool] = False
+    tags = _OracleSeparator.tags.replace(kind="filter", sums_to_mixture=False)
 
     def __init__(self, stft=None):
         self.stft = stft

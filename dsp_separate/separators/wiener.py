@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_nonnegative_int, describe
-from ..base import Images, Separator
+from ..base import Images, Separator, Tags
 from ..exceptions import ParameterError
-from ..masks import apply_masks
 
 __all__ = ["MultichannelWiener"]
 
@@ -60,7 +59,7 @@ class MultichannelWiener(Separator):
 
     name = "wiener"
     summary = "multichannel Wiener EM over another separator's source models (Duong 2010)"
-    kind = "filter"
+    tags = Tags(kind="filter")
 
     def __init__(self, separator="hpss", iterations=1, stft=None):
         self.separator = separator
@@ -73,35 +72,49 @@ class MultichannelWiener(Separator):
             from . import get_separator
 
             inner = get_separator(inner)()
-        if not isinstance(inner, Separator) or inner.needs_references:
+        if not isinstance(inner, Separator) or inner.tags.needs_references:
             raise ParameterError(
                 f"separator={describe(self.separator)}: must be a (non-oracle) Separator or "
                 "a registry name such as 'hpss'"
             )
         if isinstance(inner, MultichannelWiener):
             raise ParameterError("separator=MultichannelWiener(...): cannot nest Wiener filters")
+        if inner.tags.kind == "time":
+            raise ParameterError(
+                f"separator={describe(self.separator)}: a time-domain separator gives no "
+                "STFT source models to refine"
+            )
+        if getattr(inner, "wiener_iterations", 0):
+            raise ParameterError(
+                f"separator={describe(self.separator)}: has wiener_iterations="
+                f"{inner.wiener_iterations!r}, which MultichannelWiener would not run; set it "
+                "to 0 and use iterations= here"
+            )
         return inner
 
     def _validate_params(self):
         check_nonnegative_int(self.iterations, "iterations")
         self._inner().check_params()
 
+    def source_names(self, n_channels=None, references=None) -> tuple:
+        return self._inner().source_names(n_channels, references)
+
     def _transform(self):
         if self.stft is None:
             return self._inner()._transform()
         return super()._transform()
 
-    def _estimate(self, X, *, sr, stft, **kwargs):
-        from .._wiener import wiener
+    def _estimate(self, X, *, y, sr, stft, **kwargs):
+        from .._wiener import _wiener
 
         inner = self._inner()
-        estimate = inner._estimate(X, sr=sr, stft=stft, **kwargs)
+        estimate = inner._estimate(X, y=y, sr=sr, stft=stft, **kwargs)
         if isinstance(estimate, Images):
             names = list(estimate.values)
             models = np.abs(np.stack([estimate.values[n] for n in names]))
         else:
-            masks = inner._masks_from(estimate, X)
+            masks = inner._masks_of(estimate, X)
             names = list(masks)
-            models = np.abs(apply_masks(X, np.stack([masks[n] for n in names])))
-        images = wiener(X, models, iterations=self.iterations)
+            models = np.stack([np.abs(masks.pop(n) * X) for n in names])
+        images = _wiener(X, models, self.iterations)
         return Images(dict(zip(names, images)))
