@@ -199,13 +199,13 @@ def _ours(name, key):
     if key == "mir_eval:sources":
         return metrics.bss_eval_sources(ref[:, 0], est[:, 0])
     if key == "mir_eval:sources_frames":
-        return metrics.bss_eval_sources(ref[:, 0], est[:, 0], window=window)[:3]
+        return metrics.bss_eval_sources(ref[:, 0], est[:, 0], frame_samples=window)[:3]
     if key == "mir_eval:images":
         return metrics.bss_eval_images(ref, est)
     if key == "mir_eval:images_frames":
-        return metrics.bss_eval_images(ref, est, window=window, framewise_filters=True)[:4]
+        return metrics.bss_eval_images(ref, est, frame_samples=window, framewise_filters=True)[:4]
     if key == "museval:v4_frames":
-        return metrics.bss_eval_images(ref, est, window=window)[:4]
+        return metrics.bss_eval_images(ref, est, frame_samples=window)[:4]
     if key == "museval:v4_whole":
         return metrics.bss_eval_images(ref, est, permutation=False)[:4]
     raise KeyError(key)
@@ -268,7 +268,7 @@ def test_case_features():
     assert {f[2] for f in feats} == {16000, 44100}
     assert sum(bool(f[5]) for f in feats) >= 2
     ref, est = make_case("stereo_16k_2src_silent_gap")
-    res = metrics.bss_eval_images(ref, est, window=2000)
+    res = metrics.bss_eval_images(ref, est, frame_samples=2000)
     # frame 1 covers [2000, 4000), where reference 1 is silent: NaN for every source
     for field in (res.sdr, res.isr, res.sir, res.sar):
         assert np.isnan(field[:, 1]).all() and np.isfinite(np.delete(field, 1, axis=1)).all()
@@ -315,7 +315,7 @@ def test_upstream_mir_eval_fixture(case):
     assert res.perm.tolist() == block["Source permutation"]
 
     block = expected["Framewise"]
-    res = metrics.bss_eval_sources(ref, est, window=block["win"], hop=block["hop"])
+    res = metrics.bss_eval_sources(ref, est, frame_samples=block["win"], hop_samples=block["hop"])
     check(res, block, ["sdr", "sir", "sar"])
 
     # images: duplicated reference channels (the Gram matrix is singular) and an estimate
@@ -329,7 +329,8 @@ def test_upstream_mir_eval_fixture(case):
     block = expected["Images Framewise"]
     res = metrics.bss_eval_images(_images(ref, block["nchan"], 1.0),
                                   _images(est, block["nchan"], block["gain"]),
-                                  window=block["win"], hop=block["hop"], framewise_filters=True)
+                                  frame_samples=block["win"], hop_samples=block["hop"],
+                                  framewise_filters=True)
     check(res, block, ["sdr", "isr", "sir", "sar"])
 
 
@@ -353,18 +354,18 @@ def _project(basis, x):
     return basis @ coef, coef
 
 
-def naive_images(ref, est, filter_len, window=None):
+def naive_images(ref, est, filter_len, frame_samples=None):
     """BSS Eval images, textbook: explicit projections (no permutation).
 
-    Whole signal: v3.  With ``window``: v4 (filters fitted once, frames of the filtered
-    framed references), hop = window.
+    Whole signal: v3.  With ``frame_samples``: v4 (filters fitted once, frames of the filtered
+    framed references), hop = frame.
     """
     n_src, n_chan, n = ref.shape
     pad = filter_len - 1
     flat = ref.reshape(n_src * n_chan, n)
     big = _delayed_basis(flat, filter_len)
-    starts = [0] if window is None else range(0, n - window + 1, window)
-    length = n if window is None else window
+    starts = [0] if frame_samples is None else range(0, n - frame_samples + 1, frame_samples)
+    length = n if frame_samples is None else frame_samples
     out = np.full((4, n_src, len(starts)), np.nan)
     for j in range(n_src):
         own_rows = np.arange(j * n_chan * filter_len, (j + 1) * n_chan * filter_len)
@@ -386,7 +387,7 @@ def naive_images(ref, est, filter_len, window=None):
             out[1, j, t] = 10 * np.log10(en(s_true) / en(p_own - s_true))
             out[2, j, t] = 10 * np.log10(en(p_own) / en(p_all - p_own))
             out[3, j, t] = 10 * np.log10(en(p_all) / en(e - p_all))
-    return out if window is not None else out[..., 0]
+    return out if frame_samples is not None else out[..., 0]
 
 
 def naive_sources(ref, est, filter_len):
@@ -421,17 +422,18 @@ def test_sources_match_dense_projection(filter_len):
                                                                 filter_len), atol=1e-8)
 
 
-@pytest.mark.parametrize("window", [None, 100])
-def test_images_match_dense_projection(window):
+@pytest.mark.parametrize("frame_samples", [None, 100])
+def test_images_match_dense_projection(frame_samples):
     ref, est = _small(2, 2, 400, seed=6)
-    res = metrics.bss_eval_images(ref, est, permutation=False, window=window, filter_len=16)
-    np.testing.assert_allclose(np.stack(res[:4]), naive_images(ref, est, 16, window),
+    res = metrics.bss_eval_images(ref, est, permutation=False, frame_samples=frame_samples,
+                                  filter_len=16)
+    np.testing.assert_allclose(np.stack(res[:4]), naive_images(ref, est, 16, frame_samples),
                                atol=1e-8)
 
 
 def test_overlapping_frames_match_dense_projection():
     ref, est = _small(2, 2, 400, seed=7)
-    res = metrics.bss_eval_images(ref, est, permutation=False, window=100, hop=50,
+    res = metrics.bss_eval_images(ref, est, permutation=False, frame_samples=100, hop_samples=50,
                                   filter_len=16)
     assert res.sdr.shape == (2, 7)
     # frames starting at multiples of 100 are those of the non-overlapping evaluation
@@ -471,9 +473,10 @@ def test_permutation_is_found_and_results_are_in_reference_order():
         np.testing.assert_allclose(a, b, atol=1e-9)
     img = metrics.bss_eval_images(ref, est[order])
     assert np.array_equal(img.perm, res.perm)
-    frames = metrics.bss_eval_sources(ref[:, 0], est[order, 0], window=1000, permutation=True)
+    frames = metrics.bss_eval_sources(ref[:, 0], est[order, 0], frame_samples=1000,
+                                      permutation=True)
     assert (frames.perm == res.perm[:, None]).all()
-    v4 = metrics.bss_eval_images(ref, est[order], window=1000, permutation=True)
+    v4 = metrics.bss_eval_images(ref, est[order], frame_samples=1000, permutation=True)
     assert (v4.perm == res.perm[:, None]).all()
 
 
@@ -507,11 +510,11 @@ def test_exact_estimate_and_filtered_estimate():
     assert np.all(img.sdr < 5) and np.all(img.isr < 5) and np.all(img.sir > 40)
 
 
-def test_one_frame_when_the_window_covers_everything():
+def test_one_frame_when_the_frame_covers_everything():
     ref, est = _small(2, 2, 600, seed=12)
     whole = metrics.bss_eval_images(ref, est, permutation=False)
-    for window in (600, 5000):
-        one = metrics.bss_eval_images(ref, est, window=window)
+    for frame_samples in (600, 5000):
+        one = metrics.bss_eval_images(ref, est, frame_samples=frame_samples)
         assert one.sdr.shape == (2, 1)
         for a, b in zip(one[:4], whole[:4], strict=True):
             np.testing.assert_allclose(a[:, 0], b, atol=1e-9)
@@ -539,9 +542,10 @@ def test_float32_input_and_inputs_untouched():
         (lambda r, e: metrics.bss_eval_sources(r, e[:, :-1]), "same shape"),
         (lambda r, e: metrics.bss_eval_sources(r[:, None], e[:, None]), "n_src, n_samples"),
         (lambda r, e: metrics.bss_eval_images(r[0], e[0]), "n_src, n_chan"),
-        (lambda r, e: metrics.bss_eval_sources(r, e, window=0), "window=0"),
-        (lambda r, e: metrics.bss_eval_sources(r, e, window=100, hop=-1), "hop=-1"),
-        (lambda r, e: metrics.bss_eval_sources(r, e, hop=100), "needs a window"),
+        (lambda r, e: metrics.bss_eval_sources(r, e, frame_samples=0), "frame_samples=0"),
+        (lambda r, e: metrics.bss_eval_sources(r, e, frame_samples=100, hop_samples=-1),
+         "hop_samples=-1"),
+        (lambda r, e: metrics.bss_eval_sources(r, e, hop_samples=100), "needs frame_samples"),
         (lambda r, e: metrics.bss_eval_sources(r, e, filter_len=0), "filter_len=0"),
         (lambda r, e: metrics.bss_eval_sources(r, e, permutation="yes"), "permutation"),
         (lambda r, e: metrics.bss_eval_images(r, e, framewise_filters=1), "framewise"),
@@ -563,12 +567,67 @@ def test_bad_input_raises_parameter_error(call, match):
 def test_silent_frames_are_nan_everywhere():
     ref, est = _small(2, 1, 3000, seed=15)
     est[0, 0, 1000:2000] = 0.0  # an estimate silent in frame 1
-    for res in (metrics.bss_eval_sources(ref[:, 0], est[:, 0], window=1000),
-                metrics.bss_eval_images(ref, est, window=1000),
-                metrics.bss_eval_images(ref, est, window=1000, framewise_filters=True)):
+    for res in (metrics.bss_eval_sources(ref[:, 0], est[:, 0], frame_samples=1000),
+                metrics.bss_eval_images(ref, est, frame_samples=1000),
+                metrics.bss_eval_images(ref, est, frame_samples=1000, framewise_filters=True)):
         for field in res[:-1]:
             assert np.isnan(field[:, 1]).all() and np.isfinite(field[:, [0, 2]]).all()
         assert (res.perm[:, 1] == -1).all()
+
+
+def test_channels_last_images_are_refused_before_any_allocation():
+    # (n_src, n_samples, n_chan), as soundfile/museval lay it out: read as 44100 channels of
+    # 2 samples, BSS Eval would try to allocate terabytes; the layout rule refuses it and
+    # says how to fix it
+    rng = np.random.default_rng(20)
+    ref = rng.standard_normal((2, 44100, 2))
+    est = ref + 0.1 * rng.standard_normal(ref.shape)
+    with pytest.raises(ParameterError, match=r"reference=.*\(2, 44100, 2\).*looks like "
+                       r"\(n_samples, n_channels\).*np\.swapaxes\(reference, -1, -2\)"):
+        metrics.bss_eval_images(ref, est)
+    with pytest.raises(ParameterError, match=r"estimate=.*np\.swapaxes\(estimate, -1, -2\)"):
+        metrics.bss_eval_images(np.swapaxes(ref, -1, -2), est)
+    # once transposed the same data is scored, 2 stereo sources, ~20 dB SDR
+    res = metrics.bss_eval_images(np.swapaxes(ref, -1, -2)[..., :8000],
+                                  np.swapaxes(est, -1, -2)[..., :8000])
+    assert res.sdr.shape == (2,) and np.all((res.sdr > 19) & (res.sdr < 21))
+
+
+@pytest.mark.parametrize("func", ["bss_eval_sources", "bss_eval_images", "si_sdr", "sd_sdr",
+                                  "snr"])
+def test_channels_last_signals_are_refused_by_every_metric(func):
+    # one (n_samples, n_channels) stereo signal: 44100 signals of 2 samples before
+    rng = np.random.default_rng(21)
+    ref = rng.standard_normal((44100, 2))
+    with pytest.raises(ParameterError, match=r"reference=.*looks like \(n_samples, "
+                       r"n_channels\).*pass reference\.T"):
+        getattr(metrics, func)(ref, ref + 0.1)
+    # short channel-first signals (both axes below 2048 samples) are still scored
+    short = rng.standard_normal((2, 1500))
+    noisy = short + 0.1 * rng.standard_normal(short.shape)  # 20 dB below the signal
+    res = getattr(metrics, func)(short, noisy)
+    sdr = np.asarray(res.sdr if hasattr(res, "sdr") else res)
+    assert sdr.shape == (2,) and np.all((sdr > 17) & (sdr < 23))
+
+
+@pytest.mark.parametrize("func", [metrics.bss_eval_sources, metrics.bss_eval_images])
+def test_window_and_hop_are_deprecated_names_of_frame_and_hop_samples(func):
+    ref, est = _small(2, 1, 3000, seed=22)
+    if func is metrics.bss_eval_sources:
+        ref, est = ref[:, 0], est[:, 0]
+    new = func(ref, est, frame_samples=1000, hop_samples=500)
+    with pytest.warns(FutureWarning, match=r"window=\.\.\.\) is deprecated.*frame_samples="):
+        old = func(ref, est, window=1000)
+    assert old.sdr.shape == (2, 3)
+    np.testing.assert_allclose(old.sdr, new.sdr[:, ::2], atol=1e-9)  # same frames
+    with pytest.warns(FutureWarning, match=r"hop=\.\.\.\) is deprecated.*hop_samples="):
+        old = func(ref, est, frame_samples=1000, hop=500)
+    np.testing.assert_array_equal(old.sir, new.sir)
+    with pytest.raises(ParameterError, match="window=1000: deprecated name of frame_samples"):
+        func(ref, est, window=1000, frame_samples=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new names do not warn
+        func(ref, est, frame_samples=1000)
 
 
 # ----------------------------------------------------------------------------------------

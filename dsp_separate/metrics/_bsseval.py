@@ -1,18 +1,11 @@
-"""Separation quality: SI-SDR and friends, and BSS Eval (v3 sources, v3/v4 images).
+"""BSS Eval: v3 sources, v3/v4 images (Vincent et al. 2006; Stöter et al. 2018).
 
-Every function takes channel-first arrays, references first, and returns scores in dB.
-
-Simple energy ratios (Le Roux et al. 2019)
-    :func:`si_sdr`, :func:`sd_sdr`, :func:`snr` score each signal ``(..., n_samples)``
-    on its own, optionally after matching estimates to references
-    (``permutation=True``, Hungarian assignment).
-
-BSS Eval (Vincent, Gribonval and Févotte 2006; Stöter, Liutkus and Ito 2018)
-    :func:`bss_eval_sources` (sources ``(n_src, n_samples)``: SDR, SIR, SAR) and
-    :func:`bss_eval_images` (images ``(n_src, n_chan, n_samples)``: SDR, ISR, SIR, SAR),
-    on the whole signal or on frames (``window``/``hop`` in samples).  Both follow the
-    definitions of the BSS Eval toolbox with a 512-tap distortion filter and give the
-    figures of mir_eval (v3) and museval (v4) to well within 0.01 dB.
+:func:`bss_eval_sources` (sources ``(n_src, n_samples)``: SDR, SIR, SAR) and
+:func:`bss_eval_images` (images ``(n_src, n_chan, n_samples)``: SDR, ISR, SIR, SAR), on the
+whole signal or on frames (``frame_samples``/``hop_samples``).  Both follow the definitions
+of the BSS Eval toolbox with a 512-tap distortion filter and give the figures of mir_eval
+(v3) and museval (v4) to well within 0.01 dB.  The numba kernels are in
+:mod:`dsp_separate._kernels.bsseval`.
 
 How BSS Eval is computed here
 -----------------------------
@@ -32,47 +25,18 @@ are computed from the spectra of the frames by Parseval's theorem.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.fft
 import scipy.linalg
-from scipy.optimize import linear_sum_assignment
 
-from ._validation import check_audio, check_bool, check_positive_int, describe
-from .exceptions import ParameterError
+from .._validation import check_bool, check_positive_int, describe
+from ..exceptions import ParameterError
+from ._common import _best_perm, _check_pair, _ratio_db, _sanitize_for_assignment
 
-__all__ = [
-    "MatchedScores",
-    "SourcesScores",
-    "ImagesScores",
-    "si_sdr",
-    "sd_sdr",
-    "snr",
-    "bss_eval_sources",
-    "bss_eval_images",
-]
-
-
-# ----------------------------------------------------------------------------------------
-# result types
-
-
-class MatchedScores(NamedTuple):
-    """Scores after matching estimates to references (``permutation=True``).
-
-    Attributes
-    ----------
-    scores : np.ndarray, float64, shape ``(n_src, ...)``
-        ``scores[j]`` is the score of estimate ``perm[j]`` against reference ``j``
-        (reference order).
-    perm : np.ndarray, int64, shape ``(n_src,)``
-        ``perm[j]`` is the index of the estimate matched to reference ``j``;
-        ``estimate[perm]`` puts the estimates in reference order.
-    """
-
-    scores: np.ndarray
-    perm: np.ndarray
+__all__ = ["SourcesScores", "ImagesScores", "bss_eval_sources", "bss_eval_images"]
 
 
 class SourcesScores(NamedTuple):
@@ -114,267 +78,6 @@ class ImagesScores(NamedTuple):
 
 
 # ----------------------------------------------------------------------------------------
-# small helpers
-
-
-def _ratio_db(num, den):
-    """``10 log10(num / den)`` for energies, without warnings.
-
-    ``num > 0, den == 0`` gives ``+inf``; ``num == 0, den > 0`` gives ``-inf``;
-    ``num == den == 0`` gives NaN.  Negative values (rounding) count as 0.
-    """
-    num = np.maximum(np.asarray(num, dtype=np.float64), 0.0)
-    den = np.maximum(np.asarray(den, dtype=np.float64), 0.0)
-    out = np.full(np.broadcast(num, den).shape, np.nan)
-    num, den = np.broadcast_arrays(num, den)
-    both = (num > 0) & (den > 0)
-    out[both] = 10.0 * np.log10(num[both] / den[both])
-    out[(num > 0) & (den == 0)] = np.inf
-    out[(num == 0) & (den > 0)] = -np.inf
-    return out
-
-
-def _check_pair(reference, estimate, *, min_ndim=1, max_ndim=None, what="(..., n_samples)"):
-    """Both arrays checked as audio, same shape, returned as float64."""
-    reference = check_audio(reference, "reference")
-    estimate = check_audio(estimate, "estimate")
-    if reference.ndim < min_ndim or (max_ndim is not None and reference.ndim > max_ndim):
-        raise ParameterError(f"reference={describe(reference)}: must have shape {what}")
-    if estimate.shape != reference.shape:
-        raise ParameterError(
-            f"estimate={describe(estimate)}: must have the same shape as reference "
-            f"{reference.shape}"
-        )
-    return reference.astype(np.float64, copy=False), estimate.astype(np.float64, copy=False)
-
-
-def _sanitize_for_assignment(score):
-    """Finite stand-in for a score matrix (NaN worst, then -inf; +inf best)."""
-    s = np.where(np.isnan(score), -2e6, score)
-    return np.clip(s, -1e6, 1e6)
-
-
-def _best_perm(score):
-    """``perm[j]``: estimate for reference ``j`` maximising the sum of ``score[j, perm[j]]``.
-
-    ``score``: ``(n_ref, n_est)``.
-    """
-    rows, cols = linear_sum_assignment(_sanitize_for_assignment(score), maximize=True)
-    perm = np.empty(score.shape[0], dtype=np.int64)
-    perm[rows] = cols
-    return perm
-
-
-# ----------------------------------------------------------------------------------------
-# SI-SDR, SD-SDR, SNR
-
-
-def _energy_ratio_scores(reference, estimate, zero_mean, kind):
-    """Score matrix pieces for one pairing: returns dB with the documented special values."""
-    if zero_mean:
-        reference = reference - reference.mean(axis=-1, keepdims=True)
-        estimate = estimate - estimate.mean(axis=-1, keepdims=True)
-    ref_energy = np.einsum("...n,...n->...", reference, reference)
-    ref_silent = ~np.any(reference != 0, axis=-1)
-    est_silent = ~np.any(estimate != 0, axis=-1)
-    if kind == "snr":
-        err = estimate - reference
-        out = _ratio_db(ref_energy, np.einsum("...n,...n->...", err, err))
-    else:
-        cross = np.einsum("...n,...n->...", reference, estimate)
-        safe = np.where(ref_energy > 0, ref_energy, 1.0)
-        alpha = np.where(ref_energy > 0, cross / safe, 0.0)
-        target = alpha[..., None] * reference
-        target_energy = alpha * alpha * ref_energy
-        if kind == "si_sdr":
-            noise = estimate - target
-        else:  # sd_sdr: the plain error in the denominator
-            noise = estimate - reference
-        out = _ratio_db(target_energy, np.einsum("...n,...n->...", noise, noise))
-        out = np.where(est_silent & ~ref_silent, -np.inf, out)
-    return np.where(ref_silent, np.nan, out)
-
-
-def _ratio_metric(reference, estimate, zero_mean, permutation, kind):
-    reference, estimate = _check_pair(reference, estimate)
-    zero_mean = check_bool(zero_mean, "zero_mean")
-    permutation = check_bool(permutation, "permutation")
-    if not permutation:
-        out = _energy_ratio_scores(reference, estimate, zero_mean, kind)
-        return out[()] if out.ndim == 0 else out
-    if reference.ndim < 2:
-        raise ParameterError(
-            f"permutation=True: needs a leading sources axis, but reference="
-            f"{describe(reference)} has a single dimension"
-        )
-    n_src = reference.shape[0]
-    # pairwise[i, j, ...] = score(reference i, estimate j)
-    pairwise = _energy_ratio_scores(reference[:, None], estimate[None, :], zero_mean, kind)
-    mean = _sanitize_for_assignment(pairwise).reshape(n_src, n_src, -1).mean(axis=-1)
-    perm = _best_perm(mean)
-    return MatchedScores(pairwise[np.arange(n_src), perm], perm)
-
-
-def si_sdr(reference, estimate, *, zero_mean=False, permutation=False):
-    r"""Scale-invariant signal-to-distortion ratio (SI-SDR) in dB.
-
-    The reference is scaled to best match the estimate, and the energy of that scaled
-    reference is compared with the energy of what remains of the estimate.
-
-    Parameters
-    ----------
-    reference : np.ndarray, float, shape ``(..., n_samples)``
-        True signals.
-    estimate : np.ndarray, float, same shape as ``reference``
-        Estimated signals.
-    zero_mean : bool
-        Subtract each signal's mean (over samples) first.
-    permutation : bool
-        If True, axis 0 indexes sources: estimates are matched to references by the
-        assignment that maximises the mean score (Hungarian algorithm,
-        :func:`scipy.optimize.linear_sum_assignment`; scores of all trailing indices are
-        averaged per pair).
-
-    Returns
-    -------
-    scores : np.ndarray (float64, shape ``reference.shape[:-1]``) or np.float64
-        One score per signal; a scalar for 1-D input.  With ``permutation=True`` a
-        :class:`MatchedScores` ``(scores, perm)``: ``scores`` in reference order,
-        ``perm[j]`` the estimate matched to reference ``j``.
-
-    Notes
-    -----
-    With :math:`s` the reference and :math:`\hat s` the estimate,
-
-    .. math::
-
-        \alpha = \frac{\langle \hat s, s\rangle}{\lVert s\rVert^2}, \qquad
-        \text{SI-SDR} = 10 \log_{10}
-        \frac{\lVert \alpha s\rVert^2}{\lVert \hat s - \alpha s\rVert^2}.
-
-    Special values, returned without warnings: a silent reference (all zeros, or constant
-    with ``zero_mean``) gives NaN (there is nothing to measure against); a silent estimate
-    of a non-silent reference gives ``-inf``; an estimate that is an exact multiple of the
-    reference gives ``+inf``.  Scores are computed in float64 whatever the input dtype.
-
-    References
-    ----------
-    .. [1] J. Le Roux, S. Wisdom, H. Erdogan and J. R. Hershey, "SDR - half-baked or well
-       done?", Proc. IEEE ICASSP, pp. 626-630, 2019.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from dsp_separate.metrics import si_sdr
-    >>> t = np.arange(8000) / 8000
-    >>> ref = np.sin(2 * np.pi * 440 * t)
-    >>> other = np.cos(2 * np.pi * 97 * t)        # orthogonal to ref, same energy
-    >>> print(round(float(si_sdr(ref, 0.5 * ref + 0.05 * other)), 2))
-    20.0
-    >>> refs = np.stack([ref, other])
-    >>> res = si_sdr(refs, 2.0 * refs[::-1] + 0.02 * refs, permutation=True)
-    >>> res.perm.tolist(), np.round(res.scores, 2).tolist()
-    ([1, 0], [40.0, 40.0])
-    """
-    return _ratio_metric(reference, estimate, zero_mean, permutation, "si_sdr")
-
-
-def sd_sdr(reference, estimate, *, zero_mean=False, permutation=False):
-    r"""Scale-dependent signal-to-distortion ratio (SD-SDR) in dB.
-
-    Like :func:`si_sdr`, but the error is measured against the reference itself, so a
-    wrongly scaled estimate is penalised.
-
-    Parameters
-    ----------
-    reference : np.ndarray, float, shape ``(..., n_samples)``
-        True signals.
-    estimate : np.ndarray, float, same shape as ``reference``
-        Estimated signals.
-    zero_mean : bool
-        Subtract each signal's mean (over samples) first.
-    permutation : bool
-        If True, axis 0 indexes sources and estimates are matched to references by the
-        assignment that maximises the mean score (see :func:`si_sdr`).
-
-    Returns
-    -------
-    scores : np.ndarray (float64, shape ``reference.shape[:-1]``) or np.float64
-        One score per signal; with ``permutation=True`` a :class:`MatchedScores`.
-
-    Notes
-    -----
-    .. math::
-
-        \alpha = \frac{\langle \hat s, s\rangle}{\lVert s\rVert^2}, \qquad
-        \text{SD-SDR} = 10 \log_{10}
-        \frac{\lVert \alpha s\rVert^2}{\lVert \hat s - s\rVert^2}.
-
-    A silent reference gives NaN, a silent estimate of a non-silent reference gives
-    ``-inf`` and an exact estimate gives ``+inf``.
-
-    References
-    ----------
-    .. [1] J. Le Roux, S. Wisdom, H. Erdogan and J. R. Hershey, "SDR - half-baked or well
-       done?", Proc. IEEE ICASSP, pp. 626-630, 2019.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from dsp_separate.metrics import sd_sdr, si_sdr
-    >>> ref = np.sin(2 * np.pi * 5 * np.arange(1000) / 1000)
-    >>> print(round(float(sd_sdr(ref, 0.5 * ref)), 2), float(si_sdr(ref, 0.5 * ref)))
-    0.0 inf
-    """
-    return _ratio_metric(reference, estimate, zero_mean, permutation, "sd_sdr")
-
-
-def snr(reference, estimate, *, zero_mean=False, permutation=False):
-    r"""Signal-to-noise ratio of an estimate in dB (the plain, scale-dependent SDR).
-
-    Parameters
-    ----------
-    reference : np.ndarray, float, shape ``(..., n_samples)``
-        True signals.
-    estimate : np.ndarray, float, same shape as ``reference``
-        Estimated signals.
-    zero_mean : bool
-        Subtract each signal's mean (over samples) first.
-    permutation : bool
-        If True, axis 0 indexes sources and estimates are matched to references by the
-        assignment that maximises the mean score (see :func:`si_sdr`).
-
-    Returns
-    -------
-    scores : np.ndarray (float64, shape ``reference.shape[:-1]``) or np.float64
-        One score per signal; with ``permutation=True`` a :class:`MatchedScores`.
-
-    Notes
-    -----
-    .. math::
-
-        \text{SNR} = 10 \log_{10} \frac{\lVert s\rVert^2}{\lVert \hat s - s\rVert^2}.
-
-    A silent reference gives NaN; a silent estimate gives 0 dB; an exact estimate gives
-    ``+inf``.
-
-    References
-    ----------
-    .. [1] J. Le Roux, S. Wisdom, H. Erdogan and J. R. Hershey, "SDR - half-baked or well
-       done?", Proc. IEEE ICASSP, pp. 626-630, 2019.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from dsp_separate.metrics import snr
-    >>> ref = np.ones((2, 100))
-    >>> print(snr(ref, ref + 0.1))
-    [20. 20.]
-    """
-    return _ratio_metric(reference, estimate, zero_mean, permutation, "snr")
-
-
-# ----------------------------------------------------------------------------------------
 # BSS Eval: correlations, Gram matrices, projections
 
 _FFT_BLOCK = 8192  # FFT length of the blockwise correlations
@@ -403,7 +106,7 @@ def _xcorr(xs, ys, max_lag, block=None, keep_spectra=False):
     With ``keep_spectra`` also returns the spectra of the zero-padded blocks of ``x``
     (``(K, n_blocks, n_fft // 2 + 1)``) and ``n_fft``.
     """
-    from ._kernels.bsseval import accumulate_cross_spectra
+    from .._kernels.bsseval import accumulate_cross_spectra
 
     n = xs[0].shape[-1]
     n_x = sum(x.shape[0] for x in xs)
@@ -508,7 +211,7 @@ def _levinson_refined(R, d, energy, load, n_refine):
     against the unloaded system is iterated Tikhonov regularisation: it converges to the
     (minimum-norm) solution of a singular but consistent system.
     """
-    from ._kernels.bsseval import block_levinson_factor, block_levinson_solve
+    from .._kernels.bsseval import block_levinson_factor, block_levinson_solve
 
     F, m, q = d.shape
     R_fact = R
@@ -683,11 +386,12 @@ def _whole_scores(refs, ests, filter_len, images, permutation):
     return sdr[j, perm], isr[j, perm], sir[j, perm], sar[j, perm], perm
 
 
-def _frame_starts(n_samples, window, hop):
-    """Start of every frame ``[s, s + window)``; one frame of everything if it is longer."""
-    if window >= n_samples:
+def _frame_starts(n_samples, frame_samples, hop_samples):
+    """Start of every frame ``[s, s + frame_samples)`` and the frame length; one frame of
+    everything if a frame is longer than the signal."""
+    if frame_samples >= n_samples:
         return np.array([0]), n_samples
-    return np.arange(1 + (n_samples - window) // hop) * hop, window
+    return np.arange(1 + (n_samples - frame_samples) // hop_samples) * hop_samples, frame_samples
 
 
 def _silent_frames(x, starts, length):
@@ -723,11 +427,12 @@ def _v4_frames(refs, ests, filter_len, permutation, starts, length):
     In frame ``[s, s + L)`` the projections are the framed references (zero outside the
     frame) convolved with the global filters, kept over ``L + filter_len - 1`` samples,
     as are the framed reference and estimate (zero-padded); their energies come from the
-    spectra of the frames by Parseval.  When the frames tile the signal (``hop ==
-    window``), the correlations for the global filters are computed on the frames as
-    blocks and their spectra are used again; otherwise the frames are transformed anew.
+    spectra of the frames by Parseval.  When the frames tile the signal
+    (``hop_samples == frame_samples``), the correlations for the global filters are
+    computed on the frames as blocks and their spectra are used again; otherwise the
+    frames are transformed anew.
     """
-    from ._kernels.bsseval import v4_frame_energies
+    from .._kernels.bsseval import v4_frame_energies
 
     n_src, n_chan, n = refs.shape
     n_ch = n_src * n_chan
@@ -798,19 +503,47 @@ def _v4_frames(refs, ests, filter_len, permutation, starts, length):
 # BSS Eval: public functions
 
 
-def _check_bss_args(refs, ests, window, hop, permutation, filter_len):
-    """Shared checks; returns ``(window, hop, permutation, filter_len)``."""
+#: default of the deprecated ``window``/``hop`` keywords (None is a meaningful value)
+_UNSET = object()
+
+
+def _renamed(func, frame_samples, hop_samples, window, hop):
+    """Map the deprecated ``window``/``hop`` (until 0.1.0) to ``frame_samples``/``hop_samples``.
+
+    Both were frame lengths in samples; ``window`` now means only the STFT's taper.
+    Returns ``(frame_samples, hop_samples)``; warns with a :class:`FutureWarning` naming the
+    new keyword.
+    """
+    out = {"frame_samples": frame_samples, "hop_samples": hop_samples}
+    for old, new, value in (("window", "frame_samples", window), ("hop", "hop_samples", hop)):
+        if value is _UNSET:
+            continue
+        if out[new] is not None:
+            raise ParameterError(f"{old}={describe(value)}: deprecated name of {new}, which "
+                                 f"is also given; pass only {new}")
+        warnings.warn(
+            f"{func}({old}=...) is deprecated: the frame length in samples is now called "
+            f"{new}= ({old}= stops working in dsp_separate 0.3)",
+            FutureWarning, stacklevel=3,
+        )
+        out[new] = value
+    return out["frame_samples"], out["hop_samples"]
+
+
+def _check_bss_args(refs, ests, frame_samples, hop_samples, permutation, filter_len):
+    """Shared checks; returns ``(frame_samples, hop_samples, permutation, filter_len)``."""
     filter_len = check_positive_int(filter_len, "filter_len")
-    if window is not None:
-        window = check_positive_int(window, "window")
-        hop = window if hop is None else check_positive_int(hop, "hop")
-    elif hop is not None:
-        raise ParameterError(f"hop={describe(hop)}: needs a window (window=None scores the "
-                             "whole signal)")
+    if frame_samples is not None:
+        frame_samples = check_positive_int(frame_samples, "frame_samples")
+        hop_samples = (frame_samples if hop_samples is None
+                       else check_positive_int(hop_samples, "hop_samples"))
+    elif hop_samples is not None:
+        raise ParameterError(f"hop_samples={describe(hop_samples)}: needs frame_samples "
+                             "(frame_samples=None scores the whole signal)")
     if permutation is None:
-        permutation = window is None
+        permutation = frame_samples is None
     permutation = check_bool(permutation, "permutation")
-    if window is None:
+    if frame_samples is None:
         for name, x in (("reference", refs), ("estimate", ests)):
             silent = np.flatnonzero(~np.any(x != 0, axis=(1, 2)))
             if silent.size:
@@ -818,11 +551,11 @@ def _check_bss_args(refs, ests, window, hop, permutation, filter_len):
                     f"{name}={describe(x)}: source {int(silent[0])} is silent (all zeros); "
                     "BSS Eval needs every reference and estimate to have some signal"
                 )
-    return window, hop, permutation, filter_len
+    return frame_samples, hop_samples, permutation, filter_len
 
 
-def bss_eval_sources(reference, estimate, *, window=None, hop=None, permutation=None,
-                     filter_len=512):
+def bss_eval_sources(reference, estimate, *, frame_samples=None, hop_samples=None,
+                     permutation=None, filter_len=512, window=_UNSET, hop=_UNSET):
     r"""BSS Eval v3 ``bss_eval_sources``: SDR, SIR and SAR of single-channel sources.
 
     Each estimate :math:`\hat s` is split into a filtered version of its reference, the
@@ -836,15 +569,15 @@ def bss_eval_sources(reference, estimate, *, window=None, hop=None, permutation=
         scoring the whole signal).
     estimate : np.ndarray, float, same shape as ``reference``
         Estimated sources.
-    window : int or None
+    frame_samples : int or None
         Frame length in samples for framewise scores (e.g. ``sr`` for 1 s frames, as
-        museval does); None scores the whole signal.  Frames are ``[t hop, t hop +
-        window)`` for ``t = 0 .. (n_samples - window) // hop``; samples after the last
-        whole frame are not scored; a window longer than the signal gives one frame of
-        everything (mir_eval also scores the whole signal when only one frame fits).  Each
-        frame is scored on its own, with its own filters (v3).
-    hop : int or None
-        Hop between frames in samples (default ``window``).
+        museval does); None scores the whole signal.  Frames are ``[t H, t H + L)`` with
+        ``L = frame_samples``, ``H = hop_samples``, for ``t = 0 .. (n_samples - L) // H``;
+        samples after the last whole frame are not scored; a frame longer than the signal
+        gives one frame of everything (mir_eval also scores the whole signal when only one
+        frame fits).  Each frame is scored on its own, with its own filters (v3).
+    hop_samples : int or None
+        Hop between frame starts in samples (default ``frame_samples``).
     permutation : bool or None
         Match estimates to references by the best mean SIR (in each frame, for
         framewise scores).  None (default): True for the whole signal (as the BSS Eval
@@ -852,12 +585,15 @@ def bss_eval_sources(reference, estimate, *, window=None, hop=None, permutation=
         from frame to frame, as in mir_eval's ``bss_eval_sources_framewise``).
     filter_len : int
         Length of the allowed distortion filter in samples (512 in BSS Eval).
+    window, hop : int or None
+        Deprecated names of ``frame_samples`` and ``hop_samples`` (a
+        :class:`FutureWarning`; removed in 0.3).
 
     Returns
     -------
     SourcesScores
         ``(sdr, sir, sar, perm)``, each ``(n_src,)``, or ``(n_src, n_frames)`` when
-        ``window`` is given; scores in dB, float64, in reference order.  Frames where a
+        ``frame_samples`` is given; scores in dB, float64, in reference order.  Frames where a
         reference or an estimate is all zeros are NaN for every source (``perm`` is -1
         there), as in mir_eval and museval.
 
@@ -903,22 +639,25 @@ def bss_eval_sources(reference, estimate, *, window=None, hop=None, permutation=
     >>> res.perm.tolist(), np.round(res.sir).tolist()   # leakage at -20 dB
     ([1, 0], [20.0, 20.0])
     """
+    frame_samples, hop_samples = _renamed("bss_eval_sources", frame_samples, hop_samples,
+                                          window, hop)
     reference, estimate = _check_pair(reference, estimate, max_ndim=2,
                                       what="(n_src, n_samples) or (n_samples,)")
     refs = np.atleast_2d(reference)[:, None, :]
     ests = np.atleast_2d(estimate)[:, None, :]
-    window, hop, permutation, filter_len = _check_bss_args(refs, ests, window, hop,
-                                                           permutation, filter_len)
-    if window is None:
+    frame_samples, hop_samples, permutation, filter_len = _check_bss_args(
+        refs, ests, frame_samples, hop_samples, permutation, filter_len)
+    if frame_samples is None:
         sdr, _, sir, sar, perm = _whole_scores(refs, ests, filter_len, False, permutation)
         return SourcesScores(sdr, sir, sar, perm)
-    starts, length = _frame_starts(refs.shape[-1], window, hop)
+    starts, length = _frame_starts(refs.shape[-1], frame_samples, hop_samples)
     out, perm = _v3_frames(refs, ests, filter_len, False, permutation, starts, length)
     return SourcesScores(out[0], out[2], out[3], perm)
 
 
-def bss_eval_images(reference, estimate, *, window=None, hop=None, permutation=None,
-                    framewise_filters=False, filter_len=512):
+def bss_eval_images(reference, estimate, *, frame_samples=None, hop_samples=None,
+                    permutation=None, framewise_filters=False, filter_len=512,
+                    window=_UNSET, hop=_UNSET):
     r"""BSS Eval images: SDR, ISR, SIR and SAR of multichannel source images (v4 / v3).
 
     The estimated image of each source is split into the true image, a spatial (filter)
@@ -936,13 +675,13 @@ def bss_eval_images(reference, estimate, *, window=None, hop=None, permutation=N
         be all zeros in every channel.
     estimate : np.ndarray, float, same shape as ``reference``
         Estimated source images.
-    window : int or None
-        Frame length in samples (museval uses 1 s: ``window=sr``); None scores the whole
-        signal.  Frames are ``[t hop, t hop + window)`` for ``t = 0 .. (n_samples -
-        window) // hop``; samples after the last whole frame are not scored; a window
-        longer than the signal gives one frame of everything.
-    hop : int or None
-        Hop between frames in samples (default ``window``).
+    frame_samples : int or None
+        Frame length in samples (museval uses 1 s: ``frame_samples=sr``); None scores the
+        whole signal.  Frames are ``[t H, t H + L)`` with ``L = frame_samples``, ``H =
+        hop_samples``, for ``t = 0 .. (n_samples - L) // H``; samples after the last whole
+        frame are not scored; a frame longer than the signal gives one frame of everything.
+    hop_samples : int or None
+        Hop between frame starts in samples (default ``frame_samples``).
     permutation : bool or None
         Match estimates to references by the best mean SIR.  None (default): True for the
         whole signal (as mir_eval's ``bss_eval_images``), False for frames (as
@@ -952,12 +691,15 @@ def bss_eval_images(reference, estimate, *, window=None, hop=None, permutation=N
         Refit the distortion filters on every frame (v3) instead of once (v4).
     filter_len : int
         Length of the allowed distortion filters in samples (512 in BSS Eval).
+    window, hop : int or None
+        Deprecated names of ``frame_samples`` and ``hop_samples`` (a
+        :class:`FutureWarning`; removed in 0.3).
 
     Returns
     -------
     ImagesScores
         ``(sdr, isr, sir, sar, perm)``, each ``(n_src,)``, or ``(n_src, n_frames)`` when
-        ``window`` is given; dB, float64, reference order.  Frames where a reference or an
+        ``frame_samples`` is given; dB, float64, reference order.  Frames where a reference or an
         estimate is all zeros (every channel) are NaN for every source and figure, as
         museval reports them; ``perm`` is -1 there.
 
@@ -980,7 +722,7 @@ def bss_eval_images(reference, estimate, *, window=None, hop=None, permutation=N
             {\lVert e_\text{artif}\rVert^2},
 
     energies summed over channels.  For v4 frames the components are the framed
-    references filtered by the global filters, over ``window + filter_len - 1`` samples.
+    references filtered by the global filters, over ``frame_samples + filter_len - 1`` samples.
     Whole-signal figures come from quadratic forms of the Gram matrix; framewise v4 figures
     from the spectra of the frames.  The figures agree with mir_eval 0.8 and museval 0.4 to
     far better than 0.01 dB, with two documented exceptions:
@@ -1015,20 +757,22 @@ def bss_eval_images(reference, estimate, *, window=None, hop=None, permutation=N
     >>> res = bss_eval_images(ref, est)
     >>> np.round(res.sir).tolist(), res.perm.tolist()   # leakage at -20 dB
     ([20.0, 20.0], [0, 1])
-    >>> frames = bss_eval_images(ref, est, window=4000)     # v4, 4 frames
+    >>> frames = bss_eval_images(ref, est, frame_samples=4000)   # v4, 4 frames
     >>> frames.sdr.shape
     (2, 4)
     """
+    frame_samples, hop_samples = _renamed("bss_eval_images", frame_samples, hop_samples,
+                                          window, hop)
     reference, estimate = _check_pair(reference, estimate, min_ndim=2, max_ndim=3,
                                       what="(n_src, n_chan, n_samples) or (n_src, n_samples)")
     refs = reference if reference.ndim == 3 else reference[:, None, :]
     ests = estimate if estimate.ndim == 3 else estimate[:, None, :]
     framewise_filters = check_bool(framewise_filters, "framewise_filters")
-    window, hop, permutation, filter_len = _check_bss_args(refs, ests, window, hop,
-                                                           permutation, filter_len)
-    if window is None:
+    frame_samples, hop_samples, permutation, filter_len = _check_bss_args(
+        refs, ests, frame_samples, hop_samples, permutation, filter_len)
+    if frame_samples is None:
         return ImagesScores(*_whole_scores(refs, ests, filter_len, True, permutation))
-    starts, length = _frame_starts(refs.shape[-1], window, hop)
+    starts, length = _frame_starts(refs.shape[-1], frame_samples, hop_samples)
     if framewise_filters or length == refs.shape[-1]:
         # v3, or a single frame holding the whole signal (where v3 and v4 coincide)
         out, perm = _v3_frames(refs, ests, filter_len, True, permutation, starts, length)
