@@ -25,7 +25,7 @@ def _pair_mask(x, ref, power, split_zeros, tiny):
     return a / (a + r)
 
 
-@jit(parallel=True)
+@jit(nogil=True)
 def hpss_masks(H, P, beta_h, beta_p, power, binary, tiny, m_h, m_p):
     """Harmonic and percussive masks of rows of H and P (2-D, same shape), written to m_h, m_p.
 
