@@ -1,13 +1,32 @@
 """The dsp-separate command: demo, list, a method, and exit status 2 on bad input."""
 
+import inspect
+import os
+import shutil
+import stat
 import subprocess
 import sys
+import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 import dsp_separate as ds
+from dsp_separate import cli
 from dsp_separate.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK = ["--n-fft", "512", "--hop-length", "128", "--kernel-size", "17,9", "-q"]
+
+
+def _mixture(seconds=1.0, sr=8000, seed=0, n_channels=1):
+    from dsp_separate.synth import harmonic_percussive_mixture
+
+    y, _ = harmonic_percussive_mixture(sr=sr, seconds=seconds, seed=seed, n_channels=n_channels)
+    return y
 
 
 def test_demo_writes_files_and_prints_si_sdr(tmp_path, capsys):
@@ -56,6 +75,13 @@ def test_method_writes_stem_named_files(tmp_path, capsys):
         (["hpss", "{src}", "-o", "{out}", "--margin", "0.5"], "margin=0.5"),
         (["hpss", "{src}", "-o", "{out}", "--hop-length", "0"], "hop_length=0"),
         (["hpss", "{bad}", "-o", "{out}"], "bad.wav: cannot be read"),
+        (["hpss", "{nan}", "-o", "{out}"], "nan.wav: holds 1 NaN"),
+        (["hpss", "{folder}", "-o", "{out}"], "folder: is a folder, not an audio file"),
+        (["hpss", "/dev/null", "-o", "{out}"], "/dev/null: is a device"),
+        (["hpss", "{src}", "{src}", "-o", "{out}"], "given twice"),
+        (["hpss", "{src}", "-o", "{out}", "--format", "flac", "--subtype", "float"],
+         "--subtype FLOAT: not available for --format flac"),
+        (["hpss", "{src}", "-o", "{src}/sub"], "cannot be created: "),
         (["hpss"], "required"),
         (["nomethod"], "invalid choice"),
     ],
@@ -65,12 +91,17 @@ def test_bad_input_exits_2_with_one_line(tmp_path, argv, match, capsys):
     ds.save(src, np.zeros(4000, np.float32), 8000)
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"garbage" * 20)
-    argv = [a.format(src=src, out=tmp_path / "o", bad=bad) for a in argv]
+    nan = tmp_path / "nan.wav"
+    sf.write(nan, np.where(np.arange(4000) == 99, np.nan, 0.0), 8000, subtype="FLOAT")
+    (tmp_path / "folder").mkdir()
+    argv = [a.format(src=src, out=tmp_path / "o", bad=bad, nan=nan, folder=tmp_path / "folder")
+            for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     errors = [line for line in err if "error" in line]
     assert len(errors) == 1 and match in errors[0]
     assert not any("Traceback" in line for line in err)
+    assert not (tmp_path / "o").exists()  # refused before any work
 
 
 def test_console_script_entry_point(tmp_path):
@@ -134,3 +165,288 @@ def test_outdir_that_is_a_file_and_bad_stft_fail_before_work(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     assert main(["demo", "--seconds", "0", "-o", str(tmp_path / "d")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- issue 6, item 2
+def test_same_stem_inputs_get_distinct_outputs(tmp_path, capsys):
+    # old code: both inputs wrote out/mixture_<source>.wav, the second overwrote the first
+    mixes = {}
+    for i, folder in enumerate(("a", "b")):
+        (tmp_path / folder).mkdir()
+        mixes[folder] = _mixture(seed=i)
+        ds.save(tmp_path / folder / "mixture.wav", mixes[folder], 8000, subtype="FLOAT")
+    out = tmp_path / "out"
+    code = main(["hpss", str(tmp_path / "a" / "mixture.wav"), str(tmp_path / "b" / "mixture.wav"),
+                 "-o", str(out), *QUICK])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "a_mixture_harmonic.wav", "a_mixture_percussive.wav",
+        "b_mixture_harmonic.wav", "b_mixture_percussive.wav"]
+    for folder, y in mixes.items():
+        total = sum(ds.load(out / f"{folder}_mixture_{n}.wav")[0][0]
+                    for n in ("harmonic", "percussive"))
+        np.testing.assert_allclose(total, y, atol=1e-4)
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+def test_output_labels_are_distinct_and_short():
+    labels = cli._output_labels([Path("x/a/mix.wav"), Path("y/a/mix.wav"), Path("z/song.wav"),
+                                 Path("z/song.flac"), Path("solo.wav")])
+    assert labels == ["x_a_mix", "y_a_mix", "song_wav", "song_flac", "solo"]
+
+
+def test_outputs_get_the_umask_mode(tmp_path):
+    # old code: every output file was 0600 (temporary file renamed without fixing the mode)
+    src = tmp_path / "s.wav"
+    ds.save(src, _mixture(), 8000)
+    old = os.umask(0o022)
+    try:
+        assert main(["hpss", str(src), "-o", str(tmp_path / "o"), *QUICK]) == 0
+    finally:
+        os.umask(old)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "o").iterdir()}
+    assert modes == {0o644}
+
+
+@pytest.mark.parametrize("given, expected", [("PCM_24", "PCM_24"), ("FLOAT", "FLOAT"),
+                                             ("PCM_16", "PCM_16")])
+def test_output_subtype_follows_the_input(tmp_path, given, expected):
+    # old code: always 16-bit
+    src = tmp_path / "s.wav"
+    ds.save(src, 0.5 * _mixture(), 8000, subtype=given)
+    assert main(["hpss", str(src), "-o", str(tmp_path / "o"), *QUICK]) == 0
+    assert {sf.info(p).subtype for p in (tmp_path / "o").iterdir()} == {expected}
+    # --subtype chooses; FLAC has no float, so float input gives 24-bit FLAC
+    assert main(["hpss", str(src), "-o", str(tmp_path / "p"), "--subtype", "pcm_24", *QUICK]) == 0
+    assert {sf.info(p).subtype for p in (tmp_path / "p").iterdir()} == {"PCM_24"}
+    assert main(["hpss", str(src), "-o", str(tmp_path / "f"), "--format", "flac", *QUICK]) == 0
+    flac = {"PCM_16": "PCM_16"}.get(given, "PCM_24")
+    assert {sf.info(p).subtype for p in (tmp_path / "f").iterdir()} == {flac}
+
+
+def test_loud_float_input_is_never_clipped(tmp_path, capsys):
+    # old code: clipped at +-1 in 16-bit files, silently; sources no longer summed to the mix
+    y = 8 * _mixture() / np.max(np.abs(_mixture()))
+    src = tmp_path / "loud.wav"
+    ds.save(src, y, 8000, subtype="FLOAT")
+    # asked for 16-bit: one warning line, written as float, sums to the mixture
+    assert main(["hpss", str(src), "-o", str(tmp_path / "o"), "--subtype", "PCM_16",
+                 *QUICK]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "warning" in err[0] and "loud.wav" in err[0] and "FLOAT" in err[0]
+    parts = [ds.load(p)[0] for p in sorted((tmp_path / "o").iterdir())]
+    assert {sf.info(p).subtype for p in (tmp_path / "o").iterdir()} == {"FLOAT"}
+    np.testing.assert_allclose(sum(parts)[0], y, atol=1e-4)
+    # FLAC has no float: every source scaled by the same factor, said once
+    assert main(["hpss", str(src), "-o", str(tmp_path / "f"), "--format", "flac",
+                 *QUICK]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scaled by" in err[0]
+    factor = float(err[0].split("scaled by ")[1].split()[0])
+    assert 0.1 < factor < 0.2
+    parts = [ds.load(p)[0] for p in sorted((tmp_path / "f").iterdir())]
+    assert max(np.max(np.abs(p)) for p in parts) <= 1.0
+    np.testing.assert_allclose(sum(parts)[0], factor * y, atol=1e-4)
+
+
+def test_batch_goes_on_past_bad_files_and_exits_2(tmp_path, capsys):
+    # old code: the first bad file stopped the batch
+    good = [tmp_path / "good1.wav", tmp_path / "good2.wav"]
+    for path in good:
+        ds.save(path, _mixture(), 8000)
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF" + b"x" * 100)
+    nan = tmp_path / "nan.wav"
+    sf.write(nan, np.where(np.arange(8000) == 10, np.inf, 0.0), 8000, subtype="FLOAT")
+    out = tmp_path / "o"
+    code = main(["hpss", str(good[0]), str(corrupt), str(nan), str(good[1]), "-o", str(out),
+                 *QUICK])
+    assert code == 2
+    assert sorted(p.name for p in out.iterdir()) == [
+        "good1_harmonic.wav", "good1_percussive.wav", "good2_harmonic.wav",
+        "good2_percussive.wav"]
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if "error:" in line]
+    assert len(errors) == 2
+    assert "corrupt.wav: cannot be read" in errors[0]
+    assert "nan.wav: holds 1 NaN or infinite sample(s)" in errors[1]
+    assert err[-1] == "dsp-separate: 2 of 4 inputs failed (see above)"
+
+
+def test_broken_pipe_exits_quietly():
+    # old code: "[Errno 32] Broken pipe" on stderr and a non-zero exit
+    proc = subprocess.Popen([sys.executable, "-m", "dsp_separate.cli", "list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    proc.stdout.close()  # the reader goes away before anything is written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert err == b""
+
+
+def test_unwritable_outdir_is_refused_before_work(tmp_path, capsys):
+    src = tmp_path / "s.wav"
+    ds.save(src, _mixture(), 8000)
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        target = locked / "out"
+    elif os.path.isdir("/proc/self") and not os.access("/proc/self", os.W_OK):
+        target = Path("/proc/self/out")  # not writable even for root
+    else:
+        pytest.skip("running as root without a read-only folder to try")
+    assert main(["hpss", str(src), "-o", str(target), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not writable" in err[0] and str(target) in err[0]
+
+
+def test_progress_for_inputs_longer_than_a_minute(tmp_path, capsys, monkeypatch):
+    # old code: nothing on stderr between "read" and "done", 88 s on a 30-minute file
+    sr = 1000
+    src = tmp_path / "long.wav"
+    ds.save(src, 0.1 * np.sin(np.arange(61 * sr) * 0.3).astype(np.float32), sr)
+    original = ds.HPSS.separate
+
+    def slow(self, y, sr, **kwargs):
+        time.sleep(0.5)
+        return original(self, y, sr, **kwargs)
+
+    monkeypatch.setattr(ds.HPSS, "separate", slow)
+    monkeypatch.setattr(cli, "HEARTBEAT_SECONDS", 0.1)
+    assert main(["hpss", str(src), "-o", str(tmp_path / "o"), "--n-fft", "256",
+                 "--hop-length", "64"]) == 0
+    err = capsys.readouterr().err
+    assert "reading 1.0 min" in err
+    assert err.count("still running") >= 2
+    assert "wrote 2 of 2" in err
+    # and none for short inputs
+    short = tmp_path / "short.wav"
+    ds.save(short, np.zeros(2 * sr, np.float32), sr)
+    assert main(["hpss", str(short), "-o", str(tmp_path / "p"), "--n-fft", "256",
+                 "--hop-length", "64"]) == 0
+    assert "still running" not in capsys.readouterr().err
+
+
+def _is_oracle(cls) -> bool:
+    return bool(getattr(getattr(cls, "tags", cls), "needs_references", False))
+
+
+@pytest.mark.parametrize("name", [n for n, c in ds.available_separators().items()
+                                  if not _is_oracle(c)])
+def test_help_is_plain_words_with_choices_and_defaults(name, capsys):
+    # old code: ":math:`\\beta \\ge 1`", "``power``", and --mask without its choices
+    with pytest.raises(SystemExit) as stop:
+        main([name, "--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    for markup in ("`", ":math:", ":func:", ":class:", "\\", "{\"", ":meth:"):
+        assert markup not in text, markup
+    assert text.count("default:") >= len(inspect.signature(
+        ds.get_separator(name).__init__).parameters) - 2  # self, stft
+    if name == "hpss":
+        assert "--mask {soft,binary}" in text
+        assert "choices: soft, binary; default: soft" in text
+        assert "beta >= 1" in text
+
+
+def test_method_table_read_from_source_matches_the_registry():
+    table = cli._method_table()
+    registry = ds.available_separators()
+    assert set(table) == set(registry)
+    for name, cls in registry.items():
+        info = table[name]
+        assert info.summary == cls.summary
+        assert info.needs_references == _is_oracle(cls)
+        assert info.params == tuple(inspect.signature(cls.__init__).parameters)[1:]
+
+
+WRAPPER = textwrap.dedent("""
+    import sys, time
+    t0 = time.perf_counter()
+    from dsp_separate.cli import main
+    code = main(sys.argv[1:])
+    took = time.perf_counter() - t0
+    heavy = [m for m in ("numpy", "scipy", "numba", "sklearn", "librosa", "soundfile")
+             if m in sys.modules]
+    print(",".join(heavy) or "-", f"{took:.3f}")
+    sys.exit(code)
+""")
+
+
+@pytest.mark.parametrize("argv", [
+    ["hpss", "missing.wav", "-o", "out"],
+    ["hpss", "/dev/null", "-o", "out"],
+    ["hpss", ".", "-o", "out"],
+    ["hpss", "x.wav", "-o", "out", "--format", "flac", "--subtype", "FLOAT"],
+    ["hpss", "--no-such-option", "x.wav", "-o", "out"],
+    ["nomethod", "x.wav"],
+])
+def test_usage_errors_import_nothing_heavy(tmp_path, argv):
+    # old code: building the parser imported every separator (numpy, scipy, numba, sklearn):
+    # 1.6-3.7 s for an immediate error
+    (tmp_path / "x.wav").write_bytes(b"RIFF")
+    script = tmp_path / "wrapper.py"
+    script.write_text(WRAPPER)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, env=env)
+    assert out.returncode == 2
+    heavy, took = out.stdout.split()
+    assert heavy == "-", f"imported {heavy} before refusing the arguments"
+    assert float(took) < 1.0  # about 0.05 s; generous for a busy machine
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_out_of_memory_is_one_line_with_what_fits(tmp_path, capsys, monkeypatch):
+    # old code: a raw MemoryError traceback, exit status 1 and an empty output folder
+    src = tmp_path / "s.wav"
+    ds.save(src, _mixture(n_channels=2), 8000)
+
+    def no_memory(self, y, sr, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(ds.HPSS, "separate", no_memory)
+    assert main(["hpss", str(src), "-o", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    line = err[0]
+    assert line.startswith("dsp-separate: error: ") and "s.wav: out of memory" in line
+    assert "2-channel audio at 8000 Hz" in line
+    available = cli._memory_available()
+    if available:
+        minutes = float(line.split("inputs up to about ")[1].split()[0])
+        expected = available / (cli.DEFAULT_MEMORY_FACTOR * 4 * 2 * 8000) / 60
+        assert minutes == pytest.approx(expected, rel=0.2)
+    assert not (tmp_path / "o").exists()  # no empty output folder left behind
+
+
+def test_demo_folder_is_ignored_by_git():
+    # old code: .gitignore did not list dsp_separate_demo/
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run(["git", "check-ignore", "-q", "dsp_separate_demo/mixture.wav"],
+                         cwd=REPO, capture_output=True)
+    assert out.returncode == 0
+
+
+def test_installed_console_script(tmp_path):
+    # old code: the tests only ran `python -m dsp_separate.cli`, never the installed script
+    src = tmp_path / "song.wav"
+    ds.save(src, _mixture(), 8000, subtype="PCM_24")
+    script = shutil.which("dsp-separate")
+    if script is None:
+        command = [sys.executable, "-m", "dsp_separate.cli"]
+    else:
+        command = [script]
+    out = subprocess.run([*command, "hpss", str(src), "-o", str(tmp_path / "o"), *QUICK],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(tmp_path / "o" / f"song_{n}.wav")
+                                  for n in ("harmonic", "percussive")]
+    assert {sf.info(p).subtype for p in (tmp_path / "o").iterdir()} == {"PCM_24"}
+    bad = subprocess.run([*command, "hpss", "nofile.wav", "-o", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr == "dsp-separate: error: nofile.wav: no such file\n"
+    if script is None:
+        pytest.skip("the dsp-separate script is not installed (pip install .); "
+                    "ran python -m dsp_separate.cli instead")
