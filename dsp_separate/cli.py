@@ -388,12 +388,11 @@ def _output_labels(inputs: list) -> list:
             return [label(i) for i in range(len(inputs))]
         progressed = False
         for group in clashes:
-            same_folder = len({parents[i] for i in group}) == 1
             for i in group:
-                if not same_folder and depth[i] < len(parents[i]):
+                if depth[i] < len(parents[i]):
                     depth[i] += 1
                     progressed = True
-                elif same_folder and not with_ext[i]:
+                elif not with_ext[i]:
                     with_ext[i] = True
                     progressed = True
         if not progressed:
@@ -707,8 +706,10 @@ def _add_evaluate_parser(sub):
     p.add_argument("--map", nargs="+", default=None, metavar="SOURCE=STEM",
                    help="pair method sources with stems, e.g. percussive=drums")
     p.add_argument("--metrics", nargs="+", default=["sdr", "sir", "sar", "si_sdr"])
-    p.add_argument("--window", type=float, default=None,
-                   help="framewise BSS Eval with this window in seconds (median per track)")
+    p.add_argument("--frame-seconds", type=float, default=None, metavar="SECONDS",
+                   help="score BSS Eval on frames of this many seconds and report each "
+                   "track's median over its frames (1.0 is the SiSEC 2018 convention; "
+                   "default: the whole signal)")
     p.add_argument("--oracle", action="store_true",
                    help="also score the oracle separators: " + ", ".join(ORACLES))
     p.add_argument("--accompaniment", action="store_true",
@@ -719,6 +720,21 @@ def _add_evaluate_parser(sub):
 
 
 def _run_evaluate(args) -> int:
+    if args.output:  # a CSV that cannot be written is found before any track is separated
+        out = Path(args.output)
+        folder = out.absolute().parent
+        problem = None
+        if out.is_dir():
+            problem = f"is a folder; give a file name, e.g. {out / 'scores.csv'}"
+        elif not folder.is_dir():
+            problem = (f"the folder {folder} does not exist" if not folder.exists()
+                       else f"{folder} is a file, not a folder")
+        elif out.exists() and not os.access(out, os.W_OK):
+            problem = "the file is not writable"
+        elif not out.exists() and not os.access(folder, os.W_OK | os.X_OK):
+            problem = f"the folder {folder} is not writable"
+        if problem:
+            raise _UsageError(f"{PROG}: error: -o {args.output}: {problem}")
     from .datasets import open_dataset
     from .evaluation import evaluate, median_table, to_csv
     from .separators import get_separator
@@ -734,7 +750,7 @@ def _run_evaluate(args) -> int:
                            accompaniment=args.accompaniment)
     methods = [args.method] + [m for m in ORACLES if args.oracle and m != args.method]
     table = evaluate(methods, dataset, metrics=tuple(args.metrics), stem_map=stem_map,
-                     window=args.window, progress=not args.quiet, as_frame=False)
+                     frame_seconds=args.frame_seconds, progress=not args.quiet)
     print(median_table(table))
     if args.output:
         to_csv(table, args.output)

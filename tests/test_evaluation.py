@@ -291,3 +291,55 @@ def test_dataset_given_as_a_path(stereo_data):
     table = evaluate("mixture", str(data.root), metrics="snr", progress=False, as_frame=False,
                      medians=False)
     assert [r["track"] for r in table] == ["track0", "track0", "track1", "track1"]
+
+
+# ----------------------------------------------------------------------------------------
+# the `dsp-separate evaluate` command
+
+
+@pytest.mark.parametrize("where", ["a folder", "missing folder", "under a file"])
+def test_cli_unwritable_output_fails_before_any_work(stereo_data, tmp_path, capsys, where):
+    from dsp_separate.cli import main
+
+    data, _ = stereo_data
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file")
+    output = {"a folder": tmp_path, "missing folder": tmp_path / "nope" / "scores.csv",
+              "under a file": blocker / "scores.csv"}[where]
+    code = main(["evaluate", "mixture", str(data.root), "--metrics", "snr", "-o", str(output)])
+    captured = capsys.readouterr()
+    assert code == 2
+    # one line naming -o and the reason; no progress line, no median table: nothing ran
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(f"dsp-separate: error: -o {output}: ")
+    reason = {"a folder": "is a folder", "missing folder": "does not exist",
+              "under a file": "is a file, not a folder"}[where]
+    assert reason in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_cli_frame_seconds_gives_the_framewise_medians(stereo_data, tmp_path, capsys):
+    from dsp_separate.cli import main
+
+    data, _ = stereo_data
+    csv_path = tmp_path / "scores.csv"
+    code = main(["evaluate", "hpss", str(data.root), "--map", "harmonic=tone",
+                 "percussive=clicks", "--metrics", "sdr", "--frame-seconds", "0.25", "-q",
+                 "-o", str(csv_path)])
+    assert code == 0
+    with open(csv_path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["track"] != MEDIAN]
+    expected = evaluate(ds.HPSS(), data, metrics=["sdr"], progress=False, medians=False,
+                        stem_map={"harmonic": "tone", "percussive": "clicks"},
+                        frame_seconds=0.25)
+    whole = evaluate(ds.HPSS(), data, metrics=["sdr"], progress=False, medians=False,
+                     stem_map={"harmonic": "tone", "percussive": "clicks"})
+    assert len(rows) == len(expected) == 4
+    for row, want, other in zip(rows, expected, whole, strict=True):
+        assert (row["track"], row["source"]) == (want["track"], want["source"])
+        assert float(row["value"]) == pytest.approx(want["value"], abs=1e-9)
+        assert abs(want["value"] - other["value"]) > 1e-3  # framewise differs from whole
+    capsys.readouterr()
+    assert main(["evaluate", "hpss", str(data.root), "--window", "0.25"]) == 2
+    assert "--window" in capsys.readouterr().err
