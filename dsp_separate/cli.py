@@ -388,11 +388,12 @@ def _output_labels(inputs: list) -> list:
             return [label(i) for i in range(len(inputs))]
         progressed = False
         for group in clashes:
+            same_folder = len({parents[i] for i in group}) == 1
             for i in group:
-                if depth[i] < len(parents[i]):
+                if not same_folder and depth[i] < len(parents[i]):
                     depth[i] += 1
                     progressed = True
-                elif not with_ext[i]:
+                elif same_folder and not with_ext[i]:
                     with_ext[i] = True
                     progressed = True
         if not progressed:
