@@ -19,6 +19,7 @@ import importlib
 from .exceptions import AudioFileError as AudioFileError
 from .exceptions import ConvergenceWarning as ConvergenceWarning
 from .exceptions import DspSeparateError as DspSeparateError
+from .exceptions import NotFittedError as NotFittedError
 from .exceptions import ParameterError as ParameterError
 
 __version__ = "0.1.0"
@@ -35,6 +36,10 @@ _LAZY = {
     "wiener": "_wiener",
     "Separation": "result",
     "Separator": "base",
+    "Tags": "base",
+    "save_model": "base",
+    "load_model": "base",
+    "hpss_reference": "separators.hpss",
     "HPSS": "separators.hpss",
     "hpss": "separators.hpss",
     "hpss_masks": "separators.hpss",
@@ -64,7 +69,8 @@ _SUBMODULES = {
 }
 
 __all__ = sorted(
-    ["AudioFileError", "ConvergenceWarning", "DspSeparateError", "ParameterError", "__version__"]
+    ["AudioFileError", "ConvergenceWarning", "DspSeparateError", "NotFittedError",
+     "ParameterError", "__version__"]
     + list(_LAZY)
     + ["metrics", "synth"]
 )

@@ -31,8 +31,9 @@ which returns ``y`` exactly when the window satisfies the *nonzero overlap-add* 
 condition :math:`\sum_t w[m - tH]^2 > 0` for every ``m``.
 
 The framing/windowing and the overlap-add are numba kernels
-(:mod:`dsp_separate._kernels.stft`); the FFTs are :func:`scipy.fft.rfft` / ``irfft`` with
-``workers`` threads.
+(:mod:`dsp_separate._kernels.stft`); the FFTs are :func:`scipy.fft.rfft` / ``irfft``.
+Chunks of frames run in up to ``workers`` threads of the package's own pool (see
+:mod:`dsp_separate._config`).
 
 References
 ----------
@@ -43,15 +44,12 @@ References
 from __future__ import annotations
 
 import math
-import os
-import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
+from ._config import in_threads
 from ._kernels import stft as _k
 from ._validation import (
     check_audio,
@@ -78,36 +76,41 @@ def _chunk_frames(n_batch: int, n_fft: int, itemsize: int, n_frames: int) -> int
     return max(1, min(n_frames, _CHUNK_BYTES // (n_batch * n_fft * itemsize)))
 
 
-_POOL = None  # (ThreadPoolExecutor, its size), made on first threaded call
-_POOL_LOCK = threading.Lock()
-
-
 def _in_threads(work, n_frames: int, chunk: int, workers: int) -> None:
-    """Run ``work(lo, hi)`` over contiguous ranges of ``n_frames`` frames, one per thread.
+    """Run ``work(lo, hi)`` over contiguous ranges of ``n_frames`` frames, one per thread of
+    the package's pool (:func:`dsp_separate._config.in_threads`).
 
     ``workers`` threads (-1: one per core); inputs of fewer than two chunks per thread run
     in the calling thread.
     """
-    global _POOL
-    n_threads = (os.cpu_count() or 1) if workers < 0 else workers
-    n_threads = max(1, min(n_threads, n_frames // (2 * chunk)))
-    if n_threads == 1:
-        work(0, n_frames)
-        return
-    with _POOL_LOCK:
-        if _POOL is None or _POOL[1] < n_threads:
-            size = max(n_threads, os.cpu_count() or 1)
-            _POOL = (ThreadPoolExecutor(max_workers=size, thread_name_prefix="dsp_separate"),
-                     size)
-        pool = _POOL[0]
-    bounds = np.linspace(0, n_frames, n_threads + 1).astype(int)
-    futures = [pool.submit(work, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
-    for future in futures:
-        future.result()
+    in_threads(work, n_frames, 2 * chunk, workers)
 
 
 def _complex_of(real_dtype) -> np.dtype:
     return np.dtype(np.complex64 if real_dtype == np.float32 else np.complex128)
+
+
+def _periodic_hann(m: int) -> np.ndarray:
+    """``scipy.signal.get_window("hann", m)`` bit for bit, without importing scipy.signal."""
+    if m <= 1:
+        return np.ones(m)
+    fac = np.linspace(-np.pi, np.pi, m + 1)
+    w = np.zeros(m + 1)
+    w += 0.5 * np.cos(0 * fac)
+    w += 0.5 * np.cos(fac)
+    return w[:m]
+
+
+def _nola(window: np.ndarray, hop: int, tol: float = 1e-10) -> bool:
+    """The test of ``scipy.signal.check_NOLA(window, n_fft, n_fft - hop)``: every sample is
+    covered by some frame with a window sum-square above ``tol`` (``hop <= n_fft``)."""
+    n_fft = window.shape[0]
+    sq = window**2
+    sums = sq[: (n_fft // hop) * hop].reshape(-1, hop).sum(axis=0)
+    rest = n_fft % hop
+    if rest:
+        sums[:rest] += sq[-rest:]
+    return bool(np.min(sums) > tol)
 
 
 def _make_window(window, win_length: int, n_fft: int) -> np.ndarray:
@@ -128,7 +131,11 @@ def _make_window(window, win_length: int, n_fft: int) -> np.ndarray:
                 f"window={describe(window)}: the callable returned shape {w.shape}, "
                 f"expected ({win_length},)"
             )
+    elif isinstance(window, str) and window in ("hann", "hanning"):
+        w = _periodic_hann(win_length)
     else:
+        import scipy.signal  # ~0.1 s to import: only for windows other than hann
+
         try:
             w = scipy.signal.get_window(window, win_length, fftbins=True)
         except (ValueError, TypeError) as exc:
@@ -166,7 +173,10 @@ class STFT:
     pad_mode : {"constant", "reflect", "edge", "symmetric", "wrap"}, default "constant"
         :func:`numpy.pad` mode of the centring padding.
     workers : int, default -1
-        Threads for :mod:`scipy.fft` (``-1``: all cores).
+        Threads of the package's own thread pool that transform chunks of frames side by
+        side (``-1``: one per core).  Each thread runs framing, FFT (:mod:`scipy.fft` with
+        one worker), transpose and overlap-add for its own range of frames.  Inputs shorter
+        than two chunks of about 1 MiB per thread run in the calling thread.
 
     Attributes
     ----------
@@ -240,7 +250,8 @@ class STFT:
     win_length = property(lambda self: self._win_length, doc="Window length in samples.")
     center = property(lambda self: self._center, doc="Whether frames are centred.")
     pad_mode = property(lambda self: self._pad_mode, doc="numpy.pad mode used when centring.")
-    workers = property(lambda self: self._workers, doc="scipy.fft worker threads.")
+    workers = property(lambda self: self._workers,
+                       doc="Threads of the package's pool used per transform (-1: all cores).")
     window = property(lambda self: self._window, doc="Analysis window, shape (n_fft,).")
 
     @property
@@ -253,9 +264,7 @@ class STFT:
         """True when the window/hop pair satisfies the NOLA condition."""
         if self._hop > self._n_fft:
             return False
-        return bool(
-            scipy.signal.check_NOLA(self._window, self._n_fft, self._n_fft - self._hop)
-        )
+        return _nola(self._window, self._hop)
 
     def to_dict(self) -> dict:
         """The constructor arguments, as a dict."""
@@ -371,11 +380,9 @@ class STFT:
             frames = np.empty((n_batch, chunk, n_fft), dtype=y.dtype)
             for t0 in range(lo, hi, chunk):
                 c = min(chunk, hi - t0)
-                part = frames[:, :c]
-                _k.frame_windowed(x[:, t0 * hop : (t0 + c - 1) * hop + n_fft], window, hop,
-                                  part)
-                spec = scipy.fft.rfft(part, axis=-1, workers=1)  # (B, c, n_freq)
-                _k.transpose_tiles(spec, out[:, :, t0 : t0 + c])
+                _k.frame_windowed(x, window, hop, t0, c, frames)
+                spec = scipy.fft.rfft(frames[:, :c], axis=-1, workers=1)  # (B, c, n_freq)
+                _k.frames_to_columns(spec, c, out, t0)
 
         _in_threads(frames_range, n_frames, chunk, self._workers)
         return out.reshape(lead + out.shape[1:])
@@ -430,11 +437,13 @@ class STFT:
                     "padding is removed; pass length="
                 )
         lead = X.shape[:-2]
-        spec = X.reshape(-1, X.shape[-2], X.shape[-1])
-        if gain is not None:
-            gain = np.broadcast_to(gain, X.shape).reshape(spec.shape)
-        n_batch = spec.shape[0]
+        # C order: the kernels then see one layout (one compilation per dtype)
+        spec = np.ascontiguousarray(X.reshape(-1, X.shape[-2], X.shape[-1]))
         real = np.float32 if X.dtype == np.complex64 else np.float64
+        if gain is not None:
+            gain = np.ascontiguousarray(np.broadcast_to(gain, X.shape), dtype=real)
+            gain = gain.reshape(spec.shape)
+        n_batch = spec.shape[0]
         window = self._window32 if real == np.float32 else self._window
         out = np.zeros((n_batch, length), dtype=real)
         chunk = _chunk_frames(n_batch, n_fft, np.dtype(real).itemsize, n_frames)
@@ -446,15 +455,13 @@ class STFT:
             own_lo = lo * hop if lo > 0 else 0
             own_hi = hi * hop if hi < n_frames else pad + length
             spec_t = np.empty((n_batch, chunk, self.n_freq), dtype=X.dtype)
-            masked = None if gain is None else np.empty((n_batch, self.n_freq, chunk),
-                                                        dtype=X.dtype)
             for t0 in range(max(0, lo - reach), hi, chunk):
                 c = min(chunk, hi - t0)
+                if gain is None:
+                    _k.columns_to_frames(spec, t0, c, spec_t)  # frames as rows
+                else:
+                    _k.masked_columns_to_frames(spec, gain, t0, c, spec_t)
                 part = spec_t[:, :c]
-                block = spec[:, :, t0 : t0 + c]
-                if gain is not None:
-                    block = np.multiply(block, gain[:, :, t0 : t0 + c], out=masked[:, :, :c])
-                _k.transpose_tiles(block, part)  # frames as rows
                 frames = scipy.fft.irfft(part, n=n_fft, axis=-1, workers=1)
                 _k.overlap_add(frames.astype(real, copy=False), window, hop, t0, pad,
                                own_lo, own_hi, out)

@@ -233,10 +233,11 @@ def test_separates_tone_from_clicks(params, floor_h, floor_p):
 def test_stereo_separation_is_per_channel():
     tone, clicks = tone_and_clicks(1.0)
     y = np.stack([tone + clicks, 0.5 * (tone + clicks)])
-    result = hpss(y, SR)
-    assert result["harmonic"].shape == (2, SR)
-    np.testing.assert_allclose(result["harmonic"][1], 0.5 * result["harmonic"][0], atol=1e-12)
-    assert naive.si_sdr(tone, result["harmonic"][0]) > 15
+    harmonic, percussive = hpss(y, SR)  # arrays, like librosa.effects.hpss
+    assert harmonic.shape == (2, SR)
+    np.testing.assert_allclose(harmonic[1], 0.5 * harmonic[0], atol=1e-12)
+    np.testing.assert_allclose(harmonic + percussive, y, atol=1e-9)
+    assert naive.si_sdr(tone, harmonic[0]) > 15
 
 
 def test_margin_adds_a_residual_that_grows_with_the_margin():
@@ -246,7 +247,7 @@ def test_margin_adds_a_residual_that_grows_with_the_margin():
     assert plain.names == ("harmonic", "percussive")
     residual_rms = []
     for margin in (2.0, 3.0):
-        result = HPSS(margin=margin).separate(y, SR)
+        result = HPSS(margin=margin).separate(y, SR, keep="masks")
         assert result.names == ("harmonic", "percussive", "residual")
         total = result["harmonic"] + result["percussive"] + result["residual"]
         np.testing.assert_allclose(total, y, atol=1e-5)
@@ -268,7 +269,8 @@ def test_kernel_sizes_from_seconds_and_hz():
     # and separate() uses exactly those windows
     tone, clicks = tone_and_clicks(1.0, 22050)
     y = tone + clicks
-    result = HPSS(harmonic_seconds=0.5, percussive_hz=500.0, stft=small).separate(y, 22050)
+    result = HPSS(harmonic_seconds=0.5, percussive_hz=500.0, stft=small).separate(
+        y, 22050, keep="masks")
     m_h, m_p = hpss_masks(np.abs(small.forward(y)), kernel_size=(43, 23))
     np.testing.assert_array_equal(result.masks["harmonic"], m_h)
     np.testing.assert_array_equal(result.masks["percussive"], m_p)
@@ -319,3 +321,47 @@ def test_short_clip_with_default_kernels_and_nyquist_rule():
     np.testing.assert_array_equal(result["harmonic"], expected["harmonic"])
     with pytest.raises(ParameterError, match="percussive_hz=1000000000.0: must be at most"):
         HPSS(percussive_hz=1e9).separate(y, 8000)
+
+
+def test_reference_version_equals_the_fast_one():
+    """The ten-line numpy/scipy version a student reads equals the numba one."""
+    from dsp_separate.separators.hpss import hpss_reference
+
+    rng = np.random.default_rng(0)
+    S = rng.gamma(0.5, size=(129, 80))
+    S[:, 10] = 0.0  # a silent frame
+    for k in [(31, 31), (17, 9), (8, 6)]:
+        ref_h, ref_p = hpss_reference(S, k, power=2.0)
+        m_h, m_p = hpss_masks(S, kernel_size=k, power=2.0)
+        np.testing.assert_allclose(m_h, ref_h, atol=1e-12)
+        np.testing.assert_allclose(m_p, ref_p, atol=1e-12)
+
+
+def test_separate_validates_the_input_once(monkeypatch):
+    """The shared stage calls unchecked cores: one full-size finiteness pass per call."""
+    y = np.random.default_rng(0).standard_normal((2, 20000)).astype(np.float32)
+    sep = HPSS(kernel_size=17)
+    sep.separate(y, SR)  # compile first
+    calls = []
+    real_isfinite = np.isfinite
+
+    def counting(a, *args, **kwargs):
+        if np.size(a) >= y.size // 2:
+            calls.append(np.shape(a))
+        return real_isfinite(a, *args, **kwargs)
+
+    monkeypatch.setattr(np, "isfinite", counting)
+    sep.separate(y, SR)
+    assert calls == [y.shape]
+
+
+def test_result_keeps_only_the_sources_by_default():
+    y = np.random.default_rng(0).standard_normal((2, 20000)).astype(np.float32)
+    lean = HPSS().separate(y, SR)
+    assert lean.masks is None and lean._stfts is None
+    full = HPSS().separate(y, SR, keep="all")
+    assert set(full.masks) == {"harmonic", "percussive"}
+    for name in full.names:
+        np.testing.assert_array_equal(full[name], lean[name])
+    with pytest.raises(ParameterError, match="keep="):
+        HPSS().separate(y, SR, keep="everything")

@@ -161,14 +161,14 @@ def test_mask_oracles_give_masks_in_unit_interval_summing_to_one(stereo):
     _, refs, y = stereo
     seps = [IdealBinaryMask(), IdealRatioMask(power=1), IdealRatioMask(), PhaseSensitiveMask()]
     for sep in seps:
-        result = sep.separate(y, SR, references=refs)
+        result = sep.separate(y, SR, references=refs, keep="masks")
         masks = np.stack([result.masks[n] for n in refs])
         assert result.names == tuple(refs)
         assert masks.min() >= 0 and masks.max() <= 1
         np.testing.assert_allclose(masks.sum(axis=0), 1.0, atol=1e-6)
-    ibm = IdealBinaryMask().separate(y, SR, references=refs)
+    ibm = IdealBinaryMask().separate(y, SR, references=refs, keep="masks")
     assert set(np.unique(np.stack(list(ibm.masks.values())))) == {0.0, 1.0}
-    inf = IdealRatioMask(power=np.inf).separate(y, SR, references=refs)
+    inf = IdealRatioMask(power=np.inf).separate(y, SR, references=refs, keep="masks")
     for n in refs:
         np.testing.assert_array_equal(ibm.masks[n], inf.masks[n])
 
@@ -181,7 +181,7 @@ def test_sources_sum_to_the_mixture_unless_declared(cls, stereo):
     for n in refs:
         assert result[n].shape == y.shape and result[n].dtype == np.float32
     total = result.stack().sum(axis=0)
-    if cls.sums_to_mixture:
+    if cls.tags.sums_to_mixture:
         np.testing.assert_allclose(total, y, atol=2e-5)
     else:
         assert cls is MixtureAsEstimate
@@ -197,7 +197,7 @@ def test_sources_sum_to_the_mixture_unless_declared(cls, stereo):
 @pytest.mark.parametrize("cls", ORACLES)
 def test_registry_params_and_reference_forms(cls):
     registry = ds.available_separators()
-    assert registry[cls.name] is cls and cls.needs_references and cls.summary
+    assert registry[cls.name] is cls and cls.tags.needs_references and cls.summary
     sep = cls()
     assert clone(sep).get_params() == sep.get_params()
     rng = np.random.default_rng(5)
@@ -238,7 +238,7 @@ def test_silence_and_batches(cls):
     y = refs.sum(axis=0)
     res = cls().separate(y, 8000, references=refs)
     assert res.stack().shape == (3, 2, 2, 3000) and np.isfinite(res.stack()).all()
-    if cls.sums_to_mixture:
+    if cls.tags.sums_to_mixture:
         np.testing.assert_allclose(res.stack().sum(axis=0), y, atol=5e-5)
 
 

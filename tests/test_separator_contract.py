@@ -2,6 +2,10 @@
 
 A new separator module in ``dsp_separate/separators/`` is picked up by the registry and runs
 through every check here without further work (scikit-learn's ``estimator_checks`` idea).
+The checks read the class's :class:`~dsp_separate.base.Tags` — channel counts, whether it
+needs ``fit``, whether it can run block by block — instead of special-casing methods.  A
+small trainable separator defined here (:class:`MeanSpectrum`) runs through the battery too,
+so the ``fit`` path is exercised before the first real trained method lands.
 """
 
 from __future__ import annotations
@@ -10,27 +14,88 @@ import threading
 
 import numpy as np
 import pytest
+import soundfile as sf
 from sklearn.base import clone
 
 import dsp_separate as ds
 from dsp_separate import STFT
+from dsp_separate.base import Models, Separator, Tags
 
 from .conftest import two_sources
 
 SR = 8000
-REGISTRY = ds.available_separators()
-NAMES = sorted(REGISTRY)
 SMALL_STFT = STFT(n_fft=256, hop_length=64)
 
 
+class MeanSpectrum(Separator):
+    """Test-only trained separator: each source's model is its mean training spectrum."""
+
+    name = ""  # not registered
+    summary = "test: ratio masks from mean training spectra"
+    tags = Tags(kind="mask", requires_fit=True, streaming="bounded")
+    fitted_attributes = ("templates_", "names_")
+
+    def __init__(self, stft=None):
+        self.stft = stft
+
+    def _fit(self, examples, *, sr):
+        if not isinstance(examples, dict) or not examples:
+            raise ds.ParameterError("examples: must be a dict {source name: signal}")
+        tf = self._transform()
+        self.names_ = list(examples)
+        self.templates_ = np.stack([
+            np.abs(tf.forward(np.asarray(examples[n], dtype=np.float64))).reshape(
+                -1, tf.n_freq, tf.num_frames(np.shape(examples[n])[-1])).mean(axis=(0, 2))
+            for n in self.names_
+        ])
+
+    def source_names(self, n_channels=None, references=None):
+        return tuple(self.names_)
+
+    def context_frames(self, sr):
+        return 0, 0
+
+    def _estimate(self, X, *, y, sr, stft):
+        S = np.abs(X)
+        return Models({n: self.templates_[j][:, None] * S
+                       for j, n in enumerate(self.names_)}, power=2.0)
+
+
+REGISTRY = ds.available_separators()
+CLASSES = dict(REGISTRY, _mean_spectrum=MeanSpectrum)
+NAMES = sorted(CLASSES)
+
+
+def training_examples():
+    tone, clicks = two_sources(n=SR, sr=SR, seed=3)
+    return {"tone": tone, "clicks": clicks}
+
+
 def make(cls, **params):
-    """An instance with a small STFT (fast tests) where the class takes one."""
+    """An instance with a small STFT (fast tests), fitted on generated examples if needed."""
     sig = cls().get_params()
     if "stft" in sig:
         params.setdefault("stft", SMALL_STFT)
     if "random_state" in sig:
         params.setdefault("random_state", 0)
-    return cls(**params)
+    sep = cls(**params)
+    if cls.tags.requires_fit:
+        sep.fit(training_examples(), sr=SR)
+    return sep
+
+
+def accepts(cls, n_channels):
+    t = cls.tags
+    return n_channels >= t.min_channels and (t.max_channels is None or n_channels <= t.max_channels)
+
+
+def leads(cls):
+    """Input shapes the class accepts: mono (), stereo (2,), batch of stereo (2, 2)."""
+    out = []
+    for lead, n_ch in [((), 1), ((2,), 2), ((2, 2), 2)]:
+        if accepts(cls, n_ch):
+            out.append(lead)
+    return out
 
 
 def mixture(shape_lead=(), dtype=np.float64, seed=0):
@@ -43,56 +108,93 @@ def mixture(shape_lead=(), dtype=np.float64, seed=0):
     return refs.sum(axis=0).astype(dtype), refs
 
 
-def run(sep, y, refs=None):
-    if type(sep).needs_references:
-        return sep.separate(y, SR, references=refs)
-    return sep.separate(y, SR)
+def run(sep, y, refs=None, **kw):
+    if type(sep).tags.needs_references:
+        return sep.separate(y, SR, references=refs, **kw)
+    return sep.separate(y, SR, **kw)
 
 
-def sums_to_mixture(cls) -> bool:
-    return cls.sums_to_mixture
+def default_lead(cls):
+    return (2,) if (2,) in leads(cls) else leads(cls)[0]
 
 
 @pytest.fixture(params=NAMES)
 def cls(request):
-    return REGISTRY[request.param]
+    return CLASSES[request.param]
 
 
 def test_registry_is_not_empty_and_well_formed():
     assert "hpss" in REGISTRY and "wiener" in REGISTRY
+    assert MeanSpectrum not in REGISTRY.values()
     for name, cls in REGISTRY.items():
         assert cls.name == name
         assert cls.summary and "\n" not in cls.summary
-        assert cls.kind in ("mask", "filter")
+        assert isinstance(cls.tags, Tags)
+        assert cls.tags.kind in ("mask", "filter", "time")
+        assert leads(cls), f"{name} accepts none of the battery's channel counts"
+        for param, choices in cls.param_choices.items():
+            assert param in cls().get_params() and len(choices) >= 2
 
 
 @pytest.mark.parametrize("lead", [(), (2,), (2, 2)], ids=["mono", "stereo", "batch"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_shapes_dtypes_sum_and_masks(cls, lead, dtype):
+    if lead not in leads(cls):
+        pytest.skip(f"{cls.__name__} does not take {len(lead) and lead[-1] or 1} channel(s)")
     y, refs = mixture(lead, dtype)
-    result = run(make(cls), y, refs)
-    assert len(result.names) >= 1 and list(result) == list(result.names)
+    sep = make(cls)
+    result = run(sep, y, refs, keep="all")
+    assert result.names == sep.source_names(1 if not lead else lead[-1],
+                                            references=refs if cls.tags.needs_references
+                                            else None)
+    assert list(result) == list(result.names)
     for name in result.names:
         src = result[name]
         assert src.shape == y.shape and src.dtype == y.dtype
         assert np.isfinite(src).all()
         assert result.stfts[name].shape[:-2] == y.shape[:-1]
-    if sums_to_mixture(cls):
+    if cls.tags.sums_to_mixture:
         total = result.stack().astype(np.float64).sum(axis=0)
         tol = 1e-4 if dtype == np.float32 else 1e-9
         assert np.max(np.abs(total - y)) <= tol * max(1.0, np.abs(y).max())
-    if cls.kind == "mask":
+    if cls.tags.kind == "mask":
         assert result.masks is not None and set(result.masks) == set(result.names)
         stacked = np.stack([result.masks[n] for n in result.names])
         assert stacked.min() >= 0.0 and stacked.max() <= 1.0 + 1e-6
-        if sums_to_mixture(cls):
+        if cls.tags.sums_to_mixture:
             np.testing.assert_allclose(stacked.sum(axis=0), 1.0, atol=1e-5)
     else:
         assert result.masks is None
 
 
+def test_only_sources_are_kept_by_default(cls):
+    y, refs = mixture(default_lead(cls), np.float32)
+    result = run(make(cls), y, refs)
+    assert result.masks is None and result._stfts is None
+    # STFTs on request: computed from the sources
+    X = result.stfts[result.names[0]]
+    np.testing.assert_allclose(X, result.stft.forward(result[result.names[0]]), atol=1e-6)
+
+
+def test_names_do_not_depend_on_the_input(cls):
+    """Silence, noise and music give the same list of sources (fixed by the parameters)."""
+    lead = default_lead(cls)
+    y, refs = mixture(lead, np.float32)
+    sep = make(cls)
+    names = run(sep, y, refs).names
+    for other in (np.zeros_like(y), np.random.default_rng(1).standard_normal(y.shape)):
+        assert run(sep, other.astype(np.float32), refs).names == names
+
+
+def test_float16_in_float16_out(cls):
+    y, refs = mixture(default_lead(cls), np.float32)
+    result = run(make(cls), y.astype(np.float16), refs.astype(np.float16))
+    for name in result.names:
+        assert result[name].dtype == np.float16
+
+
 def test_input_is_not_modified(cls):
-    y, refs = mixture((2,), np.float32)
+    y, refs = mixture(default_lead(cls), np.float32)
     y_copy, refs_copy = y.copy(), refs.copy()
     run(make(cls), y, refs)
     np.testing.assert_array_equal(y, y_copy)
@@ -101,18 +203,41 @@ def test_input_is_not_modified(cls):
 
 @pytest.mark.parametrize("kind", ["silence", "dc"])
 def test_silence_and_dc_give_finite_output(cls, kind):
-    y = np.zeros((2, SR), np.float32) if kind == "silence" else np.full((2, SR), 0.5, np.float32)
+    shape = default_lead(cls) + (SR,)
+    y = np.zeros(shape, np.float32) if kind == "silence" else np.full(shape, 0.5, np.float32)
     refs = np.stack([y * 0.25, y * 0.75])
     with np.errstate(all="raise"):  # no 0/0 or overflow anywhere on the way
         result = run(make(cls), y, refs)
     for name in result.names:
         assert np.isfinite(result[name]).all()
-    if sums_to_mixture(cls):
+    if cls.tags.sums_to_mixture:
         np.testing.assert_allclose(result.stack().sum(axis=0), y, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", ["subnormal", "huge"])
+def test_subnormal_and_huge_input(cls, dtype, scale):
+    """Every mask and Wiener path stays finite and sums to the mixture at extreme scales."""
+    info = np.finfo(dtype)
+    # subnormal: below the smallest normal number; huge: 1e30 (float32) / 1e100 (float64)
+    factor = float(info.tiny) / 8 if scale == "subnormal" else (1e30 if dtype == np.float32
+                                                                  else 1e100)
+    y, refs = mixture(default_lead(cls), np.float64)
+    y = (y / np.abs(y).max() * factor).astype(dtype)
+    refs = (refs / np.abs(refs).max() * factor).astype(dtype)
+    params = {}
+    if "wiener_iterations" in cls().get_params():
+        params["wiener_iterations"] = 1
+    result = run(make(cls, **params), y, refs)
+    for name in result.names:
+        assert np.isfinite(result[name]).all(), name
+    if cls.tags.sums_to_mixture:
+        total = result.stack().astype(np.float64).sum(axis=0)
+        assert np.max(np.abs(total - y)) <= 1e-3 * np.abs(y.astype(np.float64)).max() + 1e-300
+
+
 def test_same_seed_same_result_and_reuse(cls):
-    y, refs = mixture((2,))
+    y, refs = mixture(default_lead(cls))
     one = make(cls)
     first = run(one, y, refs)
     second = run(one, y, refs)  # the same instance again: nothing was stored by the first call
@@ -129,15 +254,30 @@ def test_get_params_set_params_clone_round_trip(cls):
     assert other.get_params().keys() == params.keys()
     assert repr(other) == repr(sep)
     cloned = clone(sep)
-    y, refs = mixture()
+    if cls.tags.requires_fit:
+        assert not cloned.is_fitted()
+        cloned.fit(training_examples(), sr=SR)
+    y, refs = mixture(default_lead(cls))
     a, b = run(sep, y, refs), run(cloned, y, refs)
+    for name in a.names:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_model_file_round_trip(cls, tmp_path):
+    sep = make(cls)
+    path = tmp_path / "model.npz"
+    ds.save_model(sep, path)
+    loaded = ds.load_model(path)
+    assert type(loaded) is cls and repr(loaded) == repr(sep)
+    y, refs = mixture(default_lead(cls))
+    a, b = run(sep, y, refs), run(loaded, y, refs)
     for name in a.names:
         np.testing.assert_array_equal(a[name], b[name])
 
 
 def test_shared_between_threads(cls):
     sep = make(cls)
-    y, refs = mixture((2,))
+    y, refs = mixture(default_lead(cls))
     expected = run(sep, y, refs)
     results = [None, None]
 
@@ -155,21 +295,21 @@ def test_shared_between_threads(cls):
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in NAMES if "wiener_iterations" in REGISTRY[n]().get_params()]
+    "name", [n for n in NAMES if "wiener_iterations" in CLASSES[n]().get_params()]
 )
 def test_wiener_refinement_keeps_the_contract(name):
-    cls = REGISTRY[name]
-    y, refs = mixture((2,), np.float32)
+    cls = CLASSES[name]
+    y, refs = mixture(default_lead(cls), np.float32)
     result = run(make(cls, wiener_iterations=1), y, refs)
     for name in result.names:
         assert result[name].shape == y.shape and result[name].dtype == np.float32
-    if sums_to_mixture(cls):
+    if cls.tags.sums_to_mixture:
         np.testing.assert_allclose(result.stack().sum(axis=0), y, atol=1e-4)
 
 
 def test_bad_audio_is_a_parameter_error(cls):
     sep = make(cls)
-    y, refs = mixture()
+    y, refs = mixture(default_lead(cls))
     for bad, word in [
         (np.array([0.0, np.nan, 0.0] * 100), "finite"),
         (np.zeros(0), "empty"),
@@ -177,6 +317,80 @@ def test_bad_audio_is_a_parameter_error(cls):
     ]:
         with pytest.raises(ds.ParameterError, match=word):
             run(sep, bad, refs)
-    kwargs = {"references": refs} if cls.needs_references else {}
+    kwargs = {"references": refs} if cls.tags.needs_references else {}
     with pytest.raises(ds.ParameterError, match="sr="):
         sep.separate(y, 0, **kwargs)
+
+
+def test_channels_last_audio_is_refused(cls):
+    """soundfile's (n_samples, n_channels) layout is refused, not split into 2-sample rows."""
+    y, refs = mixture((2,), np.float32)
+    kwargs = {"references": np.swapaxes(refs, -1, -2)} if cls.tags.needs_references else {}
+    with pytest.raises(ds.ParameterError, match=r"n_samples, n_channels"):
+        make(cls).separate(y.T, SR, **kwargs)
+
+
+def test_wrong_channel_count_is_refused(cls):
+    tags = cls.tags
+    for n_ch in (1, 2, 3):
+        if accepts(cls, n_ch):
+            continue
+        y = np.zeros((n_ch, SR), np.float32) if n_ch > 1 else np.zeros(SR, np.float32)
+        with pytest.raises(ds.ParameterError, match="channel"):
+            run(make(cls), y, np.stack([y, y]))
+    assert tags.min_channels >= 1
+
+
+def test_not_fitted_is_a_clear_error(cls):
+    if not cls.tags.requires_fit:
+        assert cls().fit() is not None  # a no-op that returns the separator
+        return
+    sep = cls(stft=SMALL_STFT) if "stft" in cls().get_params() else cls()
+    y, refs = mixture(default_lead(cls))
+    with pytest.raises(ds.NotFittedError, match="fit"):
+        run(sep, y, refs)
+
+
+def test_block_runner_equals_whole_signal(cls):
+    if cls.tags.streaming == "offline":
+        with pytest.raises(ds.ParameterError, match="whole signal"):
+            make(cls).stream(SR, 2)
+        return
+    rng = np.random.default_rng(7)
+    for lead in leads(cls):
+        if lead == (2, 2):
+            continue  # the runner takes (n_channels, n) blocks
+        y, _ = mixture(lead, np.float32)
+        y = np.concatenate([y, y[..., ::-1], 0.3 * y], axis=-1)  # 3 s
+        sep = make(cls)
+        whole = sep.separate(y, SR)
+        runner = sep.stream(SR, 1 if not lead else lead[0])
+        parts, i = [], 0
+        while i < y.shape[-1]:
+            step = int(rng.integers(1, 3000))
+            parts.append(runner.process(y[..., i:i + step]))
+            i += step
+        parts.append(runner.flush())
+        for name in whole.names:
+            got = np.concatenate([p[name] for p in parts], axis=-1)
+            assert got.shape == y.shape
+            np.testing.assert_allclose(got, whole[name], atol=1e-5)
+
+
+def test_separate_file_equals_separate(cls, tmp_path):
+    if cls.tags.needs_references:
+        pytest.skip("oracles need references; they have no file interface")
+    lead = default_lead(cls)
+    y, _ = mixture(lead, np.float32)
+    y = 0.5 * y / np.abs(y).max()
+    path = tmp_path / "mix.wav"
+    sf.write(path, y.T if y.ndim == 2 else y, SR, subtype="FLOAT")
+    sep = make(cls)
+    written = sep.separate_file(path, tmp_path / "out", block_seconds=0.3)
+    whole = sep.separate(y, SR)
+    assert [p.name for p in written] == [f"mix_{n}.wav" for n in whole.names]
+    for p, name in zip(written, whole.names):
+        data, sr = sf.read(p, dtype="float32", always_2d=True)
+        assert sr == SR and sf.info(p).subtype == "FLOAT"
+        np.testing.assert_allclose(data.T.reshape(y.shape), whole[name], atol=1e-5)
+    assert sorted(x.name for x in (tmp_path / "out").iterdir()) == sorted(p.name for p in written)

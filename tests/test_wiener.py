@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import dsp_separate as ds
 from dsp_separate import istft, stft, wiener
 from dsp_separate.exceptions import ParameterError
 
@@ -341,3 +342,38 @@ def test_nonfinite_mixture_is_refused():
     X[1, 3, 4] = np.inf
     with pytest.raises(ParameterError, match=r"^X=.*must be finite"):
         wiener(X, models)
+
+
+def test_multichannel_wiener_refuses_inner_wiener_iterations():
+    """The inner separator's own refinement would be silently skipped: refuse it."""
+    with pytest.raises(ds.ParameterError, match="wiener_iterations=3"):
+        ds.MultichannelWiener(ds.HPSS(wiener_iterations=3)).check_params()
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_subnormal_and_huge_models_give_finite_images(dtype):
+    """Models whose sum is subnormal used to give 1 / total = inf, then NaN images."""
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((2, 33, 20)) + 1j * rng.standard_normal((2, 33, 20))).astype(dtype)
+    real = np.float32 if dtype == np.complex64 else np.float64
+    tiny = np.finfo(real).tiny
+    for scale in (tiny / 16, 1e30):
+        models = (rng.random((2, 2, 33, 20)) * scale).astype(real)
+        for k in (0, 1):
+            images = ds.wiener(X, models, iterations=k)
+            assert np.isfinite(images).all()
+            np.testing.assert_allclose(images.sum(axis=0), X, atol=1e-4)
+
+
+def test_oracle_wiener_is_one_em_iteration_of_the_same_kernel():
+    """One Wiener implementation: the oracle filter is the EM kernel started from S."""
+    from dsp_separate._wiener import _wiener
+    from dsp_separate.separators.oracle import oracle_wiener
+
+    rng = np.random.default_rng(3)
+    S = rng.standard_normal((2, 2, 65, 30)) + 1j * rng.standard_normal((2, 2, 65, 30))
+    X = S.sum(axis=0)
+    np.testing.assert_array_equal(oracle_wiener(X, S), _wiener(X, None, 1, init_images=S))
+    # and the EM from models equal to |S| starts from the package's ratio mask
+    zero = ds.wiener(X, np.abs(S), iterations=0)
+    np.testing.assert_allclose(zero, ds.ratio_masks(np.abs(S)) * X, rtol=1e-12)

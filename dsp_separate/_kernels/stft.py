@@ -3,30 +3,35 @@
 Arrays in, preallocated arrays out; no validation (see ``dsp_separate._stft``).
 Shapes use ``B`` for the flattened leading (batch/channel) axes.
 
-The STFT's kernels are serial and release the GIL: ``dsp_separate._stft`` runs one chunk of
-frames per thread (framing, FFT, transpose or overlap-add all in that thread), which keeps
-each thread's working set in its own cache and needs no synchronisation per chunk.
-``transpose_last2`` is the parallel version used on whole arrays (HPSS).
+The kernels are serial and release the GIL: ``dsp_separate._stft`` runs one chunk of
+frames per thread of the package's pool (framing, FFT, transpose or overlap-add all in that
+thread), which keeps each thread's working set in its own cache and needs no
+synchronisation per chunk.  ``transpose_last2`` (whole arrays, HPSS) splits its tiles over
+the same pool.  No kernel here is a numba ``parallel=True`` function: those compile several
+times slower and run on numba's threading layer, which is neither fork- nor thread-safe
+everywhere (see :mod:`dsp_separate._config`).
 """
 
-from numba import prange
-
-from .._config import jit
+from .._config import in_threads, jit
 
 
 @jit(nogil=True)
-def frame_windowed(x, window, hop, out):
-    """``out[b, t, i] = x[b, t * hop + i] * window[i]``.
+def frame_windowed(x, window, hop, first_frame, n_frames, out):
+    """``out[b, t, i] = x[b, (first_frame + t) * hop + i] * window[i]`` for ``t < n_frames``.
 
-    x : (B, L) padded signal; window : (n_fft,); out : (B, n_frames, n_fft).
+    x : (B, L) padded signal; window : (n_fft,); out : (B, >= n_frames, n_fft), a chunk
+    buffer of which the first ``n_frames`` frames are written.  Whole arrays plus offsets
+    (rather than slices) keep every argument C-contiguous: one compilation per dtype.
     """
-    n_batch, n_frames, n_fft = out.shape
+    n_batch = out.shape[0]
+    n_fft = out.shape[2]
     for job in range(n_batch * n_frames):
         b = job // n_frames
         t = job - b * n_frames
         # 1-D slices indexed by a range variable: no negative-index checks, so the loop
         # vectorises (indexing x[b, t * hop + i] directly is ~2x slower)
-        src = x[b, t * hop : t * hop + n_fft]
+        lo = (first_frame + t) * hop
+        src = x[b, lo : lo + n_fft]
         dst = out[b, t]
         for i in range(n_fft):
             dst[i] = src[i] * window[i]
@@ -107,32 +112,74 @@ def divide_where(out, wss, tiny):
 
 
 @jit(nogil=True)
-def transpose_tiles(a, out):
-    """Serial :func:`transpose_last2` (for callers that run it in their own threads)."""
-    n_batch, n_rows = a.shape[0], a.shape[1]
-    n_cols = out.shape[1]
+def frames_to_columns(spec, n_frames, out, first_frame):
+    """``out[b, f, first_frame + t] = spec[b, t, f]`` for ``t < n_frames`` (forward STFT).
+
+    spec : (B, >= n_frames, F) spectra of a chunk of frames, one per row; out : (B, F, T).
+    Transposed in 32 x 32 tiles so that reads and writes both stay in cache.
+    """
+    n_batch = spec.shape[0]
+    n_freq = out.shape[1]
     tile = 32
     for b in range(n_batch):
-        for c0 in range(0, n_cols, tile):
-            c1 = min(c0 + tile, n_cols)
-            for r0 in range(0, n_rows, tile):
-                r1 = min(r0 + tile, n_rows)
-                for c in range(c0, c1):
-                    for r in range(r0, r1):
-                        out[b, c, r] = a[b, r, c]
+        for f0 in range(0, n_freq, tile):
+            f1 = min(f0 + tile, n_freq)
+            for t0 in range(0, n_frames, tile):
+                t1 = min(t0 + tile, n_frames)
+                for f in range(f0, f1):
+                    for t in range(t0, t1):
+                        out[b, f, first_frame + t] = spec[b, t, f]
 
 
-@jit(parallel=True)
-def transpose_last2(a, out):
-    """``out[b] = a[b, :, :C].T`` for ``a`` of shape (B, R, >= C) and ``out`` of shape
-    (B, C, R): the first ``C`` columns of ``a`` (all of them when the shapes match),
-    transposed in cache-sized tiles, in parallel."""
-    n_batch, n_rows = a.shape[0], a.shape[1]
+@jit(nogil=True)
+def columns_to_frames(X, first_frame, n_frames, out):
+    """``out[b, t, f] = X[b, f, first_frame + t]`` for ``t < n_frames`` (inverse STFT).
+
+    X : (B, F, T) STFT; out : (B, >= n_frames, F) chunk buffer, one frame per row.
+    """
+    n_batch = X.shape[0]
+    n_freq = X.shape[1]
+    tile = 32
+    for b in range(n_batch):
+        for t0 in range(0, n_frames, tile):
+            t1 = min(t0 + tile, n_frames)
+            for f0 in range(0, n_freq, tile):
+                f1 = min(f0 + tile, n_freq)
+                for t in range(t0, t1):
+                    for f in range(f0, f1):
+                        out[b, t, f] = X[b, f, first_frame + t]
+
+
+@jit(nogil=True)
+def masked_columns_to_frames(X, gain, first_frame, n_frames, out):
+    """``out[b, t, f] = gain[b, f, first_frame + t] * X[b, f, first_frame + t]``: the
+    chunk of :func:`columns_to_frames` of a masked STFT, without a full-size masked copy.
+
+    X : (B, F, T) complex; gain : (B, F, T) real; out : (B, >= n_frames, F).
+    """
+    n_batch = X.shape[0]
+    n_freq = X.shape[1]
+    tile = 32
+    for b in range(n_batch):
+        for t0 in range(0, n_frames, tile):
+            t1 = min(t0 + tile, n_frames)
+            for f0 in range(0, n_freq, tile):
+                f1 = min(f0 + tile, n_freq)
+                for t in range(t0, t1):
+                    for f in range(f0, f1):
+                        out[b, t, f] = X[b, f, first_frame + t] * gain[b, f, first_frame + t]
+
+
+@jit(nogil=True)
+def transpose_range(a, out, lo, hi):
+    """Jobs ``lo .. hi - 1`` of :func:`transpose_last2`: job ``j`` is batch ``j // n_tc``,
+    column tile ``j % n_tc`` (``n_tc`` tiles of 32 columns)."""
+    n_rows = a.shape[1]
     n_cols = out.shape[1]
     tile = 32
     n_tr = (n_rows + tile - 1) // tile
     n_tc = (n_cols + tile - 1) // tile
-    for job in prange(n_batch * n_tc):
+    for job in range(lo, hi):
         b = job // n_tc
         c0 = (job - b * n_tc) * tile
         c1 = min(c0 + tile, n_cols)
@@ -142,3 +189,18 @@ def transpose_last2(a, out):
             for c in range(c0, c1):
                 for r in range(r0, r1):
                     out[b, c, r] = a[b, r, c]
+
+
+def transpose_last2(a, out):
+    """``out[b] = a[b, :, :C].T`` for ``a`` of shape (B, R, >= C) and ``out`` of shape
+    (B, C, R): the first ``C`` columns of ``a`` (all of them when the shapes match),
+    transposed in cache-sized tiles, in the package's thread pool (HPSS).
+
+    Not a numba function: it splits the tiles over threads that each run
+    :func:`transpose_range` (serial, releases the GIL).
+    """
+    n_batch, n_rows = a.shape[0], a.shape[1]
+    n_tc = (out.shape[1] + 31) // 32
+    # a thread gets at least ~1 MiB of float32 to move
+    min_jobs = max(1, (1 << 18) // max(1, 32 * n_rows))
+    in_threads(lambda lo, hi: transpose_range(a, out, lo, hi), n_batch * n_tc, min_jobs)

@@ -142,7 +142,9 @@ def _phase_sensitive_masks(X, S) -> np.ndarray:
     real = np.float32 if X.dtype == np.complex64 and S.dtype == np.complex64 else np.float64
     power = X.real.astype(np.float64) ** 2 + X.imag.astype(np.float64) ** 2
     silent = power <= np.finfo(np.float64).tiny
-    cross = S.real * X.real + S.imag * X.imag  # Re(S_j conj(X)), broadcast over sources
+    # Re(S_j conj(X)), broadcast over sources, in float64 (complex64 products overflow)
+    cross = (S.real.astype(np.float64) * X.real.astype(np.float64)
+             + S.imag.astype(np.float64) * X.imag.astype(np.float64))
     masks = cross / np.where(silent, 1.0, power)
     np.clip(masks, 0.0, 1.0, out=masks)
     total = masks.sum(axis=0)
@@ -242,7 +244,7 @@ class _OracleSeparator(Separator):
 
     tags = Tags(needs_references=True, n_sources="references")
 
-    def separate(self, y, sr, *, references=None, keep=None):
+    def separate(self, y, sr, *, references=None, keep=None, **kwargs):
         """Separate a mixture, knowing its true sources.
 
         Parameters
@@ -264,6 +266,11 @@ class _OracleSeparator(Separator):
         Separation
             One source per reference, with the shape, length and dtype of ``y``.
         """
+        if kwargs:
+            raise ParameterError(
+                f"{sorted(kwargs)}: {type(self).__name__}.separate takes only references= "
+                "and keep="
+            )
         return super().separate(y, sr, keep=keep, references=references)
 
     def source_names(self, n_channels=None, references=None) -> tuple:
@@ -451,7 +458,8 @@ class PhaseSensitiveMask(_OracleSeparator):
     >>> from dsp_separate.separators.oracle import PhaseSensitiveMask
     >>> rng = np.random.default_rng(1)
     >>> refs = rng.standard_normal((3, 2, 8000)).astype(np.float32)   # 3 stereo sources
-    >>> result = PhaseSensitiveMask().separate(refs.sum(axis=0), 8000, references=refs)
+    >>> result = PhaseSensitiveMask().separate(refs.sum(axis=0), 8000, references=refs,
+    ...                                       keep="masks")
     >>> masks = np.stack(list(result.masks.values()))
     >>> bool(masks.min() >= 0 and masks.max() <= 1), bool(np.allclose(masks.sum(axis=0), 1))
     (True, True)
