@@ -48,7 +48,7 @@ def _images_row(quick):
     est_t = np.ascontiguousarray(est.transpose(0, 2, 1))
 
     def ours():
-        return bss_eval_images(ref, est, window=SR, hop=SR)
+        return bss_eval_images(ref, est, frame_samples=SR, hop_samples=SR)
 
     def peer():
         return museval.evaluate(ref_t, est_t, win=SR, hop=SR)

@@ -103,7 +103,7 @@ def quality(quick: bool = False) -> str:
             methods += [ds.HPSS(), ds.HPSS(wiener_iterations=1), _librosa_hpss_separator()]
         methods += list(ORACLES)
         print(f"# quality: {task} ({len(tracks)} items)", file=sys.stderr, flush=True)
-        table = evaluate(methods, tracks, metrics=("sdr",), progress=False, as_frame=False)
+        table = evaluate(methods, tracks, metrics=("sdr",), progress=False)
         rows: dict = {}
         for r in table:
             if r["track"] == "(median)" and r["metric"] == "sdr":
