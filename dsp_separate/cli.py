@@ -105,8 +105,8 @@ def _param_doc(doc: str, param: str) -> tuple[str, tuple]:
     for i, line in enumerate(lines):
         head = line.strip()
         if head == param or head.startswith(param + " :"):
-            choices = ()
-            found = re.search(r"\{([^}]*)\}", head)
+            choices = ()  # only where the type is the set alone: "{...}[, default ...]"
+            found = re.match(r"\{([^}]*)\}\s*(,.*)?$", head.partition(" :")[2].strip())
             if found:
                 try:
                     choices = tuple(ast.literal_eval(f"({found.group(1)},)"))
@@ -158,6 +158,7 @@ class _MethodInfo:
     summary: str
     needs_references: bool
     params: tuple | None  # constructor parameter names; None: not readable from the source
+    choices: dict  # parameter -> allowed values (param_choices, or the docstring's {...})
 
 
 def _literal(node):
@@ -170,7 +171,7 @@ def _literal(node):
 def _class_facts(node: ast.ClassDef, classes: dict, seen=()) -> dict:
     """Class attributes (literals), the needs_references tag and ``__init__`` parameters of a
     class, merged over its bases defined in the same module."""
-    facts = {"params": None, "attrs": {}, "needs_references": False}
+    facts = {"params": None, "attrs": {}, "needs_references": False, "doc": ""}
     known_base = True
     for base in node.bases:
         base_name = base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")
@@ -179,11 +180,13 @@ def _class_facts(node: ast.ClassDef, classes: dict, seen=()) -> dict:
             facts["attrs"].update(inherited["attrs"])
             facts["needs_references"] = inherited["needs_references"]
             facts["params"] = inherited["params"]
+            facts["doc"] = inherited["doc"]
             known_base = known_base and inherited["params"] is not None
         elif base_name not in ("Separator", "BaseEstimator", "object"):
             known_base = False
     if not known_base:
         facts["params"] = None
+    facts["doc"] = ast.get_docstring(node) or facts["doc"]
     for item in node.body:
         if isinstance(item, (ast.Assign, ast.AnnAssign)):
             targets = item.targets if isinstance(item, ast.Assign) else [item.target]
@@ -224,8 +227,15 @@ def _method_table() -> dict:
             name = facts["attrs"].get("name")
             if isinstance(name, str) and name:
                 summary = facts["attrs"].get("summary")
+                declared = facts["attrs"].get("param_choices")
+                declared = declared if isinstance(declared, dict) else {}
+                choices = {}
+                for param in facts["params"] or ():
+                    found = tuple(declared.get(param, ())) or _param_doc(facts["doc"], param)[1]
+                    if found:
+                        choices[param] = found
                 table[name] = _MethodInfo(name, summary if isinstance(summary, str) else "",
-                                          facts["needs_references"], facts["params"])
+                                          facts["needs_references"], facts["params"], choices)
     return dict(sorted(table.items()))
 
 
@@ -275,7 +285,8 @@ def _add_light_method_parser(sub, info: _MethodInfo) -> None:
     for param in info.params:
         if param != "stft":
             group.add_argument("--" + param.replace("_", "-"), dest=f"param_{param}",
-                               type=_parse_value, default=argparse.SUPPRESS, metavar="VALUE")
+                               type=_parse_value, default=argparse.SUPPRESS, metavar="VALUE",
+                               choices=info.choices.get(param))
     if "stft" in info.params:
         _add_stft_options(p)
 

@@ -379,6 +379,7 @@ WRAPPER = textwrap.dedent("""
     ["hpss", ".", "-o", "out"],
     ["hpss", "x.wav", "-o", "out", "--format", "flac", "--subtype", "FLOAT"],
     ["hpss", "--no-such-option", "x.wav", "-o", "out"],
+    ["hpss", "x.wav", "-o", "out", "--mask", "foo"],
     ["nomethod", "x.wav"],
 ])
 def test_usage_errors_import_nothing_heavy(tmp_path, argv):
