@@ -503,12 +503,18 @@ def _v4_frames(refs, ests, filter_len, permutation, starts, length):
 # BSS Eval: public functions
 
 
-#: default of the deprecated ``window``/``hop`` keywords (None is a meaningful value)
-_UNSET = object()
+class _Unset:
+    """Default of the deprecated ``window``/``hop`` keywords (None is a meaningful value)."""
+
+    def __repr__(self):
+        return "<deprecated>"
+
+
+_UNSET = _Unset()
 
 
 def _renamed(func, frame_samples, hop_samples, window, hop):
-    """Map the deprecated ``window``/``hop`` (until 0.1.0) to ``frame_samples``/``hop_samples``.
+    """Map the deprecated ``window``/``hop`` (names up to 0.1.0) to the new keywords.
 
     Both were frame lengths in samples; ``window`` now means only the STFT's taper.
     Returns ``(frame_samples, hop_samples)``; warns with a :class:`FutureWarning` naming the
