@@ -495,6 +495,8 @@ def _run_method(args) -> int:
     if args.subtype is not None and args.subtype not in SUBTYPES[fmt]:
         raise _UsageError(f"{PROG}: error: --subtype {args.subtype}: not available for "
                           f"--format {fmt}; choose one of {', '.join(SUBTYPES[fmt])}")
+    if args.sr is not None and args.sr <= 0:
+        raise _UsageError(f"{PROG}: error: --sr {args.sr}: must be a positive number of Hz")
     outdir = Path(args.outdir)
     inputs = [Path(p) for p in args.inputs]
     for path in inputs:  # check everything before doing (or importing) anything heavy
@@ -663,6 +665,10 @@ def _run_list(args) -> int:
 
 
 def _run_demo(args) -> int:
+    if not args.seconds > 0:  # also refuses NaN
+        raise _UsageError(f"{PROG}: error: --seconds {args.seconds:g}: must be a positive "
+                          "number of seconds")
+    _check_outdir(Path(args.outdir))
     import numpy as np
 
     from ._validation import check_positive_float

@@ -19,6 +19,7 @@ from dsp_separate import cli
 from dsp_separate.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(ds.__file__).resolve().parents[1]  # where the tested dsp_separate lives
 QUICK = ["--n-fft", "512", "--hop-length", "128", "--kernel-size", "17,9", "-q"]
 
 
@@ -276,7 +277,8 @@ def test_batch_goes_on_past_bad_files_and_exits_2(tmp_path, capsys):
 def test_broken_pipe_exits_quietly():
     # old code: "[Errno 32] Broken pipe" on stderr and a non-zero exit
     proc = subprocess.Popen([sys.executable, "-m", "dsp_separate.cli", "list"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=PACKAGE_ROOT)
     proc.stdout.close()  # the reader goes away before anything is written
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0
@@ -380,6 +382,9 @@ WRAPPER = textwrap.dedent("""
     ["hpss", "x.wav", "-o", "out", "--format", "flac", "--subtype", "FLOAT"],
     ["hpss", "--no-such-option", "x.wav", "-o", "out"],
     ["hpss", "x.wav", "-o", "out", "--mask", "foo"],
+    ["hpss", "x.wav", "-o", "out", "--sr", "0"],
+    ["demo", "-o", "x.wav"],
+    ["demo", "--seconds", "0"],
     ["nomethod", "x.wav"],
 ])
 def test_usage_errors_import_nothing_heavy(tmp_path, argv):
@@ -388,7 +393,7 @@ def test_usage_errors_import_nothing_heavy(tmp_path, argv):
     (tmp_path / "x.wav").write_bytes(b"RIFF")
     script = tmp_path / "wrapper.py"
     script.write_text(WRAPPER)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     out = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True,
                          timeout=120, cwd=tmp_path, env=env)
     assert out.returncode == 2
