@@ -56,7 +56,7 @@ class BlockRunner:
                 f"{type(separator).__name__}: needs the whole signal (tags.streaming="
                 "'offline') and cannot run block by block; use separate()"
             )
-        if getattr(separator, "wiener_iterations", 0):
+        if separator.streaming_mode() == "offline":
             raise ParameterError(
                 f"wiener_iterations={separator.wiener_iterations!r}: multichannel Wiener "
                 "refinement needs the whole signal; use 0 to run block by block"
@@ -205,11 +205,11 @@ class BlockRunner:
         estimate, self._state = sep._estimate_block(X_ctx, sr=self.sr, stft=self.stft,
                                                     state=self._state)
         sep._check_estimate(estimate, self.names)
-        if getattr(estimate, "wiener_iterations", 0):
-            raise ParameterError("wiener_iterations > 0 cannot run block by block")
-        a, b = self._t_out - lo, t_new - lo
         from .base import Images, SignalImages
 
+        if not isinstance(estimate, SignalImages) and estimate.wiener_iterations:
+            raise ParameterError("wiener_iterations > 0 cannot run block by block")
+        a, b = self._t_out - lo, t_new - lo
         if isinstance(estimate, SignalImages):
             raise TypeError("time-domain estimates cannot run block by block")
         if isinstance(estimate, Images):
@@ -317,7 +317,7 @@ def separate_file(separator, in_path, out_dir, *, format=None, subtype=None, pre
         if target.resolve() == in_path.resolve():
             raise ParameterError(f"{target}: the output would overwrite the input {in_path}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    if separator.tags.streaming == "offline" or getattr(separator, "wiener_iterations", 0):
+    if separator.streaming_mode() == "offline":
         from .io import load
 
         y, sr = load(in_path)

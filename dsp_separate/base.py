@@ -272,6 +272,16 @@ class Separator(BaseEstimator):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot run block by block")
 
+    def streaming_mode(self) -> str:
+        """``tags.streaming``, or ``"offline"`` when the parameters need the whole signal.
+
+        Multichannel Wiener refinement (a ``wiener_iterations > 0`` parameter) estimates
+        spatial covariances over every frame, so it makes any method offline.
+        """
+        if self.get_params(deep=False).get("wiener_iterations"):
+            return "offline"
+        return self.tags.streaming
+
     def _estimate_block(self, X, *, sr: int, stft: STFT, state):
         """Estimate for a block of frames with its context; returns ``(estimate, state)``.
 
@@ -315,7 +325,7 @@ class Separator(BaseEstimator):
 
     # -------------------------------------------------------------- checks
     def _transform(self) -> STFT:
-        stft = getattr(self, "stft", None)
+        stft = self.get_params(deep=False).get("stft")
         if stft is None:
             return STFT(**DEFAULT_STFT)
         if isinstance(stft, STFT):

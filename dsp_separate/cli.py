@@ -428,18 +428,38 @@ def _refuse_overwriting_inputs(inputs, labels, outdir, fmt) -> None:
 
 
 def _memory_available() -> int | None:
-    """Bytes of memory available to a new allocation (MemAvailable on Linux), or None."""
+    """Bytes a new allocation can get, or None: the least of the system's MemAvailable, what
+    the cgroup (container) limit leaves, and what the address-space limit (ulimit -v) leaves."""
+    found = []
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    found.append(int(line.split()[1]) * 1024)
     except (OSError, ValueError, IndexError):
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            found.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
         pass
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit != resource.RLIM_INFINITY:
+            with open("/proc/self/status", encoding="ascii") as fh:
+                size = next(int(line.split()[1]) * 1024 for line in fh
+                            if line.startswith("VmSize:"))
+            found.append(max(limit - size, 0))
+    except (ImportError, OSError, ValueError, StopIteration):
+        pass
+    return min(found) if found else None
 
 
 def _out_of_memory_message(path, method, cls, frames, channels, sr) -> str:

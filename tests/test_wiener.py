@@ -377,3 +377,13 @@ def test_oracle_wiener_is_one_em_iteration_of_the_same_kernel():
     # and the EM from models equal to |S| starts from the package's ratio mask
     zero = ds.wiener(X, np.abs(S), iterations=0)
     np.testing.assert_allclose(zero, ds.ratio_masks(np.abs(S)) * X, rtol=1e-12)
+
+
+def test_multichannel_wiener_iterations_is_the_wiener_iterations_of_every_separator():
+    """One name per idea: wiener_iterations; the README's old --iterations still works."""
+    y = np.random.default_rng(0).standard_normal((2, 8000)).astype(np.float32)
+    new = ds.MultichannelWiener("hpss", wiener_iterations=2).separate(y, 8000)
+    with pytest.warns(FutureWarning, match="wiener_iterations"):
+        old = ds.MultichannelWiener("hpss", iterations=2).separate(y, 8000)
+    for name in new.names:
+        np.testing.assert_array_equal(new[name], old[name])

@@ -23,82 +23,70 @@ import numpy as np
 from .._config import in_threads, jit
 
 
-@jit
-def _reflect(i, n):
-    """Index into a length-n line for any integer i, half-sample symmetric, period 2n."""
-    period = 2 * n
-    j = i % period
-    if j < 0:
-        j += period
-    if j >= n:
-        j = period - 1 - j
-    return j
-
-
-@jit
-def _rebuild(old, new, k, p, q, entering):
-    """``new[1 : k + 1]``: the sorted window ``old[1 : k + 1]`` with its element at ``p``
-    removed and ``entering`` inserted at ``q``.  ``old[0]`` and ``old[k + 1]`` are guards
-    (read, never selected), so that every load is unconditional and the loop vectorises."""
-    for j in range(k):
-        here = old[j + 1]
-        after = old[j + 2]
-        before = old[j]
-        v = after if (p <= j and j < q) else here  # shifted down by one
-        v = before if (q < j and j <= p) else v  # shifted up by one
-        v = entering if j == q else v
-        new[j + 1] = v
-
-
-@jit
-def _median_line(x, k, padded, a, b, out):
-    """Running median of one line ``x``; ``padded``, ``a``, ``b`` are scratch buffers of
-    ``n + k - 1``, ``k + 2`` and ``k + 2`` samples."""
-    n = x.shape[0]
-    half = k // 2
-    for i in range(n + k - 1):
-        padded[i] = x[_reflect(i - half, n)]
-    window = a[1 : k + 1]
-    # insertion sort of the first window (once per line; numba's generic sort would add
-    # seconds of compilation for nothing)
-    for i in range(k):
-        v = padded[i]
-        j = i
-        while j > 0 and window[j - 1] > v:
-            window[j] = window[j - 1]
-            j -= 1
-        window[j] = v
-    a[0] = window[0]
-    a[k + 1] = window[k - 1]
-    b[0] = window[0]
-    b[k + 1] = window[k - 1]
-    out[0] = window[half]
-    for i in range(1, n):
-        old = a if i % 2 == 1 else b
-        new = b if i % 2 == 1 else a
-        leaving = padded[i - 1]
-        entering = padded[i - 1 + k]
-        # p: index of the first copy of ``leaving``; q: where ``entering`` goes once it is gone
-        p = 0
-        q = 0
-        for j in range(k):
-            w = old[j + 1]
-            p += np.int64(w < leaving)
-            q += np.int64(w < entering)
-        q -= np.int64(leaving < entering)
-        _rebuild(old, new, k, p, q, entering)
-        out[i] = new[half + 1]
-
-
 @jit(nogil=True)
 def median_rows_range(S, k, lo, hi, out):
-    """``out[r] = running median of S[r]`` for rows ``lo .. hi - 1`` (serial, no GIL)."""
+    """``out[r] = running median of S[r]`` for rows ``lo .. hi - 1`` (serial, no GIL).
+
+    One function with no jitted helpers: each helper would be compiled on its own first,
+    which costs more compilation time than the code is worth.
+    """
     n = S.shape[1]
+    half = k // 2
+    period = 2 * n
     padded = np.empty(n + k - 1, dtype=S.dtype)
+    # two sorted windows in [1 : k + 1], each with guards at 0 and k + 1 (read, never
+    # selected) so that every load in the rebuild loop is unconditional and it vectorises
     a = np.empty(k + 2, dtype=S.dtype)
     b = np.empty(k + 2, dtype=S.dtype)
     for r in range(lo, hi):
-        _median_line(S[r], k, padded, a, b, out[r])
+        x = S[r]
+        line_out = out[r]
+        # half-sample symmetric extension, period 2n
+        for i in range(n + k - 1):
+            j = (i - half) % period
+            if j < 0:
+                j += period
+            if j >= n:
+                j = period - 1 - j
+            padded[i] = x[j]
+        # insertion sort of the first window (once per line; numba's generic sort would
+        # add seconds of compilation for nothing)
+        for i in range(k):
+            v = padded[i]
+            j = i
+            while j > 0 and a[j] > v:
+                a[j + 1] = a[j]
+                j -= 1
+            a[j + 1] = v
+        a[0] = a[1]
+        a[k + 1] = a[k]
+        b[0] = a[1]
+        b[k + 1] = a[k]
+        line_out[0] = a[half + 1]
+        for i in range(1, n):
+            old = a if i % 2 == 1 else b
+            new = b if i % 2 == 1 else a
+            leaving = padded[i - 1]
+            entering = padded[i - 1 + k]
+            # p: index of the first copy of ``leaving``; q: where ``entering`` goes once
+            # ``leaving`` is gone
+            p = 0
+            q = 0
+            for j in range(k):
+                w = old[j + 1]
+                p += np.int64(w < leaving)
+                q += np.int64(w < entering)
+            q -= np.int64(leaving < entering)
+            # new window: elements between p and q move by one place, entering lands at q
+            for j in range(k):
+                here = old[j + 1]
+                after = old[j + 2]
+                before = old[j]
+                v = after if (p <= j and j < q) else here  # shifted down by one
+                v = before if (q < j and j <= p) else v  # shifted up by one
+                v = entering if j == q else v
+                new[j + 1] = v
+            line_out[i] = new[half + 1]
 
 
 def median_filter_rows(S, k, out):

@@ -9,6 +9,8 @@ can use the phase and level differences between channels.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._validation import check_nonnegative_int, describe
@@ -27,8 +29,11 @@ class MultichannelWiener(Separator):
         The mask separator that provides initial source models (an instance, or a registry
         name such as ``"hpss"`` for its defaults).  Its masks are applied to the mixture and
         the magnitudes of the masked STFTs initialise the EM.
-    iterations : int, default 1
-        EM iterations (0 returns the inner separator's masked sources as images).
+    wiener_iterations : int, default 1
+        EM iterations (0 returns the inner separator's masked sources as images); the same
+        name as the ``wiener_iterations`` of every mask separator.
+    iterations : int, optional
+        Deprecated spelling of ``wiener_iterations`` (it warns; it will be removed).
     stft : STFT or dict, optional
         Transform; default: the inner separator's.
 
@@ -50,7 +55,7 @@ class MultichannelWiener(Separator):
     >>> import dsp_separate as ds
     >>> from dsp_separate.synth import harmonic_percussive_mixture
     >>> y, truth = harmonic_percussive_mixture(sr=16000, seconds=3.0, n_channels=2)
-    >>> result = ds.MultichannelWiener("hpss", iterations=2).separate(y, 16000)
+    >>> result = ds.MultichannelWiener("hpss", wiener_iterations=2).separate(y, 16000)
     >>> result.names, result.masks is None
     (('harmonic', 'percussive'), True)
     >>> bool(np.allclose(result["harmonic"] + result["percussive"], y, atol=1e-4))
@@ -61,10 +66,19 @@ class MultichannelWiener(Separator):
     summary = "multichannel Wiener EM over another separator's source models (Duong 2010)"
     tags = Tags(kind="filter")
 
-    def __init__(self, separator="hpss", iterations=1, stft=None):
+    def __init__(self, separator="hpss", wiener_iterations=1, stft=None, iterations=None):
         self.separator = separator
-        self.iterations = iterations
+        self.wiener_iterations = wiener_iterations
         self.stft = stft
+        self.iterations = iterations
+
+    def _n_iterations(self) -> int:
+        if self.iterations is not None:
+            warnings.warn(
+                "MultichannelWiener(iterations=...) is deprecated; use wiener_iterations=",
+                FutureWarning, stacklevel=4)
+            return check_nonnegative_int(self.iterations, "iterations")
+        return check_nonnegative_int(self.wiener_iterations, "wiener_iterations")
 
     def _inner(self) -> Separator:
         inner = self.separator
@@ -84,16 +98,17 @@ class MultichannelWiener(Separator):
                 f"separator={describe(self.separator)}: a time-domain separator gives no "
                 "STFT source models to refine"
             )
-        if getattr(inner, "wiener_iterations", 0):
+        inner_k = inner.get_params(deep=False).get("wiener_iterations")
+        if inner_k:
             raise ParameterError(
                 f"separator={describe(self.separator)}: has wiener_iterations="
-                f"{inner.wiener_iterations!r}, which MultichannelWiener would not run; set it "
-                "to 0 and use iterations= here"
+                f"{inner_k!r}, which MultichannelWiener would not run; set it "
+                "to 0 and set MultichannelWiener's own wiener_iterations"
             )
         return inner
 
     def _validate_params(self):
-        check_nonnegative_int(self.iterations, "iterations")
+        self._n_iterations()
         self._inner().check_params()
 
     def source_names(self, n_channels=None, references=None) -> tuple:
@@ -116,5 +131,5 @@ class MultichannelWiener(Separator):
             masks = inner._masks_of(estimate, X)
             names = list(masks)
             models = np.stack([np.abs(masks.pop(n) * X) for n in names])
-        images = _wiener(X, models, self.iterations)
+        images = _wiener(X, models, self._n_iterations())
         return Images(dict(zip(names, images)))
