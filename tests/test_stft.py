@@ -45,6 +45,7 @@ def librosa_stft(y, **kw):
 # --------------------------------------------------------------------------- kernels
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_fft,hop", [(16, 4), (16, 16), (15, 7), (8, 11), (1, 1)])
 def test_frame_windowed_matches_naive(dtype, n_fft, hop):
@@ -52,11 +53,20 @@ def test_frame_windowed_matches_naive(dtype, n_fft, hop):
     window = noise(n_fft, dtype, seed=1)
     window.setflags(write=False)  # as STFT passes it (and so one compiled signature)
     n_frames = 1 + (101 - n_fft) // hop
+    ref = naive.frame_windowed(x, window, hop)
     out = np.empty((3, n_frames, n_fft), dtype=dtype)
-    kernels.frame_windowed(x, window, hop, out)
-    np.testing.assert_array_equal(out, naive.frame_windowed(x, window, hop))
+    kernels.frame_windowed(x, window, hop, 0, n_frames, out)
+    np.testing.assert_array_equal(out, ref)
+    # chunk by chunk into a buffer of 3 frames, as the STFT calls it; the rest untouched
+    for t0 in range(0, n_frames, 3):
+        buf = np.full((3, 3, n_fft), 7.0, dtype=dtype)
+        c = min(3, n_frames - t0)
+        kernels.frame_windowed(x, window, hop, t0, c, buf)
+        np.testing.assert_array_equal(buf[:, :c], ref[:, t0 : t0 + c])
+        assert (buf[:, c:] == 7.0).all()
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("n_fft,hop,n_frames,start,length", [
     (16, 4, 10, 8, 40),     # centred: start at n_fft // 2
     (16, 4, 10, 0, 52),     # every sample the frames cover
@@ -76,6 +86,7 @@ def test_window_sumsquare_matches_naive(n_fft, hop, n_frames, start, length):
     )
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_fft,hop,n_frames,start,length", [
     (16, 4, 10, 8, 40),
@@ -104,6 +115,7 @@ def test_overlap_add_matches_naive(dtype, n_fft, hop, n_frames, start, length):
     np.testing.assert_allclose(out, ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.complex128])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (2, 33, 70), (1, 64, 64), (3, 5, 100), (1, 97, 1)])
 def test_transpose_matches_naive(dtype, shape):
@@ -120,9 +132,51 @@ def test_transpose_matches_naive(dtype, shape):
     np.testing.assert_array_equal(part, naive.transpose_last2(a[:, :, : part.shape[1]]))
 
 
+@pytest.mark.kernels
+@pytest.mark.parametrize("shape", [(2, 2049, 1500), (1, 4097, 700)])
+def test_transpose_threaded_matches_naive(shape):
+    """Big enough that transpose_last2 splits its tiles over several pool threads."""
+    from dsp_separate import _config
+
+    a = noise(shape, np.float32)
+    n_jobs = shape[0] * -(-shape[2] // 32)
+    assert _config.n_threads_for(n_jobs, max(1, (1 << 18) // (32 * shape[1]))) > 1 or (
+        (_config.os.cpu_count() or 1) == 1
+    )
+    out = np.empty((shape[0], shape[2], shape[1]), dtype=np.float32)
+    kernels.transpose_last2(a, out)
+    np.testing.assert_array_equal(out, np.swapaxes(a, 1, 2))
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("n_freq,n_frames,chunk", [(1, 1, 1), (33, 70, 16), (64, 64, 64),
+                                                    (97, 5, 3), (5, 100, 33)])
+def test_frame_column_transposes_match_naive(dtype, n_freq, n_frames, chunk):
+    """frames_to_columns (forward STFT) and columns_to_frames / masked_columns_to_frames
+    (inverse STFT), chunk by chunk into a buffer as the STFT calls them."""
+    X = (noise((2, n_freq, n_frames)) + 1j * noise((2, n_freq, n_frames), seed=3)).astype(dtype)
+    real = np.float32 if dtype == np.complex64 else np.float64
+    gain = noise((2, n_freq, n_frames), real, seed=4) ** 2
+    frames = naive.transpose_last2(X)  # (2, n_frames, n_freq): one frame per row
+    back = np.zeros_like(X)
+    buf = np.empty((2, chunk, n_freq), dtype=dtype)
+    for t0 in range(0, n_frames, chunk):
+        c = min(chunk, n_frames - t0)
+        kernels.columns_to_frames(X, t0, c, buf)
+        np.testing.assert_array_equal(buf[:, :c], frames[:, t0 : t0 + c])
+        kernels.frames_to_columns(buf, c, back, t0)
+        kernels.masked_columns_to_frames(X, gain, t0, c, buf)
+        np.testing.assert_array_equal(
+            buf[:, :c], naive.transpose_last2(X * gain)[:, t0 : t0 + c]
+        )
+    np.testing.assert_array_equal(back, X)
+
+
 # --------------------------------------------------------------------------- forward
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("center,pad_mode", [(True, "constant"), (True, "reflect"),
                                              (True, "wrap"), (False, "constant")])
 @pytest.mark.parametrize("n_fft,hop,win_length", [(64, 16, None), (63, 10, 40), (32, 32, 20)])
@@ -387,10 +441,41 @@ def test_non_invertible_configuration_raises(n_fft, hop, win_length, window):
 
 
 def test_invertible_flag_agrees_with_scipy():
-    for hop in range(1, 70):
-        tf = STFT(64, hop, 50, "hann")
-        expected = hop <= 64 and scipy.signal.check_NOLA(tf.window, 64, 64 - hop)
-        assert tf.invertible == expected
+    for window in ("hann", "boxcar", ("tukey", 0.9), "blackman"):
+        for win_length in (50, 64):
+            for hop in range(1, 70):
+                tf = STFT(64, hop, win_length, window)
+                expected = hop <= 64 and scipy.signal.check_NOLA(tf.window, 64, 64 - hop)
+                assert tf.invertible == expected, (window, win_length, hop)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 255, 256, 1023, 2048, 4096])
+def test_hann_is_scipys_bit_for_bit(n):
+    """The STFT computes the default window itself (importing scipy.signal costs ~0.1 s)."""
+    np.testing.assert_array_equal(STFT(max(n, 2), win_length=n).window[: n] if n == 1
+                                  else STFT(n).window,
+                                  scipy.signal.get_window("hann", n, fftbins=True)
+                                  if n > 1 else [1.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inverse_with_gain_equals_inverse_of_masked_stft(monkeypatch, dtype):
+    """``_inverse(X, n, gain=m)`` (the separators' resynthesis) is ``inverse(m * X)``,
+    also with a broadcast (mono) gain and chunk by chunk."""
+    from dsp_separate import _stft
+
+    y = noise((2, 9000), dtype)
+    tf = STFT(256, 64)
+    X = tf.forward(y)
+    m = noise(X.shape, dtype, seed=5) ** 2
+    m1 = m[:1]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for gain in (m, m1):
+        ref = tf.inverse((X * gain).astype(X.dtype), length=9000)
+        np.testing.assert_allclose(tf._inverse(X, 9000, gain=gain), ref, rtol=0, atol=tol)
+        monkeypatch.setattr(_stft, "_CHUNK_BYTES", 2 * 256 * 8 * 3)
+        np.testing.assert_allclose(tf._inverse(X, 9000, gain=gain), ref, rtol=0, atol=tol)
+        monkeypatch.undo()
 
 
 def test_single_centred_frame_without_length_raises():
