@@ -420,9 +420,10 @@ def test_out_of_memory_is_one_line_with_what_fits(tmp_path, capsys, monkeypatch)
     assert "2-channel audio at 8000 Hz" in line
     available = cli._memory_available()
     if available:
-        minutes = float(line.split("inputs up to about ")[1].split()[0])
-        expected = available / (cli.DEFAULT_MEMORY_FACTOR * 4 * 2 * 8000) / 60
-        assert minutes == pytest.approx(expected, rel=0.2)
+        value, unit = line.split("inputs up to about ")[1].split()[:2]
+        seconds = float(value) * (60 if unit == "min" else 1)
+        expected = available / (cli.MEMORY_FACTORS["hpss"] * 4 * 2 * 8000)
+        assert seconds == pytest.approx(expected, rel=0.2)
     assert not (tmp_path / "o").exists()  # no empty output folder left behind
 
 
