@@ -82,6 +82,8 @@ class BlockRunner:
         self._window = tf.window.astype(np.float64)
         # frames processed per call at least (amortises Python overhead; >= the context)
         self._min_chunk = max(1, self.before + self.after, 64)
+        # and at most this many (bounds the estimate's memory on long blocks)
+        self._max_chunk = max(4 * self._min_chunk, 512)
         # --- state
         self._raw = []           # samples received before the start padding could be made
         self._started = False
@@ -194,10 +196,19 @@ class BlockRunner:
             self._buf0 += keep_from
 
     def _advance(self, final: bool) -> dict:
-        """Masks for the frames whose context is complete; overlap-add; emit final samples."""
-        t_new = self._t_done if final else self._t_done - self.after
-        if t_new - self._t_out < (1 if final else self._min_chunk):
+        """Masks for the frames whose context is complete; overlap-add; emit final samples.
+
+        At most ``_max_chunk`` frames are estimated at a time, so a long block costs no more
+        memory than a short one.
+        """
+        t_end = self._t_done if final else self._t_done - self.after
+        if t_end - self._t_out < (1 if final else self._min_chunk):
             return self._emit(final)
+        while self._t_out < t_end:
+            self._advance_to(min(t_end, self._t_out + self._max_chunk))
+        return self._emit(final)
+
+    def _advance_to(self, t_new: int) -> None:
         lo = max(0, self._t_out - self.before)
         hi = min(self._t_done, t_new + self.after)
         X_ctx = self._X[:, :, lo - self._X0 : hi - self._X0]
@@ -217,22 +228,25 @@ class BlockRunner:
         else:
             masks = sep._masks_of(estimate, X_ctx)
             images = [masks[n][..., a:b] * X_ctx[..., a:b] for n in self.names]
-        self._overlap_add(np.stack(images), self._t_out)
+        del X_ctx, estimate
+        self._overlap_add(images, self._t_out)
         self._t_out = t_new
         # frames before t_out - before are no longer needed
         drop = max(0, self._t_out - self.before) - self._X0
         if drop > 0:
             self._X = self._X[:, :, drop:]
             self._X0 += drop
-        return self._emit(final)
 
-    def _overlap_add(self, images: np.ndarray, t0: int) -> None:
-        """Add the windowed inverse FFTs of frames t0, t0+1, ... to the OLA buffers."""
+    def _overlap_add(self, images: list, t0: int) -> None:
+        """Add the windowed inverse FFTs of frames t0, t0+1, ... to the OLA buffers.
+
+        ``images`` is one ``(n_channels, n_freq, n)`` masked STFT per source.  Frames go
+        through the inverse FFT 64 at a time (bounded temporaries); when the hop divides
+        ``n_fft`` the overlap-add is ``n_fft / hop`` vectorised additions per group instead
+        of one per frame.
+        """
         n_fft, hop = self._n_fft, self._hop
-        n_frames = images.shape[-1]
-        frames = scipy.fft.irfft(images, n=n_fft, axis=-2)  # (J, C, n_fft, T)
-        frames *= self._window[:, None]
-        start = t0 * hop
+        n_frames = images[0].shape[-1]
         stop = (t0 + n_frames - 1) * hop + n_fft
         need = stop - self._ola0
         if need > self._ola.shape[-1]:
@@ -241,11 +255,31 @@ class BlockRunner:
                 [self._ola, np.zeros(self._ola.shape[:-1] + (grow,))], axis=-1)
             self._wss = np.concatenate([self._wss, np.zeros(grow)])
         w2 = self._window ** 2
-        base = start - self._ola0
-        for t in range(n_frames):
-            s = base + t * hop
-            self._ola[:, :, s : s + n_fft] += frames[:, :, :, t]
-            self._wss[s : s + n_fft] += w2
+        ratio = n_fft // hop if n_fft % hop == 0 else 0
+        for g0 in range(0, n_frames, 64):
+            g1 = min(n_frames, g0 + 64)
+            n = g1 - g0
+            # (J, C, n, n_fft): frames as rows
+            frames = np.stack([scipy.fft.irfft(np.swapaxes(img[..., g0:g1], -1, -2), n=n_fft,
+                                               axis=-1) for img in images])
+            frames *= self._window
+            base = (t0 + g0) * hop - self._ola0
+            if ratio:
+                # frame t, piece r (samples [r hop, (r + 1) hop)) lands on hop-block t + r
+                span = (n - 1 + ratio) * hop
+                out = self._ola[..., base : base + span].reshape(
+                    self._ola.shape[:-1] + (n - 1 + ratio, hop))
+                wout = self._wss[base : base + span].reshape(n - 1 + ratio, hop)
+                pieces = frames.reshape(frames.shape[:-1] + (ratio, hop))
+                w2p = w2.reshape(ratio, hop)
+                for r in range(ratio):
+                    out[..., r : r + n, :] += pieces[..., :, r, :]
+                    wout[r : r + n] += w2p[r]
+            else:
+                for t in range(n):
+                    s = base + t * hop
+                    self._ola[..., s : s + n_fft] += frames[..., t, :]
+                    self._wss[s : s + n_fft] += w2
 
     def _emit(self, final: bool) -> dict:
         """Return the output samples that no later frame can change."""
@@ -292,9 +326,11 @@ def _default_format(path: Path) -> str:
 
 
 def separate_file(separator, in_path, out_dir, *, format=None, subtype=None, prefix=None,
-                  block_seconds=30.0, progress=None) -> list:
+                  block_seconds=10.0, progress=None) -> list:
     """See :meth:`Separator.separate_file`."""
     import soundfile as sf
+
+    from .io import ClippingWarning, _check_finite_samples
 
     in_path = Path(in_path)
     out_dir = Path(out_dir)
@@ -356,10 +392,8 @@ def separate_file(separator, in_path, out_dir, *, format=None, subtype=None, pre
                 data = reader.read(block, dtype="float32", always_2d=True)
                 if data.shape[0] == 0:
                     break
-                if not np.isfinite(data).all():
-                    raise AudioFileError(
-                        f"{in_path}: holds non-finite samples (NaN or Inf) near "
-                        f"{done / sr:.2f} s")
+                _check_finite_samples(in_path, data, sr, offset=done,
+                                      partial=done + data.shape[0] < total)
                 write(runner.process(np.ascontiguousarray(data.T)))
                 done += data.shape[0]
                 if progress is not None:
@@ -375,15 +409,17 @@ def separate_file(separator, in_path, out_dir, *, format=None, subtype=None, pre
         if integer and peak > 1.0:
             if sf.check_format(fmt.upper(), "FLOAT"):
                 warnings.warn(
-                    f"{in_path}: separated sources reach {peak:.3g} (above 1.0), which "
-                    f"{out_subtype} would clip; writing 32-bit float instead", stacklevel=3)
+                    f"{in_path}: the sources peak at {peak:.3g}, beyond the [-1, 1] range of "
+                    f"{out_subtype}, which would clip; all of them are written as FLOAT",
+                    ClippingWarning, stacklevel=3)
                 out_subtype = "FLOAT"
             else:
                 gain = 1.0 / peak
                 warnings.warn(
-                    f"{in_path}: separated sources reach {peak:.3g} (above 1.0), which "
-                    f"{out_subtype} would clip and {fmt} cannot store float; scaling all "
-                    f"sources by {gain:.4g}", stacklevel=3)
+                    f"{in_path}: the sources peak at {peak:.3g}, beyond the [-1, 1] range of "
+                    f"{out_subtype}, and {fmt} has no float subtype; all of them are scaled "
+                    f"by {gain:.6g} (they sum to the mixture times {gain:.6g})",
+                    ClippingWarning, stacklevel=3)
         written = []
         for name, target in zip(names, targets):
             fd, final_tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{fmt}",

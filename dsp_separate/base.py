@@ -538,7 +538,7 @@ class Separator(BaseEstimator):
         return BlockRunner(self, sr, n_channels, dtype=dtype)
 
     def separate_file(self, in_path, out_dir, *, format=None, subtype=None, prefix=None,
-                      block_seconds: float = 30.0, progress=None) -> list:
+                      block_seconds: float = 10.0, progress=None) -> list:
         """Separate an audio file into one file per source, with bounded memory.
 
         Methods tagged ``streaming`` ``"bounded"`` or ``"causal"`` read, separate and write
@@ -560,7 +560,7 @@ class Separator(BaseEstimator):
             as float instead.
         prefix : str, optional
             Put before each source name; default ``"<input stem>_"``.
-        block_seconds : float, default 30.0
+        block_seconds : float, default 10.0
             Length of the blocks read at a time.
         progress : callable, optional
             Called as ``progress(seconds_done, seconds_total)`` after each block.
@@ -624,7 +624,6 @@ def _describe_separator(sep) -> dict:
 
 def _build_separator(desc: dict):
     import importlib
-
     import sys
 
     module, _, qualname = desc["class"].partition(":")

@@ -264,6 +264,10 @@ def _add_common_options(p, name: str) -> None:
                         "float in, float out) where the output format has it, else 16-bit")
     p.add_argument("--sr", type=int, default=None,
                    help="resample the input to this rate in Hz first (default: keep it)")
+    p.add_argument("--model", default=None, metavar="FILE",
+                   help="a trained separator written by dsp_separate.save_model (methods "
+                        "that learn from examples need one); options given here override "
+                        "its parameters")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_run_method, method=name)
 
@@ -548,7 +552,26 @@ def _run_method(args) -> int:
 
         params["stft"] = STFT(n_fft=args.n_fft, hop_length=args.hop_length,
                               win_length=args.win_length, window=args.window)
-    separator = cls(**params)
+    if args.model is not None:
+        from .base import load_model
+
+        model = Path(args.model)
+        problem = None if model.is_file() else "no such model file"
+        if problem:
+            raise _UsageError(f"{PROG}: error: --model {model}: {problem}")
+        separator = load_model(model)
+        if type(separator) is not cls:
+            raise _UsageError(f"{PROG}: error: --model {model}: holds a "
+                              f"{type(separator).__name__}, not a {cls.__name__} "
+                              f"({args.method})")
+        given = {k[6:] for k in vars(args) if k.startswith("param_")}
+        separator.set_params(**{k: v for k, v in params.items() if k in given})
+    else:
+        if cls.tags.requires_fit:
+            raise _UsageError(f"{PROG}: error: {args.method} learns from examples: give a "
+                              "trained model with --model FILE (fit it in Python and write "
+                              "it with dsp_separate.save_model)")
+        separator = cls(**params)
     separator.check_params()  # bad parameters fail before any file is read
 
     created = not outdir.exists()
@@ -622,6 +645,9 @@ def _separate_one(args, separator, cls, path, label, outdir, written_all) -> lis
     subtype = args.subtype or matching_subtype(args.format, info.subtype)
     seconds = info.frames / info.samplerate
     long_input = seconds > LONG_INPUT_SECONDS and not args.quiet
+    if separator.streaming_mode() != "offline" and args.sr is None:
+        return _separate_file_in_blocks(args, separator, path, label, outdir, written_all,
+                                        info, subtype, long_input)
     if long_input:
         _say(args, f"{path}: reading {seconds / 60:.1f} min of audio ...")
     t0 = time.perf_counter()
@@ -675,6 +701,35 @@ def _separate_one(args, separator, cls, path, label, outdir, written_all) -> lis
 
 class _OutputClash(ValueError):
     pass
+
+
+def _separate_file_in_blocks(args, separator, path, label, outdir, written_all, info,
+                             subtype, long_input) -> list:
+    """A streamable method: :meth:`Separator.separate_file`, bounded memory, atomic files."""
+    names = separator.source_names(info.channels)
+    for name in names:
+        target = outdir / f"{label}_{name}.{args.format}"
+        if target.resolve() in written_all:
+            raise _OutputClash(f"{target}: already written for another input in this run; "
+                               "not overwritten")
+    seconds = info.frames / info.samplerate
+    _say(args, f"{path}: {seconds:.1f} s, {info.channels} channel(s), {info.samplerate} Hz "
+               f"(block by block)")
+
+    def progress(done, total):
+        _say(args, f"{path}: {args.method}: {done:.0f} of {total:.0f} s")
+
+    t1 = time.perf_counter()
+    written = separator.separate_file(path, outdir, format=args.format, subtype=subtype,
+                                      prefix=f"{label}_",
+                                      progress=progress if long_input else None)
+    took = time.perf_counter() - t1
+    _say(args, f"{path}: {args.method} in {took:.2f} s ({seconds / max(took, 1e-9):.1f}x "
+               "real time)")
+    for target in written:
+        written_all.add(target.resolve())
+        _emit(str(target))
+    return written
 
 
 # --------------------------------------------------------------------------- list / demo

@@ -174,15 +174,7 @@ def load(path, sr: int | None = None, mono: bool = False, dtype=np.float32):
         ) from None
     if data.shape[0] == 0:
         raise AudioFileError(f"{path}: contains no samples")
-    finite = np.isfinite(data)
-    if not finite.all():
-        bad = ~finite
-        sample, channel = np.unravel_index(int(np.argmax(bad)), bad.shape)
-        raise AudioFileError(
-            f"{path}: holds {int(bad.sum())} NaN or infinite sample(s), the first at "
-            f"{sample / file_sr:.3f} s (sample {sample}) in channel {channel}; a float file "
-            "must hold finite numbers"
-        )
+    _check_finite_samples(path, data, file_sr)
     y = np.ascontiguousarray(data.T)
     if mono:
         y = y.mean(axis=0).astype(dtype, copy=False)
@@ -193,6 +185,26 @@ def load(path, sr: int | None = None, mono: bool = False, dtype=np.float32):
         y = y.astype(dtype, copy=False)
         file_sr = sr
     return y, int(file_sr)
+
+
+def _check_finite_samples(path, data: np.ndarray, sr: int, offset: int = 0,
+                          partial: bool = False) -> None:
+    """Raise AudioFileError naming the file if ``data`` (n_samples, n_channels) holds NaN/Inf.
+
+    ``offset`` is the file position of ``data[0]`` (block-wise readers); with ``partial``
+    the count is of the block read so far, and the message says so.
+    """
+    finite = np.isfinite(data)
+    if not finite.all():
+        bad = ~finite
+        sample, channel = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        sample += offset
+        where = " in the part read so far" if partial else ""
+        raise AudioFileError(
+            f"{path}: holds {int(bad.sum())} NaN or infinite sample(s){where}, the first at "
+            f"{sample / sr:.3f} s (sample {sample}) in channel {channel}; a float file "
+            "must hold finite numbers"
+        )
 
 
 def save(path, y, sr: int, *, subtype: str | None = None) -> None:

@@ -315,12 +315,21 @@ def test_progress_for_inputs_longer_than_a_minute(tmp_path, capsys, monkeypatch)
 
     monkeypatch.setattr(ds.HPSS, "separate", slow)
     monkeypatch.setattr(cli, "HEARTBEAT_SECONDS", 0.1)
+    # a method that needs the whole signal (Wiener refinement): a heartbeat while it runs
     assert main(["hpss", str(src), "-o", str(tmp_path / "o"), "--n-fft", "256",
-                 "--hop-length", "64"]) == 0
+                 "--hop-length", "64", "--wiener-iterations", "1"]) == 0
     err = capsys.readouterr().err
     assert "reading 1.0 min" in err
     assert err.count("still running") >= 2
     assert "wrote 2 of 2" in err
+    # a method that runs block by block: one line per block read (10 s blocks)
+    assert main(["hpss", str(src), "-o", str(tmp_path / "b"), "--n-fft", "256",
+                 "--hop-length", "64"]) == 0
+    err = capsys.readouterr().err
+    assert "block by block" in err
+    assert [line.split(": hpss: ")[1] for line in err.splitlines() if ": hpss: " in line] == [
+        "10 of 61 s", "20 of 61 s", "30 of 61 s", "40 of 61 s", "50 of 61 s", "60 of 61 s",
+        "61 of 61 s"]
     # and none for short inputs
     short = tmp_path / "short.wav"
     ds.save(short, np.zeros(2 * sr, np.float32), sr)
@@ -412,7 +421,9 @@ def test_out_of_memory_is_one_line_with_what_fits(tmp_path, capsys, monkeypatch)
         raise MemoryError
 
     monkeypatch.setattr(ds.HPSS, "separate", no_memory)
-    assert main(["hpss", str(src), "-o", str(tmp_path / "o"), "-q"]) == 2
+    # HPSS with Wiener refinement needs the whole signal (without, it runs block by block)
+    assert main(["hpss", str(src), "-o", str(tmp_path / "o"), "-q",
+                 "--wiener-iterations", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     line = err[0]
@@ -457,3 +468,30 @@ def test_installed_console_script(tmp_path):
     if script is None:
         pytest.skip("the dsp-separate script is not installed (pip install .); "
                     "ran python -m dsp_separate.cli instead")
+
+
+def test_model_file_gives_the_trained_separator(tmp_path, capsys, monkeypatch):
+    """--model loads a separator written by save_model; options override its parameters."""
+    src = tmp_path / "s.wav"
+    ds.save(src, _mixture(n_channels=2), 8000)
+    model = tmp_path / "hpss.npz"
+    ds.save_model(ds.HPSS(margin=2.0, kernel_size=17), model)
+    assert main(["hpss", str(src), "-o", str(tmp_path / "o"), "-q", "--model", str(model)]) == 0
+    out = capsys.readouterr().out.split()
+    assert [Path(p).name for p in out] == ["s_harmonic.wav", "s_percussive.wav", "s_residual.wav"]
+    # an option given on the command line wins over the model's value
+    assert main(["hpss", str(src), "-o", str(tmp_path / "p"), "-q", "--model", str(model),
+                 "--margin", "1.0"]) == 0
+    assert len(capsys.readouterr().out.split()) == 2
+    # a model of another method, and a method that needs one but gets none
+    ds.save_model(ds.MultichannelWiener(), tmp_path / "w.npz")
+    assert main(["hpss", str(src), "-o", str(tmp_path / "q"), "--model",
+                 str(tmp_path / "w.npz")]) == 2
+    assert "not a HPSS" in capsys.readouterr().err
+    from dsp_separate.base import Tags
+
+    monkeypatch.setattr(ds.HPSS, "tags", Tags(requires_fit=True, streaming="bounded"))
+    assert main(["hpss", str(src), "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--model FILE" in err[0]
+    assert not (tmp_path / "r").exists()

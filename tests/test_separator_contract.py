@@ -86,7 +86,8 @@ def make(cls, **params):
 
 def accepts(cls, n_channels):
     t = cls.tags
-    return n_channels >= t.min_channels and (t.max_channels is None or n_channels <= t.max_channels)
+    return t.min_channels <= n_channels and (t.max_channels is None
+                                             or n_channels <= t.max_channels)
 
 
 def leads(cls):
