@@ -395,3 +395,25 @@ def test_separate_file_equals_separate(cls, tmp_path):
         assert sr == SR and sf.info(p).subtype == "FLOAT"
         np.testing.assert_allclose(data.T.reshape(y.shape), whole[name], atol=1e-5)
     assert sorted(x.name for x in (tmp_path / "out").iterdir()) == sorted(p.name for p in written)
+
+
+def test_set_params_refuses_unknown_names_and_reaches_nested_separators():
+    sep = ds.MultichannelWiener(ds.HPSS())
+    sep.set_params(separator__margin=2.0, wiener_iterations=3)
+    assert sep.separator.margin == 2.0 and sep.wiener_iterations == 3
+    assert sep.get_params()["separator__margin"] == 2.0
+    with pytest.raises(ds.ParameterError, match="not a parameter of HPSS"):
+        ds.HPSS().set_params(kernel=3)
+
+
+def test_separating_does_not_import_scikit_learn():
+    """The hyperparameter protocol is ours: a command-line call does not pay for sklearn."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, sys, dsp_separate as ds; "
+            "ds.HPSS(kernel_size=9).separate(np.zeros((2, 4000), np.float32), 8000); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
