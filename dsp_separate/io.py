@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_audio, check_bool, check_sr, describe
+from ._validation import check_audio, check_bool, check_channel_first, check_sr, describe
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["load", "save", "matching_subtype", "ClippingWarning", "FORMATS", "SUBTYPES"]
@@ -250,6 +250,7 @@ def save(path, y, sr: int, *, subtype: str | None = None) -> None:
     import soundfile as sf
 
     y = check_audio(y, "y")
+    check_channel_first(y, "y")
     sr = check_sr(sr)
     if y.ndim > 2:
         raise ParameterError(

@@ -157,3 +157,12 @@ def test_subtype_table_matches_libsndfile():
         assert subtypes[0] == sf.default_subtype(fmt.upper())
         for subtype in subtypes:
             assert sf.check_format(fmt.upper(), subtype), (fmt, subtype)
+
+
+def test_channels_last_audio_is_refused_by_save(tmp_path):
+    """The package's one layout rule: (n_samples, n_channels) is refused, not written as
+    thousands of channels (libsndfile's "Format not recognised" before)."""
+    y = np.zeros((44100, 2), np.float32)
+    with pytest.raises(ds.ParameterError, match=r"n_samples, n_channels.*y\.T"):
+        ds.save(tmp_path / "x.wav", y, 44100)
+    assert not list(tmp_path.iterdir())
