@@ -164,7 +164,9 @@ def jit(func=None, *, parallel: bool = False, nogil: bool = False):
                 raise
             _without_cache_warning(f.__qualname__, exc)
             dispatcher = numba.njit(f, cache=False, **options)
-        return _SerialisedKernel(dispatcher) if par else dispatcher
+        if par and isinstance(dispatcher, numba.core.dispatcher.Dispatcher):
+            return _SerialisedKernel(dispatcher)
+        return dispatcher  # (with NUMBA_DISABLE_JIT=1: the Python function itself)
 
     return wrap if func is None else wrap(func)
 

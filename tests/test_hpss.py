@@ -30,6 +30,7 @@ def magnitudes(shape, dtype=np.float64, seed=0, ties=False):
 # --------------------------------------------------------------------------- median filter
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 40])
@@ -67,6 +68,7 @@ def test_median_filter_matches_scipy_ndimage(ties, axis, F, T, k):
     np.testing.assert_array_equal(median_filter(S, k, axis=axis), expected)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("axis", [-1, -2])
 def test_median_filter_leading_shapes_and_dtype(axis):
     S = magnitudes((2, 3, 20, 30), np.float32, seed=1)

@@ -413,6 +413,7 @@ def _small(n_src, n_chan, n, seed):
     return ref, est
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("filter_len", [1, 8, 24])
 def test_sources_match_dense_projection(filter_len):
     ref, est = _small(3, 1, 300, seed=5)
@@ -422,6 +423,7 @@ def test_sources_match_dense_projection(filter_len):
                                                                 filter_len), atol=1e-8)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("frame_samples", [None, 100])
 def test_images_match_dense_projection(frame_samples):
     ref, est = _small(2, 2, 400, seed=6)
@@ -431,6 +433,7 @@ def test_images_match_dense_projection(frame_samples):
                                atol=1e-8)
 
 
+@pytest.mark.kernels
 def test_overlapping_frames_match_dense_projection():
     ref, est = _small(2, 2, 400, seed=7)
     res = metrics.bss_eval_images(ref, est, permutation=False, frame_samples=100, hop_samples=50,
@@ -441,6 +444,7 @@ def test_overlapping_frames_match_dense_projection():
                                atol=1e-8)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("kind", ["identical", "proportional", "delayed"])
 def test_dependent_channels(kind):
     """Reference channels that add nothing to the span (singular Gram matrix) still give

@@ -132,7 +132,6 @@ def test_transpose_matches_naive(dtype, shape):
     np.testing.assert_array_equal(part, naive.transpose_last2(a[:, :, : part.shape[1]]))
 
 
-@pytest.mark.kernels
 @pytest.mark.parametrize("shape", [(2, 2049, 1500), (1, 4097, 700)])
 def test_transpose_threaded_matches_naive(shape):
     """Big enough that transpose_last2 splits its tiles over several pool threads."""

@@ -132,6 +132,7 @@ def test_images_sum_to_mixture_complex64():
         assert err < 1e-6
 
 
+@pytest.mark.kernels
 def test_zero_iterations_is_the_soft_mask():
     X, models = random_problem((2, 65, 40), 3, seed=1)
     Y = wiener(X, models, 0)
@@ -140,6 +141,7 @@ def test_zero_iterations_is_the_soft_mask():
     np.testing.assert_allclose(Y[:, :, :, 0], np.broadcast_to(X[:, :, 0] / 3, Y[:, :, :, 0].shape))
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize(
     "n_chan,n_src,iterations,model_chan",
     [(2, 2, 1, None), (2, 3, 2, None), (2, 2, 3, 1), (1, 2, 2, None), (3, 3, 1, None),
@@ -162,6 +164,7 @@ def test_matches_reference_em_on_audio_with_default_eps():
     assert rel < 1e-10  # measured 3e-13
 
 
+@pytest.mark.kernels
 def test_complex64_matches_reference():
     X, models = random_problem((2, 33, 50), 2, seed=5, dtype=np.complex64)
     Y = wiener(X, models, 2)
