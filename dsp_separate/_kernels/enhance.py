@@ -1,0 +1,584 @@
+"""Numba kernels of speech enhancement: special functions, gain rules, frame recursions.
+
+No validation (see ``dsp_separate.separators.enhance``).  Every recursion runs over frames
+(outer loop) and all frequency bins at once (inner loop) on ``(n_frames, n_freq)`` float64
+arrays, and reads / writes its state in arrays the caller owns, so that a stream can stop
+after any frame and continue with the next block exactly where it was.
+"""
+
+import math
+
+import numpy as np
+
+from .._config import jit
+
+#: Smallest noise power used as a denominator (0 / 0 never happens).
+TINY = 1e-300
+#: Smallest a posteriori SNR used in the gain rules (their limit at 0 is infinite).
+GAMMA_MIN = 1e-10
+EULER = 0.5772156649015329
+
+# gain rule codes shared with the Python layer
+WIENER, MMSE_STSA, LOG_MMSE = 0, 1, 2
+
+
+# ---------------------------------------------------------------------------- special functions
+@jit(nogil=True)
+def _bessel_ie(nu, x):
+    """exp(-x) I_nu(x) for nu in {0, 1}, x >= 0: power series, asymptotic series for x > 40."""
+    if x <= 40.0:
+        half = 0.5 * x
+        q = half * half
+        term = 1.0 if nu == 0 else half
+        total = term
+        k = 0
+        while True:
+            k += 1
+            term *= q / (k * (k + nu))
+            total += term
+            if term < 1e-17 * total:
+                break
+        return total * math.exp(-x)
+    mu = 4.0 * nu * nu
+    term = 1.0
+    total = 1.0
+    for k in range(1, 12):
+        odd = 2.0 * k - 1.0
+        term *= -(mu - odd * odd) / (k * 8.0 * x)
+        total += term
+    return total / math.sqrt(2.0 * math.pi * x)
+
+
+@jit(nogil=True)
+def i0e(x):
+    """Exponentially scaled modified Bessel function of order 0, ``exp(-x) I0(x)``, x >= 0."""
+    return _bessel_ie(0, x)
+
+
+@jit(nogil=True)
+def i1e(x):
+    """Exponentially scaled modified Bessel function of order 1, ``exp(-x) I1(x)``, x >= 0."""
+    return _bessel_ie(1, x)
+
+
+@jit(nogil=True)
+def exp1(x):
+    """Exponential integral E1(x) = int_x^inf exp(-t) / t dt, x > 0 (inf at 0)."""
+    if x <= 0.0:
+        return np.inf
+    if x <= 1.0:
+        # E1 = -gamma - ln x - sum_{k>=1} (-x)^k / (k k!)
+        total = 0.0
+        term = 1.0
+        k = 0
+        while True:
+            k += 1
+            term *= -x / k
+            add = term / k
+            total += add
+            if abs(add) < 1e-17 * abs(total) + 1e-300:
+                break
+        return -EULER - math.log(x) - total
+    if x > 700.0:
+        return 0.0
+    # continued fraction exp(-x) / (x + 1 - 1 / (x + 3 - 4 / (x + 5 - ...))), modified Lentz
+    b = x + 1.0
+    c = 1e300
+    d = 1.0 / b
+    h = d
+    for i in range(1, 200):
+        a = -float(i * i)
+        b += 2.0
+        d = 1.0 / (a * d + b)
+        c = b + a / c
+        delta = c * d
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return h * math.exp(-x)
+
+
+# ---------------------------------------------------------------------------- gain rules
+@jit(nogil=True)
+def gain_of(kind, xi, gamma):
+    """Spectral gain of rule ``kind`` (WIENER, MMSE_STSA, LOG_MMSE) at (xi, gamma)."""
+    if kind == WIENER:
+        return xi / (1.0 + xi)
+    gamma = max(gamma, GAMMA_MIN)
+    v = xi * gamma / (1.0 + xi)
+    if kind == MMSE_STSA:
+        # (sqrt(pi) / 2) (sqrt(v) / gamma) exp(-v/2) [(1 + v) I0(v/2) + v I1(v/2)]
+        h = 0.5 * v
+        return 0.8862269254527580 * math.sqrt(v) / gamma * ((1.0 + v) * i0e(h) + v * i1e(h))
+    # log-MMSE: xi / (1 + xi) exp(E1(v) / 2)
+    return xi / (1.0 + xi) * math.exp(0.5 * exp1(v))
+
+
+@jit(nogil=True)
+def gain_map(kind, xi, gamma, out):
+    """``out[i] = gain_of(kind, xi[i], gamma[i])`` over flat arrays."""
+    for i in range(xi.shape[0]):
+        out[i] = gain_of(kind, xi[i], gamma[i])
+
+
+@jit(nogil=True)
+def exp1_map(x, out):
+    """``out[i] = exp1(x[i])``."""
+    for i in range(x.shape[0]):
+        out[i] = exp1(x[i])
+
+
+@jit(nogil=True)
+def bessel_map(nu, x, out):
+    """``out[i] = exp(-x) I_nu(x[i])``."""
+    for i in range(x.shape[0]):
+        out[i] = _bessel_ie(nu, x[i])
+
+
+@jit(nogil=True)
+def _smooth_row(x, b, out):
+    """Frequency smoothing of one frame with a symmetric window b (edges renormalised)."""
+    F = x.shape[0]
+    w = b.shape[0] // 2
+    for f in range(F):
+        acc = 0.0
+        wsum = 0.0
+        for i in range(-w, w + 1):
+            g = f + i
+            if 0 <= g < F:
+                acc += b[i + w] * x[g]
+                wsum += b[i + w]
+        out[f] = acc / wsum
+
+
+# ---------------------------------------------------------------------------- decision-directed
+@jit(nogil=True)
+def dd_gains(P, N, kind, alpha, xi_min, g_min, prev, started, G):
+    """Decision-directed a priori SNR (Ephraim & Malah 1984) and gain rule ``kind``.
+
+    ``P``, ``N``: (T, F) noisy and noise power; ``prev`` (F,): last frame's
+    ``G^2 gamma``; ``started`` (1,) int64, 0 before the first frame.  Writes ``G`` (T, F)
+    clipped to [g_min, 1]; updates ``prev`` and ``started``.
+    """
+    T, F = P.shape
+    for t in range(T):
+        for f in range(F):
+            gamma = max(P[t, f] / max(N[t, f], TINY), GAMMA_MIN)
+            ml = max(gamma - 1.0, 0.0)
+            if started[0]:
+                xi = alpha * prev[f] + (1.0 - alpha) * ml
+            else:
+                xi = ml
+            xi = max(xi, xi_min)
+            g = gain_of(kind, xi, gamma)
+            g = min(max(g, g_min), 1.0)
+            G[t, f] = g
+            prev[f] = g * g * gamma
+        started[0] = 1
+
+
+@jit(nogil=True)
+def spectral_subtraction_gains(P, N, alpha0, slope, alpha_lo, alpha_hi, beta, G):
+    """Power spectral subtraction with over-subtraction and floor (Berouti et al. 1979).
+
+    Per frame, ``alpha = clip(alpha0 - slope * SNR_dB, alpha_lo, alpha_hi)`` with the frame's
+    a posteriori SNR; ``|S|^2 = |Y|^2 - alpha N`` where above ``beta N``, else ``beta N``;
+    ``G = sqrt(|S|^2 / |Y|^2)`` clipped to [0, 1].  Memoryless: no state.
+    """
+    T, F = P.shape
+    for t in range(T):
+        sp = 0.0
+        sn = 0.0
+        for f in range(F):
+            sp += P[t, f]
+            sn += N[t, f]
+        ratio = sp / max(sn, TINY) - 1.0
+        snr_db = 10.0 * math.log10(ratio) if ratio > 1e-30 else -300.0
+        a = min(max(alpha0 - slope * snr_db, alpha_lo), alpha_hi)
+        for f in range(F):
+            p = P[t, f]
+            n = N[t, f]
+            d = p - a * n
+            s = d if d > beta * n else beta * n
+            if p <= TINY:
+                G[t, f] = 1.0 if n <= TINY else 0.0
+            else:
+                G[t, f] = min(math.sqrt(max(s, 0.0) / p), 1.0)
+
+
+@jit(nogil=True)
+def omlsa_gains(P, N, alpha, xi_min, g_min, beta, b_local, b_global, z_min, z_max, q_max,
+                prev, zeta, started, G, Pres):
+    """OM-LSA gains (Cohen & Berdugo 2001) with the a priori speech absence probability.
+
+    ``q = 1 - P_local P_global P_frame`` from the recursively averaged a priori SNR
+    ``zeta`` (smoothing ``beta``) smoothed over a local and a global frequency window
+    (``b_local``, ``b_global``); each P is 0 below ``z_min``, 1 above ``z_max`` and
+    log-linear between (``P_frame`` from the frame mean, without the paper's peak
+    tracking).  ``p = 1 / (1 + q / (1 - q) (1 + xi) exp(-v))``;
+    ``G = G_H1^p g_min^(1 - p)`` with ``G_H1`` the log-MMSE gain, which also drives the
+    decision-directed recursion.  State: ``prev`` (F,), ``zeta`` (F,), ``started`` (1,).
+    Writes ``G`` and the speech presence probability ``Pres`` (T, F).
+    """
+    T, F = P.shape
+    loc = np.empty(F)
+    glob = np.empty(F)
+    xi_row = np.empty(F)
+    lz = math.log(z_max / z_min)
+    for t in range(T):
+        # q from the smoothed a priori SNR of the previous frames
+        if started[0]:
+            _smooth_row(zeta, b_local, loc)
+            _smooth_row(zeta, b_global, glob)
+            zf = 0.0
+            for f in range(F):
+                zf += zeta[f]
+            zf /= F
+            if zf <= z_min:
+                p_frame = 0.0
+            elif zf >= z_max:
+                p_frame = 1.0
+            else:
+                p_frame = math.log(zf / z_min) / lz
+        for f in range(F):
+            gamma = max(P[t, f] / max(N[t, f], TINY), GAMMA_MIN)
+            ml = max(gamma - 1.0, 0.0)
+            if started[0]:
+                xi = alpha * prev[f] + (1.0 - alpha) * ml
+            else:
+                xi = ml
+            xi = max(xi, xi_min)
+            xi_row[f] = xi
+            g1 = min(gain_of(LOG_MMSE, xi, gamma), 1.0)
+            if started[0]:
+                zl = loc[f]
+                pl = 0.0 if zl <= z_min else (1.0 if zl >= z_max else math.log(zl / z_min) / lz)
+                zg = glob[f]
+                pg = 0.0 if zg <= z_min else (1.0 if zg >= z_max else math.log(zg / z_min) / lz)
+                q = min(1.0 - pl * pg * p_frame, q_max)
+            else:
+                q = q_max
+            v = xi * gamma / (1.0 + xi)
+            # p = 1 / (1 + q / (1 - q) (1 + xi) exp(-v)), written to avoid overflow
+            r = q / (1.0 - q) * (1.0 + xi)
+            p = 1.0 / (1.0 + r * math.exp(-v)) if v < 700.0 else 1.0
+            Pres[t, f] = p
+            g = (g1 ** p) * (g_min ** (1.0 - p)) if g1 > 0.0 else 0.0
+            G[t, f] = min(max(g, g_min), 1.0)
+            prev[f] = g1 * g1 * gamma
+        for f in range(F):
+            zeta[f] = beta * zeta[f] + (1.0 - beta) * xi_row[f] if started[0] else xi_row[f]
+        started[0] = 1
+
+
+# ---------------------------------------------------------------------------- noise trackers
+@jit(nogil=True)
+def running_mean_noise(P, n_init, acc, count, N):
+    """Noise PSD from the first ``n_init`` frames, causally: running mean until then, frozen.
+
+    State: ``acc`` (F,) sum of the frames so far, ``count`` (1,) int64.
+    """
+    T, F = P.shape
+    for t in range(T):
+        if count[0] < n_init:
+            for f in range(F):
+                acc[f] += P[t, f]
+            count[0] += 1
+        c = float(count[0])
+        for f in range(F):
+            N[t, f] = acc[f] / c
+
+
+@jit(nogil=True)
+def minimum_statistics(P, D, V, m_d, m_v, alpha_max, alpha_min, beta_max, av,
+                       smooth, sigma, pbar, psq, actmin, actmin_sub, pmin_u, lmin_flag, buf,
+                       ints, alpha_c, N):
+    """Minimum statistics noise tracking with optimal smoothing (Martin 2001), all bins.
+
+    ``D = U V`` frames of search window in ``U`` sub-windows of ``V`` frames; ``m_d``,
+    ``m_v`` the paper's M(D), M(V) for the bias of the minimum.  State (F,) arrays: the
+    smoothed power ``smooth``, noise PSD ``sigma``, first and second moments ``pbar``,
+    ``psq``, the running minima ``actmin``, ``actmin_sub``, the sub-window minimum
+    ``pmin_u``, ``lmin_flag`` (0/1), the (U, F) minima buffer ``buf``; ``ints`` (3,) int64
+    = (started, sub-window counter, buffer position); ``alpha_c`` (1,).
+    """
+    T, F = P.shape
+    U = buf.shape[0]
+    big = 1e300
+    bmin = np.empty(F)
+    bmin_sub = np.empty(F)
+    for t in range(T):
+        if ints[0] == 0:
+            for f in range(F):
+                smooth[f] = P[t, f]
+                sigma[f] = P[t, f]
+                pbar[f] = P[t, f]
+                psq[f] = P[t, f] * P[t, f]
+                actmin[f] = big
+                actmin_sub[f] = big
+                pmin_u[f] = big
+                lmin_flag[f] = 0
+                for u in range(U):
+                    buf[u, f] = big
+            ints[0] = 1
+            ints[1] = 1
+            ints[2] = 0
+            alpha_c[0] = 1.0
+        # global smoothing correction alpha_c
+        s_prev = 0.0
+        s_now = 0.0
+        for f in range(F):
+            s_prev += smooth[f]
+            s_now += P[t, f]
+        r = s_prev / max(s_now, TINY) - 1.0
+        ac_tilde = 1.0 / (1.0 + r * r) if abs(r) < 1e150 else 0.0
+        alpha_c[0] = 0.7 * alpha_c[0] + 0.3 * max(ac_tilde, 0.7)
+        qsum = 0.0
+        for f in range(F):
+            ratio = smooth[f] / max(sigma[f], TINY) - 1.0
+            a = alpha_max * alpha_c[0] / (1.0 + ratio * ratio) if abs(ratio) < 1e150 else 0.0
+            a = max(a, alpha_min)
+            smooth[f] = a * smooth[f] + (1.0 - a) * P[t, f]
+            b = min(a * a, beta_max)
+            pbar[f] = b * pbar[f] + (1.0 - b) * smooth[f]
+            psq[f] = b * psq[f] + (1.0 - b) * smooth[f] * smooth[f]
+            var = psq[f] - pbar[f] * pbar[f]
+            den = 2.0 * sigma[f] * sigma[f]
+            qinv = var / den if (var > 0.0 and den > 0.0) else 0.0
+            if not qinv < 0.5:
+                qinv = 0.5
+            qsum += qinv
+            # bias of the minimum (Martin 2001, eqs. 13-17), via M(D) and M(V)
+            if qinv > 0.0:
+                q_eq = 1.0 / qinv
+                qd = max((q_eq - 2.0 * m_d) / (1.0 - m_d), 1e-10)
+                qv = max((q_eq - 2.0 * m_v) / (1.0 - m_v), 1e-10)
+                bmin[f] = 1.0 + (D - 1) * 2.0 / qd
+                bmin_sub[f] = 1.0 + (V - 1) * 2.0 / qv
+            else:
+                bmin[f] = 1.0
+                bmin_sub[f] = 1.0
+        qmean = qsum / F
+        bc = 1.0 + av * math.sqrt(qmean)
+        slope = 8.0 if qmean < 0.03 else (4.0 if qmean < 0.05 else (2.0 if qmean < 0.06
+                                                                     else 1.2))
+        sub_full = ints[1] == V
+        for f in range(F):
+            cand = smooth[f] * bmin[f] * bc
+            k_mod = cand < actmin[f]
+            if k_mod:
+                actmin[f] = cand
+                actmin_sub[f] = smooth[f] * bmin_sub[f] * bc
+            if sub_full:
+                if k_mod:
+                    lmin_flag[f] = 0
+                buf[ints[2], f] = actmin[f]
+                m = big
+                for u in range(U):
+                    m = min(m, buf[u, f])
+                pmin_u[f] = m
+                if (lmin_flag[f] == 1 and actmin_sub[f] < slope * pmin_u[f]
+                        and actmin_sub[f] > pmin_u[f]):
+                    pmin_u[f] = actmin_sub[f]
+                    for u in range(U):
+                        buf[u, f] = actmin_sub[f]
+                lmin_flag[f] = 0
+                actmin[f] = big
+                actmin_sub[f] = big
+            else:
+                if ints[1] > 1:
+                    if k_mod:
+                        lmin_flag[f] = 1
+                    pmin_u[f] = min(actmin_sub[f], pmin_u[f])
+            if pmin_u[f] < big:
+                sigma[f] = pmin_u[f]
+            N[t, f] = sigma[f]
+        if sub_full:
+            ints[1] = 1
+            ints[2] = (ints[2] + 1) % U
+        else:
+            ints[1] += 1
+
+
+@jit(nogil=True)
+def mcra(P, b, alpha_s, alpha_d, alpha_p, delta, L, S, smin, stmp, prob, lam, ints, N):
+    """MCRA noise tracking (Cohen & Berdugo 2002), all bins.
+
+    Smoothed power ``S`` (frequency window ``b``, time constant ``alpha_s``), minimum over
+    windows of ``L`` frames (``smin``, ``stmp``), speech presence ``prob`` from the ratio
+    ``S / smin > delta`` (smoothing ``alpha_p``), and the noise PSD ``lam`` averaged with
+    ``alpha_d + (1 - alpha_d) prob``.  ``ints`` (2,) int64 = (started, frame counter).
+    """
+    T, F = P.shape
+    sf = np.empty(F)
+    for t in range(T):
+        _smooth_row(P[t], b, sf)
+        if ints[0] == 0:
+            for f in range(F):
+                S[f] = sf[f]
+                smin[f] = sf[f]
+                stmp[f] = sf[f]
+                prob[f] = 0.0
+                lam[f] = P[t, f]
+            ints[0] = 1
+            ints[1] = 0
+        for f in range(F):
+            S[f] = alpha_s * S[f] + (1.0 - alpha_s) * sf[f]
+        ints[1] += 1
+        if ints[1] >= L:
+            for f in range(F):
+                smin[f] = min(stmp[f], S[f])
+                stmp[f] = S[f]
+            ints[1] = 0
+        else:
+            for f in range(F):
+                smin[f] = min(smin[f], S[f])
+                stmp[f] = min(stmp[f], S[f])
+        for f in range(F):
+            ind = 1.0 if S[f] > delta * smin[f] else 0.0
+            prob[f] = alpha_p * prob[f] + (1.0 - alpha_p) * ind
+            ad = alpha_d + (1.0 - alpha_d) * prob[f]
+            lam[f] = ad * lam[f] + (1.0 - ad) * P[t, f]
+            N[t, f] = lam[f]
+
+
+@jit(nogil=True)
+def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd, xi_min,
+          S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev, ints, N):
+    """IMCRA noise tracking (Cohen 2003), all bins.
+
+    Two iterations of smoothing and minimum tracking over ``U`` sub-windows of ``V``
+    frames (buffers ``buf``, ``buft`` (U, F)): the first gives a rough speech/noise
+    indicator, the second (``St``, smoothed over noise-only bins) the a priori speech
+    absence probability ``q``; with the decision-directed a priori SNR (``alpha_dd``, log-MMSE
+    gain, state ``prev``) it gives the speech presence probability ``p`` and the noise
+    PSD ``lam = beta * lam_t``, ``lam_t`` averaged with ``alpha_d + (1 - alpha_d) p``.
+    ``ints`` (3,) int64 = (started, sub-window counter, buffer position).
+    """
+    T, F = P.shape
+    U = buf.shape[0]
+    sf = np.empty(F)
+    ind = np.empty(F)
+    num = np.empty(F)
+    den = np.empty(F)
+    for t in range(T):
+        row = P[t]
+        _smooth_row(row, b, sf)
+        if ints[0] == 0:
+            for f in range(F):
+                S[f] = sf[f]
+                St[f] = sf[f]
+                smin[f] = sf[f]
+                smin_sw[f] = sf[f]
+                stmin[f] = sf[f]
+                stmin_sw[f] = sf[f]
+                for u in range(U):
+                    buf[u, f] = sf[f]
+                    buft[u, f] = sf[f]
+                lam_t[f] = row[f]
+                lam[f] = row[f]
+                prev[f] = 1.0
+            ints[0] = 1
+            ints[1] = 0
+            ints[2] = 0
+            started = False
+        else:
+            started = True
+        # first iteration
+        for f in range(F):
+            S[f] = alpha_s * S[f] + (1.0 - alpha_s) * sf[f]
+            smin[f] = min(smin[f], S[f])
+            smin_sw[f] = min(smin_sw[f], S[f])
+            m = max(bmin * smin[f], TINY)
+            g_min = row[f] / m
+            z = S[f] / m
+            ind[f] = 1.0 if (g_min < gamma0 and z < zeta0) else 0.0
+            num[f] = ind[f] * row[f]
+        # second iteration: smoothing over the bins the first one calls noise
+        _smooth_row(num, b, sf)
+        _smooth_row(ind, b, den)
+        for f in range(F):
+            if den[f] > 0.0:
+                val = sf[f] / den[f]
+            else:
+                val = St[f]
+            St[f] = alpha_s * St[f] + (1.0 - alpha_s) * val
+            stmin[f] = min(stmin[f], St[f])
+            stmin_sw[f] = min(stmin_sw[f], St[f])
+        for f in range(F):
+            lam_prev = max(lam[f], TINY)
+            gamma = max(row[f] / lam_prev, GAMMA_MIN)
+            ml = max(gamma - 1.0, 0.0)
+            xi = alpha_dd * prev[f] + (1.0 - alpha_dd) * ml if started else ml
+            xi = max(xi, xi_min)
+            g1 = min(gain_of(LOG_MMSE, xi, gamma), 1.0)
+            prev[f] = g1 * g1 * gamma
+            m = max(bmin * stmin[f], TINY)
+            gt = row[f] / m
+            zt = S[f] / m
+            if zt < zeta0 and gt <= 1.0:
+                q = 1.0
+            elif zt < zeta0 and gt < gamma1:
+                q = (gamma1 - gt) / (gamma1 - 1.0)
+            else:
+                q = 0.0
+            if q >= 1.0:
+                p = 0.0
+            else:
+                v = gamma * xi / (1.0 + xi)
+                r = q / (1.0 - q) * (1.0 + xi)
+                p = 1.0 / (1.0 + r * math.exp(-v)) if v < 700.0 else 1.0
+            ad = alpha_d + (1.0 - alpha_d) * p
+            lam_t[f] = ad * lam_t[f] + (1.0 - ad) * row[f]
+            lam[f] = beta * lam_t[f]
+            N[t, f] = lam[f]
+        ints[1] += 1
+        if ints[1] >= V:
+            pos = ints[2]
+            for f in range(F):
+                buf[pos, f] = smin_sw[f]
+                buft[pos, f] = stmin_sw[f]
+                m1 = buf[0, f]
+                m2 = buft[0, f]
+                for u in range(1, U):
+                    m1 = min(m1, buf[u, f])
+                    m2 = min(m2, buft[u, f])
+                smin[f] = m1
+                stmin[f] = m2
+                smin_sw[f] = S[f]
+                stmin_sw[f] = St[f]
+            ints[1] = 0
+            ints[2] = (pos + 1) % U
+
+
+# ---------------------------------------------------------------------------- spectral gating
+@jit(nogil=True)
+def gate_masks(P, N, thresh, b_freq, w_time, prop, ring, ints, M):
+    """Spectral gating: open where ``P > thresh * N``, smoothed over frequency (window
+    ``b_freq``) and causally over time (weights ``w_time``, newest first, over the frames
+    kept in ``ring`` (K, F)); ``M = 1 - prop (1 - smoothed)``.  ``ints`` (2,) int64 =
+    (frames seen, ring position).
+    """
+    T, F = P.shape
+    K = ring.shape[0]
+    raw = np.empty(F)
+    sm = np.empty(F)
+    for t in range(T):
+        for f in range(F):
+            raw[f] = 1.0 if P[t, f] > thresh * N[t, f] else 0.0
+        _smooth_row(raw, b_freq, sm)
+        pos = ints[1]
+        for f in range(F):
+            ring[pos, f] = sm[f]
+        ints[0] += 1
+        n_have = min(ints[0], K)
+        wsum = 0.0
+        for j in range(n_have):
+            wsum += w_time[j]
+        for f in range(F):
+            acc = 0.0
+            for j in range(n_have):
+                acc += w_time[j] * ring[(pos - j) % K, f]
+            val = acc / wsum
+            M[t, f] = 1.0 - prop * (1.0 - val)
+        ints[1] = (pos + 1) % K

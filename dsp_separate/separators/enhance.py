@@ -1,0 +1,1281 @@
+r"""Noise reduction and speech enhancement: noise PSD tracking, classical gain rules, gating.
+
+Every method here is a real gain :math:`G(f, t) \in [0, 1]` on the noisy STFT
+:math:`Y = S + N`: the ``"signal"`` source is :math:`G Y`, the ``"noise"`` source
+:math:`(1 - G) Y`, so the two sum to the mixture.  The gain is built from two estimates
+per bin and frame:
+
+* the noise power spectral density :math:`\lambda_N(f, t)`, from a noise-only clip, from
+  the first ``noise`` seconds, or tracked during speech by minimum statistics
+  (:func:`minimum_statistics`, Martin 2001), MCRA (:func:`mcra`, Cohen & Berdugo 2002) or
+  IMCRA (:func:`imcra`, Cohen 2003);
+* the a posteriori SNR :math:`\gamma = |Y|^2 / \lambda_N` and the a priori SNR
+  :math:`\xi`, estimated by the decision-directed rule (:func:`decision_directed`,
+  Ephraim & Malah 1984):
+
+.. math::
+
+    \hat\xi(t) = \alpha\, G(t-1)^2 \gamma(t-1) + (1 - \alpha) \max(\gamma(t) - 1, 0),
+    \qquad \hat\xi \ge \xi_{\min}.
+
+Gain rules (pure functions of :math:`(\xi, \gamma)`): :func:`wiener_gain`,
+:func:`mmse_stsa_gain`, :func:`log_mmse_gain`, :func:`omlsa_gain` with
+:func:`speech_presence_probability`, and :func:`spectral_subtraction_gain`.
+
+All recursions run causally, frame by frame (numba kernels over all bins at once), so
+every method is tagged ``streaming="causal"``: :meth:`~dsp_separate.base.Separator.stream`
+and the command line run them block by block, carrying the tracker and decision-directed
+state, and the output equals :meth:`~dsp_separate.base.Separator.separate` on the whole
+signal.  The STFT is set in milliseconds (``frame_ms``; hop a quarter of the frame), so
+the same parameters work at any rate from 8 to 192 kHz.
+
+References
+----------
+.. [1] S. Boll, "Suppression of acoustic noise in speech using spectral subtraction", IEEE
+   TASSP 27(2), 1979; M. Berouti, R. Schwartz, J. Makhoul, "Enhancement of speech corrupted
+   by acoustic noise", Proc. ICASSP 1979.
+.. [2] Y. Ephraim, D. Malah, "Speech enhancement using a minimum mean-square error
+   short-time spectral amplitude estimator", IEEE TASSP 32(6), 1984.
+.. [3] Y. Ephraim, D. Malah, "Speech enhancement using a minimum mean-square error
+   log-spectral amplitude estimator", IEEE TASSP 33(2), 1985.
+.. [4] R. Martin, "Noise power spectral density estimation based on optimal smoothing and
+   minimum statistics", IEEE TSAP 9(5), 2001.
+.. [5] I. Cohen, B. Berdugo, "Speech enhancement for non-stationary noise environments",
+   Signal Processing 81, 2001 (OM-LSA).
+.. [6] I. Cohen, B. Berdugo, "Noise estimation by minima controlled recursive averaging for
+   robust speech enhancement", IEEE SPL 9(1), 2002 (MCRA).
+.. [7] I. Cohen, "Noise spectrum estimation in adverse environments: improved minima
+   controlled recursive averaging", IEEE TSAP 11(5), 2003 (IMCRA).
+.. [8] T. Sainburg, M. Thielk, T. Gentner, "Finding, visualizing, and quantifying latent
+   structure across diverse animal vocal repertoires", PLoS Comput. Biol. 2020 (spectral
+   gating, the method of ``noisereduce``).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._kernels import enhance as _k
+from .._stft import STFT
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_positive_float,
+    check_sr,
+    describe,
+)
+from ..base import Masks, Separator, Tags
+from ..exceptions import ParameterError
+
+__all__ = [
+    "TRACKERS",
+    "enhancement_stft",
+    "noise_psd_from_clip",
+    "noise_psd_initial",
+    "minimum_statistics",
+    "mcra",
+    "imcra",
+    "decision_directed",
+    "wiener_gain",
+    "mmse_stsa_gain",
+    "log_mmse_gain",
+    "spectral_subtraction_gain",
+    "speech_presence_probability",
+    "omlsa_gain",
+    "SpectralSubtraction",
+    "WienerDD",
+    "MMSESTSA",
+    "LogMMSE",
+    "OMLSA",
+    "SpectralGating",
+    "denoise",
+]
+
+#: Noise trackers a ``noise=`` parameter can name.
+TRACKERS = ("minimum_statistics", "mcra", "imcra")
+
+#: Sampling rates the enhancement methods accept (Hz).
+SR_RANGE = (8000, 192000)
+
+_TRACKER_WINDOW_S = {"minimum_statistics": 1.5, "mcra": 0.8, "imcra": 1.0}
+
+# M(D) of Martin (2001), Table III: bias of the minimum of D correlated frames
+_MS_D = np.array([1, 2, 5, 8, 10, 15, 20, 30, 40, 60, 80, 120, 140, 160], dtype=float)
+_MS_M = np.array([0, 0.26, 0.48, 0.58, 0.61, 0.668, 0.705, 0.762, 0.8, 0.841, 0.865, 0.89,
+                  0.9, 0.91])
+
+
+# ---------------------------------------------------------------------------- helpers
+def _check_rate(sr) -> int:
+    sr = check_sr(sr)
+    if not SR_RANGE[0] <= sr <= SR_RANGE[1]:
+        raise ParameterError(f"sr={sr}: must be from {SR_RANGE[0]} to {SR_RANGE[1]} Hz for "
+                             "the enhancement methods")
+    return sr
+
+
+def _hann_weights(w: int) -> np.ndarray:
+    """Normalised Hann smoothing window of 2 w + 1 points (no zero end points)."""
+    b = np.hanning(2 * w + 3)[1:-1]
+    return b / b.sum()
+
+
+def _power_lines(X) -> np.ndarray:
+    """|X|^2 in float64, shape (lines, n_frames, n_freq) contiguous (frames outer)."""
+    F, T = X.shape[-2:]
+    Xl = X.reshape(-1, F, T)
+    P = np.empty((Xl.shape[0], T, F))
+    for i in range(Xl.shape[0]):
+        x = Xl[i].T
+        P[i] = x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2
+    return P
+
+
+def _as_power(P, name) -> np.ndarray:
+    """A (..., n_freq, n_frames) non-negative power spectrogram as (lines, T, F) float64."""
+    P = np.asarray(P)
+    if P.ndim < 2 or not np.issubdtype(P.dtype, np.floating):
+        raise ParameterError(f"{name}={describe(P)}: must be a real float array "
+                             "(..., n_freq, n_frames)")
+    if not np.isfinite(P).all() or (P < 0).any():
+        raise ParameterError(f"{name}={describe(P)}: must be finite and non-negative")
+    F, T = P.shape[-2:]
+    return np.ascontiguousarray(np.swapaxes(P.reshape(-1, F, T), -1, -2), dtype=np.float64)
+
+
+def _back(lines, shape) -> np.ndarray:
+    """(lines, T, F) back to (..., F, T)."""
+    return np.swapaxes(lines, -1, -2).reshape(shape)
+
+
+def enhancement_stft(sr: int, frame_ms: float = 32.0) -> STFT:
+    """The STFT the enhancement methods use by default: a frame of ``frame_ms``, hop 1/4.
+
+    Parameters
+    ----------
+    sr : int
+        Sampling rate in Hz (8000 to 192000).
+    frame_ms : float, default 32.0
+        Frame (window and FFT) length in milliseconds; rounded up to an even FFT size that
+        :func:`scipy.fft.next_fast_len` accepts.
+
+    Returns
+    -------
+    STFT
+        Hann window, ``hop_length = n_fft // 4`` (75 % overlap).
+
+    Examples
+    --------
+    >>> from dsp_separate.separators.enhance import enhancement_stft
+    >>> enhancement_stft(16000).n_fft, enhancement_stft(16000).hop_length
+    (512, 128)
+    >>> enhancement_stft(44100).n_fft
+    1440
+    """
+    import scipy.fft
+
+    sr = _check_rate(sr)
+    frame_ms = check_positive_float(frame_ms, "frame_ms")
+    n = int(round(frame_ms * sr / 1000.0))
+    if n < 16:
+        raise ParameterError(f"frame_ms={frame_ms!r}: gives {n} samples at {sr} Hz; need at "
+                             "least 16")
+    n = scipy.fft.next_fast_len(n, real=True)
+    while n % 4:
+        n = scipy.fft.next_fast_len(n + 1, real=True)
+    return STFT(n_fft=n, hop_length=n // 4)
+
+
+# ---------------------------------------------------------------------------- noise PSD
+def noise_psd_from_clip(noise: np.ndarray, stft: STFT) -> np.ndarray:
+    r"""Noise power spectral density from a noise-only recording: the mean periodogram.
+
+    .. math:: \lambda_N(f) = \frac{1}{T} \sum_t |N(f, t)|^2
+
+    Parameters
+    ----------
+    noise : ndarray, shape (n_samples,) or (n_channels, n_samples)
+        Noise only, at the signal's sampling rate.  Not modified.
+    stft : STFT
+        The transform the signal is processed with.
+
+    Returns
+    -------
+    ndarray, shape (n_freq,) or (n_channels, n_freq), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate import STFT
+    >>> from dsp_separate.separators.enhance import noise_psd_from_clip
+    >>> tf = STFT(n_fft=256, hop_length=64)
+    >>> white = np.random.default_rng(0).standard_normal(16000)
+    >>> psd = noise_psd_from_clip(white, tf)
+    >>> psd.shape, bool(abs(np.median(psd) / (tf.window ** 2).sum() - 1) < 0.1)
+    ((129,), True)
+    """
+    from .._validation import check_audio
+
+    noise = check_audio(noise, "noise")
+    if noise.ndim > 2:
+        raise ParameterError(f"noise={describe(noise)}: must be (n_samples,) or "
+                             "(n_channels, n_samples)")
+    if not np.any(noise):
+        raise ParameterError(f"noise={describe(noise)}: is silent (all zeros); give a "
+                             "recording of the noise")
+    X = stft._forward(noise.astype(np.float64))
+    return (X.real ** 2 + X.imag ** 2).mean(axis=-1)
+
+
+def noise_psd_initial(P: np.ndarray, n_frames: int) -> np.ndarray:
+    r"""Noise PSD from the first ``n_frames`` frames, computed causally.
+
+    Frame :math:`t` gets the mean of frames :math:`0 .. \min(t, n-1)`: the running mean
+    during the first ``n_frames`` frames, the mean of all of them afterwards (so it can
+    run block by block).
+
+    Parameters
+    ----------
+    P : ndarray, shape (..., n_freq, n_frames)
+        Power spectrogram :math:`|Y|^2`.
+    n_frames : int
+        Frames assumed to hold noise only.
+
+    Returns
+    -------
+    ndarray, shape of ``P``, float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.enhance import noise_psd_initial
+    >>> P = np.array([[1.0, 3.0, 100.0, 100.0]])
+    >>> noise_psd_initial(P, 2)
+    array([[1., 2., 2., 2.]])
+    """
+    from .._validation import check_positive_int
+
+    n = check_positive_int(n_frames, "n_frames")
+    lines = _as_power(P, "P")
+    out = np.empty_like(lines)
+    for i in range(lines.shape[0]):
+        st = _init_state("initial", lines.shape[2])
+        _k.running_mean_noise(lines[i], n, st["acc"], st["count"], out[i])
+    return _back(out, np.shape(P))
+
+
+def _ms_frames(window_s, hop_s):
+    D = max(8, int(round(window_s / hop_s)))
+    U = 8
+    V = max(2, int(round(D / U)))
+    return U * V, V
+
+
+def _tracker_params(kind, hop_s, window_s):
+    window_s = _TRACKER_WINDOW_S[kind] if window_s is None else window_s
+    if kind == "minimum_statistics":
+        D, V = _ms_frames(window_s, hop_s)
+        return dict(D=D, V=V, U=D // V, m_d=float(np.interp(D, _MS_D, _MS_M)),
+                    m_v=float(np.interp(V, _MS_D, _MS_M)))
+    if kind == "mcra":
+        return dict(L=max(2, int(round(window_s / hop_s))))
+    U = 8
+    return dict(U=U, V=max(2, int(round(window_s / hop_s / U))))
+
+
+def _init_state(kind, F, params=None):
+    z = np.zeros
+    if kind == "initial":
+        return {"acc": z(F), "count": z(1, np.int64)}
+    if kind == "minimum_statistics":
+        U = params["U"]
+        return {"arrays": [z(F) for _ in range(7)] + [z(F, np.int64), z((U, F))],
+                "ints": z(3, np.int64), "alpha_c": z(1)}
+    if kind == "mcra":
+        return {"arrays": [z(F) for _ in range(5)], "ints": z(2, np.int64)}
+    if kind == "imcra":
+        U = params["U"]
+        return {"arrays": [z(F) for _ in range(6)] + [z((U, F)), z((U, F))]
+                + [z(F) for _ in range(3)], "ints": z(3, np.int64)}
+    raise AssertionError(kind)
+
+
+def _track(kind, Pt, params, st, out):
+    """Run tracker ``kind`` on (T, F) power ``Pt`` with state ``st``; write ``out``."""
+    if kind == "minimum_statistics":
+        a = st["arrays"]
+        _k.minimum_statistics(Pt, params["D"], params["V"], params["m_d"], params["m_v"],
+                              0.96, 0.3, 0.8, 2.12, *a, st["ints"], st["alpha_c"], out)
+    elif kind == "mcra":
+        S, smin, stmp, prob, lam = st["arrays"]
+        _k.mcra(Pt, _hann_weights(1), 0.8, 0.95, 0.2, 5.0, params["L"], S, smin, stmp, prob,
+                lam, st["ints"], out)
+    else:
+        S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev = st["arrays"]
+        _k.imcra(Pt, _hann_weights(1), 0.9, 0.85, 1.47, params["V"], 1.66, 4.6, 3.0, 1.67,
+                 0.92, 10 ** (-25 / 10), S, St, smin, smin_sw, stmin, stmin_sw, buf, buft,
+                 lam_t, lam, prev, st["ints"], out)
+
+
+def _tracker_function(kind):
+    def run(P, hop_s, window_s=None):
+        lines = _as_power(P, "P")
+        hop_s = check_positive_float(hop_s, "hop_s")
+        if window_s is not None:
+            window_s = check_positive_float(window_s, "window_s")
+        params = _tracker_params(kind, hop_s, window_s)
+        out = np.empty_like(lines)
+        for i in range(lines.shape[0]):
+            _track(kind, lines[i], params, _init_state(kind, lines.shape[2], params), out[i])
+        return _back(out, np.shape(P))
+
+    return run
+
+
+def minimum_statistics(P: np.ndarray, hop_s: float, window_s: float | None = None):
+    r"""Noise PSD by minimum statistics with optimal smoothing (Martin 2001).
+
+    The periodogram is smoothed recursively with a time- and frequency-dependent
+    :math:`\alpha(f, t) = \alpha_{\max} \alpha_c / (1 + (\bar P / \hat\sigma^2 - 1)^2)`
+    (``alpha_max = 0.96``, floor 0.3, global correction :math:`\alpha_c`); the noise PSD is
+    the minimum of the smoothed power over a window of ``window_s`` seconds (``U = 8``
+    sub-windows of ``V`` frames), multiplied by the bias compensation
+    :math:`B_{\min} B_c` computed from the variance of the smoothed power (eqs. 13-17 of
+    the paper, with its table of :math:`M(D)`).  Follows an increase of the noise level
+    within about ``window_s`` plus one sub-window.
+
+    Parameters
+    ----------
+    P : ndarray, shape (..., n_freq, n_frames)
+        Power spectrogram :math:`|Y|^2`.
+    hop_s : float
+        STFT hop in seconds (sets the window in frames).
+    window_s : float, optional
+        Minimum search window; default 1.5 s (the paper's 96 frames of 16 ms).
+
+    Returns
+    -------
+    ndarray, shape of ``P``, float64
+        The noise PSD at each frame, from that frame and the frames before it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.enhance import minimum_statistics
+    >>> rng = np.random.default_rng(0)
+    >>> P = rng.exponential(1.0, size=(65, 600))     # white noise periodogram, PSD 1
+    >>> N = minimum_statistics(P, hop_s=0.008)
+    >>> bool(0.5 < np.median(N[:, 300:]) < 2.0)
+    True
+    """
+    return _tracker_function("minimum_statistics")(P, hop_s, window_s)
+
+
+def mcra(P: np.ndarray, hop_s: float, window_s: float | None = None):
+    r"""Noise PSD by minima controlled recursive averaging (MCRA, Cohen & Berdugo 2002).
+
+    .. math::
+
+        S(t) &= \alpha_s S(t-1) + (1 - \alpha_s) \textstyle\sum_i b_i |Y(f - i, t)|^2 \\
+        p(t) &= \alpha_p p(t-1) + (1 - \alpha_p) [S / S_{\min} > \delta] \\
+        \lambda_N(t) &= \tilde\alpha_d \lambda_N(t-1) + (1 - \tilde\alpha_d) |Y|^2,
+        \quad \tilde\alpha_d = \alpha_d + (1 - \alpha_d) p
+
+    with the paper's :math:`\alpha_s = 0.8`, :math:`\alpha_p = 0.2`, :math:`\alpha_d =
+    0.95`, :math:`\delta = 5`, and :math:`S_{\min}` the minimum over windows of
+    ``window_s`` seconds (default 0.8 s).
+
+    Parameters
+    ----------
+    P : ndarray, shape (..., n_freq, n_frames)
+    hop_s : float
+        STFT hop in seconds.
+    window_s : float, optional
+
+    Returns
+    -------
+    ndarray, shape of ``P``, float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.enhance import mcra
+    >>> P = np.random.default_rng(0).exponential(1.0, size=(65, 600))
+    >>> bool(0.7 < np.median(mcra(P, hop_s=0.008)[:, 300:]) < 1.3)
+    True
+    """
+    return _tracker_function("mcra")(P, hop_s, window_s)
+
+
+def imcra(P: np.ndarray, hop_s: float, window_s: float | None = None):
+    r"""Noise PSD by improved MCRA (IMCRA, Cohen 2003).
+
+    Two iterations of smoothing and minimum tracking (``U = 8`` sub-windows covering
+    ``window_s``, default 1 s): the first excludes strong speech components
+    (:math:`\gamma_{\min} < \gamma_0 = 4.6`, :math:`\zeta < \zeta_0 = 1.67`), the second,
+    smoothed over the remaining bins, gives the a priori speech absence probability
+    :math:`q`; with the decision-directed a priori SNR :math:`\xi` it gives the speech
+    presence probability
+    :math:`p = [1 + \frac{q}{1-q} (1 + \xi) e^{-v}]^{-1}`, and
+
+    .. math::
+
+        \tilde\lambda(t) = \tilde\alpha_d \tilde\lambda(t-1) + (1 - \tilde\alpha_d)|Y|^2,
+        \quad \tilde\alpha_d = \alpha_d + (1 - \alpha_d) p, \qquad
+        \lambda_N = \beta \tilde\lambda
+
+    (:math:`\alpha_s = 0.9`, :math:`\alpha_d = 0.85`, :math:`\beta = 1.47`,
+    :math:`B_{\min} = 1.66`, :math:`\gamma_1 = 3`: the paper's values).
+
+    Parameters
+    ----------
+    P : ndarray, shape (..., n_freq, n_frames)
+    hop_s : float
+    window_s : float, optional
+
+    Returns
+    -------
+    ndarray, shape of ``P``, float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.enhance import imcra
+    >>> P = np.random.default_rng(0).exponential(1.0, size=(65, 600))
+    >>> bool(0.7 < np.median(imcra(P, hop_s=0.008)[:, 300:]) < 1.5)
+    True
+    """
+    return _tracker_function("imcra")(P, hop_s, window_s)
+
+
+# ---------------------------------------------------------------------------- gain rules
+def _xi_gamma(xi, gamma=None):
+    xi = np.asarray(xi, dtype=np.float64)
+    if not np.isfinite(xi).all() or (xi < 0).any():
+        raise ParameterError(f"xi={describe(xi)}: must be finite and non-negative")
+    if gamma is None:
+        return xi, None
+    gamma = np.asarray(gamma, dtype=np.float64)
+    if not np.isfinite(gamma).all() or (gamma < 0).any():
+        raise ParameterError(f"gamma={describe(gamma)}: must be finite and non-negative")
+    xi, gamma = np.broadcast_arrays(xi, gamma)
+    return xi, gamma
+
+
+def _gain(kind, xi, gamma):
+    xi, gamma = _xi_gamma(xi, gamma)
+    flat_x = np.ascontiguousarray(xi).ravel()
+    flat_g = np.ascontiguousarray(gamma).ravel()
+    out = np.empty(flat_x.shape)
+    _k.gain_map(kind, flat_x, flat_g, out)
+    return out.reshape(xi.shape)
+
+
+def wiener_gain(xi):
+    r"""Wiener gain :math:`G = \xi / (1 + \xi)`.
+
+    Parameters
+    ----------
+    xi : array_like
+        A priori SNR (linear, >= 0).
+
+    Returns
+    -------
+    ndarray, float64
+
+    Examples
+    --------
+    >>> from dsp_separate.separators.enhance import wiener_gain
+    >>> float(wiener_gain(1.0))
+    0.5
+    """
+    xi, _ = _xi_gamma(xi)
+    return xi / (1.0 + xi)
+
+
+def mmse_stsa_gain(xi, gamma):
+    r"""MMSE short-time spectral amplitude gain (Ephraim & Malah 1984, eq. 7).
+
+    .. math::
+
+        G = \frac{\sqrt{\pi}}{2} \frac{\sqrt{v}}{\gamma} e^{-v/2}
+            \left[(1 + v) I_0\!\left(\tfrac{v}{2}\right) + v I_1\!\left(\tfrac{v}{2}\right)
+            \right], \qquad v = \frac{\xi}{1 + \xi} \gamma
+
+    (Bessel functions evaluated in numba by their power and asymptotic series).
+
+    Parameters
+    ----------
+    xi, gamma : array_like
+        A priori and a posteriori SNR (linear, >= 0), broadcast together.
+
+    Returns
+    -------
+    ndarray, float64
+        Not clipped (it exceeds 1 where :math:`\gamma` is small).
+
+    Examples
+    --------
+    >>> from dsp_separate.separators.enhance import mmse_stsa_gain
+    >>> round(float(mmse_stsa_gain(1.0, 2.0)), 6)
+    0.646352
+    """
+    return _gain(_k.MMSE_STSA, xi, gamma)
+
+
+def log_mmse_gain(xi, gamma):
+    r"""Log-spectral amplitude (log-MMSE) gain (Ephraim & Malah 1985, eq. 20).
+
+    .. math::
+
+        G = \frac{\xi}{1 + \xi} \exp\!\left(\frac{1}{2} \int_v^\infty
+            \frac{e^{-t}}{t}\, dt\right), \qquad v = \frac{\xi}{1 + \xi} \gamma
+
+    (the exponential integral :math:`E_1` by its series and continued fraction, in numba).
+
+    Parameters
+    ----------
+    xi, gamma : array_like
+        A priori and a posteriori SNR (linear, >= 0).
+
+    Returns
+    -------
+    ndarray, float64
+
+    Examples
+    --------
+    >>> from dsp_separate.separators.enhance import log_mmse_gain
+    >>> round(float(log_mmse_gain(1.0, 2.0)), 6)
+    0.6416
+    """
+    return _gain(_k.LOG_MMSE, xi, gamma)
+
+
+def spectral_subtraction_gain(gamma, oversubtraction=1.0, floor=0.0):
+    r"""Power spectral subtraction gain with over-subtraction and floor (Berouti et al. 1979).
+
+    .. math::
+
+        |\hat S|^2 = \begin{cases} |Y|^2 - \alpha \lambda_N & \text{if above }
+        \beta \lambda_N \\ \beta \lambda_N & \text{otherwise} \end{cases}, \qquad
+        G = \min\!\left(1, \sqrt{|\hat S|^2 / |Y|^2}\right)
+        = \min\!\left(1, \sqrt{\max(1 - \alpha/\gamma,\ \beta/\gamma)}\right)
+
+    Parameters
+    ----------
+    gamma : array_like
+        A posteriori SNR :math:`|Y|^2 / \lambda_N`.
+    oversubtraction : float, default 1.0
+        :math:`\alpha \ge 0` (1: plain power subtraction).
+    floor : float, default 0.0
+        Spectral floor :math:`\beta \ge 0`.
+
+    Returns
+    -------
+    ndarray, float64
+
+    Examples
+    --------
+    >>> from dsp_separate.separators.enhance import spectral_subtraction_gain
+    >>> float(spectral_subtraction_gain(4.0, oversubtraction=2.0))
+    0.7071067811865476
+    """
+    _, gamma = _xi_gamma(0.0, gamma)
+    alpha = _check_nonneg(oversubtraction, "oversubtraction")
+    beta = _check_nonneg(floor, "floor")
+    g = np.maximum(gamma, _k.GAMMA_MIN)
+    return np.minimum(1.0, np.sqrt(np.maximum(1.0 - alpha / g, beta / g)))
+
+
+def speech_presence_probability(xi, gamma, q):
+    r"""Speech presence probability given the a priori speech absence probability ``q``.
+
+    .. math::
+
+        p = \left[1 + \frac{q}{1 - q} (1 + \xi) e^{-v}\right]^{-1}, \qquad
+        v = \frac{\xi}{1 + \xi} \gamma
+
+    (Cohen & Berdugo 2001, eq. 16).
+
+    Parameters
+    ----------
+    xi, gamma : array_like
+        A priori and a posteriori SNR.
+    q : array_like
+        A priori speech absence probability in [0, 1).
+
+    Returns
+    -------
+    ndarray, float64
+
+    Examples
+    --------
+    >>> from dsp_separate.separators.enhance import speech_presence_probability
+    >>> float(speech_presence_probability(1.0, 1.0, 0.0))
+    1.0
+    """
+    xi, gamma = _xi_gamma(xi, gamma)
+    q = np.asarray(q, dtype=np.float64)
+    if not np.isfinite(q).all() or (q < 0).any() or (q >= 1).any():
+        raise ParameterError(f"q={describe(q)}: must be in [0, 1)")
+    v = xi * gamma / (1.0 + xi)
+    r = q / (1.0 - q) * (1.0 + xi)
+    return 1.0 / (1.0 + r * np.exp(-np.minimum(v, 700.0)))
+
+
+def omlsa_gain(xi, gamma, p, g_min=10 ** (-25 / 20)):
+    r"""Optimally modified log-spectral amplitude gain (Cohen & Berdugo 2001, eq. 12).
+
+    .. math:: G = G_{H_1}^{\,p}\, G_{\min}^{\,1 - p}
+
+    with :math:`G_{H_1}` the log-MMSE gain (:func:`log_mmse_gain`, clipped to 1) and
+    :math:`p` the speech presence probability (:func:`speech_presence_probability`).
+
+    Parameters
+    ----------
+    xi, gamma : array_like
+    p : array_like
+        Speech presence probability in [0, 1].
+    g_min : float, default -25 dB
+        Gain under speech absence.
+
+    Returns
+    -------
+    ndarray, float64
+
+    Examples
+    --------
+    >>> from dsp_separate.separators.enhance import omlsa_gain
+    >>> round(float(omlsa_gain(1.0, 2.0, p=0.0, g_min=0.1)), 6)
+    0.1
+    """
+    g1 = np.minimum(log_mmse_gain(xi, gamma), 1.0)
+    p = np.asarray(p, dtype=np.float64)
+    if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
+        raise ParameterError(f"p={describe(p)}: must be in [0, 1]")
+    g_min = check_positive_float(g_min, "g_min")
+    return g1 ** p * g_min ** (1.0 - p)
+
+
+def _check_nonneg(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 \
+            or not np.isfinite(value):
+        raise ParameterError(f"{name}={value!r}: must be a finite number >= 0")
+    return float(value)
+
+
+_RULES = {"wiener": _k.WIENER, "mmse_stsa": _k.MMSE_STSA, "log_mmse": _k.LOG_MMSE}
+
+
+def decision_directed(P, noise, gain="log_mmse", alpha=0.98, xi_min_db=-25.0):
+    r"""A priori SNR by the decision-directed rule and the gains it gives, frame by frame.
+
+    .. math::
+
+        \hat\xi(t) = \max\!\left(\alpha\, G(t-1)^2 \gamma(t-1) + (1 - \alpha)
+        \max(\gamma(t) - 1, 0),\ \xi_{\min}\right), \qquad G(t) = g(\hat\xi(t), \gamma(t))
+
+    (Ephraim & Malah 1984, eq. 51; the first frame uses the maximum-likelihood term only).
+    The gain is clipped to [0, 1] before it enters the recursion.
+
+    Parameters
+    ----------
+    P : ndarray, shape (..., n_freq, n_frames)
+        Noisy power :math:`|Y|^2`.
+    noise : ndarray, shape of ``P`` or broadcastable to it
+        Noise PSD :math:`\lambda_N`.
+    gain : {"wiener", "mmse_stsa", "log_mmse"}, default "log_mmse"
+    alpha : float, default 0.98
+        Smoothing constant, in [0, 1).
+    xi_min_db : float, default -25.0
+        Lower bound of :math:`\hat\xi` in dB.
+
+    Returns
+    -------
+    ndarray, shape of ``P``, float64
+        The gains.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.enhance import decision_directed
+    >>> P = np.full((3, 5), 4.0)
+    >>> G = decision_directed(P, np.ones_like(P), gain="wiener", xi_min_db=-100)
+    >>> float(G[0, 0])   # first frame: xi = gamma - 1 = 3
+    0.75
+    """
+    check_choice(gain, "gain", tuple(_RULES))
+    alpha = _check_alpha(alpha, "alpha")
+    xi_min = 10 ** (float(xi_min_db) / 10)
+    lines = _as_power(P, "P")
+    N = _as_power(np.broadcast_to(noise, np.shape(P)), "noise")
+    G = np.empty_like(lines)
+    F = lines.shape[2]
+    for i in range(lines.shape[0]):
+        _k.dd_gains(lines[i], N[i], _RULES[gain], alpha, xi_min, 0.0, np.zeros(F),
+                    np.zeros(1, np.int64), G[i])
+    return _back(G, np.shape(P))
+
+
+def _check_alpha(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ParameterError(f"{name}={value!r}: must be a number in [0, 1)")
+    return float(value)
+
+
+# ---------------------------------------------------------------------------- separators
+class _Enhancer(Separator):
+    """Common machinery: STFT in milliseconds, noise estimate, causal state, masks."""
+
+    tags = Tags(kind="mask", streaming="causal")
+    default_noise = "imcra"
+
+    # ---- parameters shared by every method (set by the subclasses' __init__)
+    def _validate_common(self):
+        noise = self.noise
+        if isinstance(noise, str):
+            check_choice(noise, "noise", TRACKERS)
+        elif isinstance(noise, np.ndarray):
+            if noise.ndim not in (1, 2) or noise.size == 0 \
+                    or not np.issubdtype(noise.dtype, np.floating):
+                raise ParameterError(f"noise={describe(noise)}: a noise clip must be a "
+                                     "non-empty float array (n_samples,) or (n_channels, "
+                                     "n_samples)")
+        elif isinstance(noise, numbers.Real) and not isinstance(noise, bool):
+            check_positive_float(noise, "noise")
+        else:
+            raise ParameterError(f"noise={describe(noise)}: must be a tracker name "
+                                 f"({', '.join(TRACKERS)}), a number of seconds at the "
+                                 "start, or a noise-only clip (array)")
+        check_positive_float(self.frame_ms, "frame_ms")
+        check_bool(self.per_channel, "per_channel")
+        if self.noise_window_s is not None:
+            check_positive_float(self.noise_window_s, "noise_window_s")
+
+    def _validate_params(self):
+        self._validate_common()
+
+    def source_names(self, n_channels=None, references=None) -> tuple:
+        """``("signal", "noise")``."""
+        return ("signal", "noise")
+
+    def context_frames(self, sr: int) -> tuple[int, int]:
+        """Causal: no frame of context (the state carries the past)."""
+        return 0, 0
+
+    # ---- the STFT in milliseconds: resolved once the sampling rate is known
+    def _for_rate(self, sr):
+        if self.stft is not None:
+            return self
+        params = self.get_params(deep=False)
+        params["stft"] = enhancement_stft(sr, self.frame_ms)
+        return type(self)(**params)
+
+    def separate(self, y, sr, *, keep=None, **kwargs):
+        """Separate ``y`` into ``"signal"`` and ``"noise"``; see
+        :meth:`dsp_separate.base.Separator.separate`.  ``sr`` must be 8 to 192 kHz."""
+        return Separator.separate(self._for_rate(_check_rate(sr)), y, sr, keep=keep,
+                                  **kwargs)
+
+    def stream(self, sr, n_channels, *, dtype=np.float32):
+        """A block runner (see :meth:`dsp_separate.base.Separator.stream`); latency: one
+        frame (``frame_ms``)."""
+        return Separator.stream(self._for_rate(_check_rate(sr)), sr, n_channels, dtype=dtype)
+
+    def separate_file(self, in_path, out_dir, **kwargs):
+        """Denoise a file block by block (see
+        :meth:`dsp_separate.base.Separator.separate_file`)."""
+        import soundfile as sf
+
+        target = self
+        if self.stft is None:
+            try:
+                sr = sf.info(str(in_path)).samplerate
+            except Exception:  # the base reports unreadable files
+                sr = None
+            if sr is not None:
+                target = self._for_rate(_check_rate(sr))
+        return Separator.separate_file(target, in_path, out_dir, **kwargs)
+
+    # ---- estimation
+    def _estimate(self, X, *, y=None, sr, stft, **kwargs):
+        if kwargs:
+            raise ParameterError(
+                f"{sorted(kwargs)}: {type(self).__name__}.separate takes no extra arguments")
+        return self._run(X, sr, stft, None)[0]
+
+    def _estimate_block(self, X, *, sr, stft, state):
+        return self._run(X, sr, stft, state)
+
+    def _noise_kind(self):
+        noise = self.noise
+        if isinstance(noise, str):
+            return noise
+        if isinstance(noise, np.ndarray):
+            return "clip"
+        return "initial"
+
+    def _run(self, X, sr, stft, state):
+        shape = X.shape
+        F, T = shape[-2:]
+        per_channel = self.per_channel or X.ndim < 3
+        if per_channel:
+            P = _power_lines(X)                      # (lines, T, F)
+        else:
+            C = shape[-3]
+            P = _power_lines(X).reshape((-1, C, T, F)).mean(axis=1)
+        n_lines = P.shape[0]
+        hop_s = stft.hop_length / sr
+        kind = self._noise_kind()
+        if state is None:
+            state = {"lines": [None] * n_lines}
+            if kind == "clip":
+                state["clip"] = self._clip_lines(self._clip_psd(stft), shape, per_channel)
+        G = np.empty_like(P)
+        N = np.empty_like(P)
+        params = (_tracker_params(kind, hop_s, self.noise_window_s) if kind in TRACKERS
+                  else None)
+        for i in range(n_lines):
+            st = state["lines"][i]
+            if st is None:
+                st = state["lines"][i] = {
+                    "noise": (_init_state(kind, F, params) if kind in TRACKERS else
+                              _init_state("initial", F) if kind == "initial" else None),
+                    "gain": self._init_gain_state(F)}
+            if kind in TRACKERS:
+                _track(kind, P[i], params, st["noise"], N[i])
+            elif kind == "initial":
+                n0 = max(1, int(round(float(self.noise) / hop_s)))
+                _k.running_mean_noise(P[i], n0, st["noise"]["acc"], st["noise"]["count"],
+                                      N[i])
+            else:
+                N[i] = state["clip"][i]
+            self._gains(P[i], N[i], st["gain"], sr, stft, G[i])
+        if per_channel:
+            gain = np.swapaxes(G, -1, -2).reshape(shape)
+        else:
+            gain = np.broadcast_to(np.swapaxes(G, -1, -2).reshape(
+                shape[:-3] + (1, F, T)), shape)
+        gain = np.ascontiguousarray(gain)
+        return Masks({"signal": gain, "noise": 1.0 - gain}), state
+
+    def _clip_psd(self, stft):
+        """(n_freq,) or (n_channels, n_freq) noise level from the clip ``self.noise``."""
+        return noise_psd_from_clip(self.noise, stft)
+
+    def _clip_lines(self, psd, shape, per_channel):
+        F = shape[-2]
+        C = shape[-3] if len(shape) >= 3 else 1
+        if psd.ndim == 2 and psd.shape[0] not in (1, C):
+            raise ParameterError(f"noise=<clip with {psd.shape[0]} channels>: the signal has "
+                                 f"{C}; give a mono clip or one with {C} channels")
+        psd = psd.reshape(-1, F)
+        if per_channel:
+            n_batch = int(np.prod(shape[:-3])) if len(shape) >= 3 else 1
+            per = np.broadcast_to(psd, (C, F)) if psd.shape[0] == 1 else psd
+            return np.tile(per, (n_batch, 1))
+        n_batch = int(np.prod(shape[:-3])) if len(shape) >= 3 else 1
+        return np.repeat(psd.mean(axis=0, keepdims=True), n_batch, axis=0)
+
+    def _init_gain_state(self, F):
+        return {"prev": np.zeros(F), "started": np.zeros(1, np.int64)}
+
+    def _gains(self, Pt, Nt, st, sr, stft, out):
+        raise NotImplementedError
+
+
+_COMMON_PARAMS_DOC = """noise : str, float or ndarray, default {default}
+        Noise PSD: a tracker ("imcra", "mcra", "minimum_statistics"), a number of seconds
+        at the start assumed to be noise only (averaged causally), or a noise-only clip
+        ``(n_samples,)`` / ``(n_channels, n_samples)`` at the signal's rate.
+    noise_window_s : float, optional
+        Minimum search window of the tracker (default: 1.5 s minimum statistics, 0.8 s
+        MCRA, 1 s IMCRA).
+    frame_ms : float, default 32.0
+        STFT frame in milliseconds (hop: a quarter of it), used when ``stft`` is None.
+    per_channel : bool, default True
+        One gain per channel; False: one gain from the channels' mean power, applied to
+        every channel (keeps the stereo image).
+    stft : STFT or dict, optional
+        Fixed transform (overrides ``frame_ms``)."""
+
+
+class _DDEnhancer(_Enhancer):
+    rule = _k.LOG_MMSE
+
+    def __init__(self, noise="mcra", alpha=0.98, xi_min_db=-25.0, gain_floor_db=-40.0,
+                 noise_window_s=None, frame_ms=32.0, per_channel=True, stft=None):
+        self.noise = noise
+        self.alpha = alpha
+        self.xi_min_db = xi_min_db
+        self.gain_floor_db = gain_floor_db
+        self.noise_window_s = noise_window_s
+        self.frame_ms = frame_ms
+        self.per_channel = per_channel
+        self.stft = stft
+
+    def _validate_params(self):
+        self._validate_common()
+        _check_alpha(self.alpha, "alpha")
+        _check_db(self.xi_min_db, "xi_min_db")
+        _check_db(self.gain_floor_db, "gain_floor_db", upper=0.0)
+
+    def _gains(self, Pt, Nt, st, sr, stft, out):
+        _k.dd_gains(Pt, Nt, self.rule, float(self.alpha), 10 ** (self.xi_min_db / 10),
+                    10 ** (self.gain_floor_db / 20), st["prev"], st["started"], out)
+
+
+def _check_db(value, name, upper=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ParameterError(f"{name}={value!r}: must be a finite number of dB")
+    if upper is not None and value > upper:
+        raise ParameterError(f"{name}={value!r}: must be <= {upper} dB")
+    return float(value)
+
+
+class WienerDD(_DDEnhancer):
+    """Wiener filter with the decision-directed a priori SNR.
+
+    :math:`G = \\hat\\xi / (1 + \\hat\\xi)` (:func:`wiener_gain`, :func:`decision_directed`).
+    Sources ``"signal"`` and ``"noise"``.
+
+    Parameters
+    ----------
+    {common}
+    alpha : float, default 0.98
+        Decision-directed smoothing constant (Ephraim & Malah 1984).
+    xi_min_db : float, default -25.0
+        Lower bound of the a priori SNR, dB.
+    gain_floor_db : float, default -40.0
+        Lowest gain, dB (<= 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> sr = 16000
+    >>> t = np.arange(3 * sr) / sr
+    >>> clean = 0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 1.5 * t) > 0)
+    >>> noisy = clean + 0.1 * np.random.default_rng(0).standard_normal(t.size)
+    >>> out = ds.get_separator("wiener_dd")().separate(noisy, sr)
+    >>> bool(ds.metrics.si_sdr(clean, out["signal"]) > ds.metrics.si_sdr(clean, noisy) + 5)
+    True
+    """
+
+    name = "wiener_dd"
+    summary = "Wiener gain with decision-directed a priori SNR and noise tracking"
+    rule = _k.WIENER
+
+
+class MMSESTSA(_DDEnhancer):
+    """MMSE short-time spectral amplitude estimator (Ephraim & Malah 1984).
+
+    Gain :func:`mmse_stsa_gain` with the decision-directed a priori SNR.  Sources
+    ``"signal"`` and ``"noise"``.
+
+    Parameters
+    ----------
+    {common}
+    alpha : float, default 0.98
+        Decision-directed smoothing constant.
+    xi_min_db : float, default -25.0
+        Lower bound of the a priori SNR, dB.
+    gain_floor_db : float, default -40.0
+        Lowest gain, dB (<= 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> out = ds.get_separator("mmse_stsa")().separate(y, 16000)
+    >>> bool(np.allclose(out["signal"] + out["noise"], y, atol=1e-5))
+    True
+    """
+
+    name = "mmse_stsa"
+    summary = "MMSE short-time spectral amplitude estimator (Ephraim & Malah 1984)"
+    rule = _k.MMSE_STSA
+
+
+class LogMMSE(_DDEnhancer):
+    """Log-spectral amplitude MMSE estimator (Ephraim & Malah 1985).
+
+    Gain :func:`log_mmse_gain` with the decision-directed a priori SNR.  Sources
+    ``"signal"`` and ``"noise"``.
+
+    Parameters
+    ----------
+    {common}
+    alpha : float, default 0.98
+        Decision-directed smoothing constant.
+    xi_min_db : float, default -25.0
+        Lower bound of the a priori SNR, dB.
+    gain_floor_db : float, default -40.0
+        Lowest gain, dB (<= 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> out = ds.get_separator("log_mmse")(noise=0.25).separate(y, 16000)
+    >>> bool(np.std(out["signal"]) < 0.3 * np.std(y))   # noise only: mostly removed
+    True
+    """
+
+    name = "log_mmse"
+    summary = "log-spectral amplitude MMSE estimator (Ephraim & Malah 1985)"
+    rule = _k.LOG_MMSE
+
+
+class OMLSA(_Enhancer):
+    """Optimally modified log-spectral amplitude estimator (Cohen & Berdugo 2001).
+
+    :math:`G = G_{H_1}^p G_{\\min}^{1-p}` (:func:`omlsa_gain`) with the speech presence
+    probability :math:`p` from an a priori speech absence probability estimated from the
+    recursively averaged a priori SNR in a local (3 bins) and a global (31 bins) frequency
+    window and over the frame (the paper's frame term without its peak tracking).
+    Sources
+    ``"signal"`` and ``"noise"``.
+
+    Parameters
+    ----------
+    {common}
+    alpha : float, default 0.92
+        Decision-directed smoothing constant (the paper's value).
+    g_min_db : float, default -25.0
+        Gain under speech absence, dB.
+    q_max : float, default 0.95
+        Upper bound of the a priori speech absence probability.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> out = ds.get_separator("omlsa")().separate(y, 16000)
+    >>> out.names
+    ('signal', 'noise')
+    """
+
+    name = "omlsa"
+    summary = "optimally modified log-spectral amplitude with speech presence (Cohen 2001)"
+
+    def __init__(self, noise="mcra", alpha=0.92, g_min_db=-25.0, q_max=0.95,
+                 noise_window_s=None, frame_ms=32.0, per_channel=True, stft=None):
+        self.noise = noise
+        self.alpha = alpha
+        self.g_min_db = g_min_db
+        self.q_max = q_max
+        self.noise_window_s = noise_window_s
+        self.frame_ms = frame_ms
+        self.per_channel = per_channel
+        self.stft = stft
+
+    def _validate_params(self):
+        self._validate_common()
+        _check_alpha(self.alpha, "alpha")
+        _check_db(self.g_min_db, "g_min_db", upper=0.0)
+        _check_alpha(self.q_max, "q_max")
+
+    def _init_gain_state(self, F):
+        return {"prev": np.zeros(F), "zeta": np.zeros(F), "started": np.zeros(1, np.int64)}
+
+    def _gains(self, Pt, Nt, st, sr, stft, out):
+        pres = np.empty_like(out)
+        _k.omlsa_gains(Pt, Nt, float(self.alpha), 10 ** (-25 / 10),
+                       10 ** (self.g_min_db / 20), 0.7, _hann_weights(1), _hann_weights(15),
+                       0.1, 0.3162, float(self.q_max), st["prev"], st["zeta"],
+                       st["started"], out, pres)
+
+
+class SpectralSubtraction(_Enhancer):
+    """Power spectral subtraction with over-subtraction and a spectral floor (Berouti 1979).
+
+    :func:`spectral_subtraction_gain` with, by default, Berouti's frame-dependent
+    over-subtraction :math:`\\alpha = 4 - \\tfrac{3}{20} \\mathrm{SNR_{dB}}` clipped to
+    [1, 4.75].  Sources ``"signal"`` and ``"noise"``.
+
+    Parameters
+    ----------
+    {common}
+    oversubtraction : "berouti" or float, default "berouti"
+        :math:`\\alpha`: Berouti's rule from each frame's SNR, or a fixed number >= 0.
+    floor : float, default 0.01
+        Spectral floor :math:`\\beta` (power, relative to the noise PSD).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> out = ds.get_separator("spectral_subtraction")(noise=0.25).separate(y, 16000)
+    >>> bool(np.std(out["signal"]) < 0.3 * np.std(y))
+    True
+    """
+
+    name = "spectral_subtraction"
+    summary = "power spectral subtraction with over-subtraction and floor (Berouti 1979)"
+
+    def __init__(self, noise="mcra", oversubtraction="berouti", floor=0.01,
+                 noise_window_s=None, frame_ms=32.0, per_channel=True, stft=None):
+        self.noise = noise
+        self.oversubtraction = oversubtraction
+        self.floor = floor
+        self.noise_window_s = noise_window_s
+        self.frame_ms = frame_ms
+        self.per_channel = per_channel
+        self.stft = stft
+
+    def _validate_params(self):
+        self._validate_common()
+        if self.oversubtraction != "berouti":
+            _check_nonneg(self.oversubtraction, "oversubtraction")
+        _check_nonneg(self.floor, "floor")
+
+    def _gains(self, Pt, Nt, st, sr, stft, out):
+        if self.oversubtraction == "berouti":
+            a0, slope, lo, hi = 4.0, 0.15, 1.0, 4.75
+        else:
+            a0 = lo = hi = float(self.oversubtraction)
+            slope = 0.0
+        _k.spectral_subtraction_gains(Pt, Nt, a0, slope, lo, hi, float(self.floor), out)
+
+
+class SpectralGating(_Enhancer):
+    """Spectral gating (the method of ``noisereduce``; Sainburg et al. 2020), causal.
+
+    A bin is open where its power exceeds a threshold from the noise statistics: with a
+    noise clip, the clip's mean + ``n_std`` standard deviations of the dB spectrogram per
+    frequency (as ``noisereduce``'s stationary mode); with a tracked or initial noise PSD
+    :math:`\\lambda_N`, the same rule under the periodogram's exponential distribution:
+    :math:`10\\log_{10}\\lambda_N - 2.51 + 5.57\\, n_{std}` dB.  The 0/1 mask is smoothed over
+    ``freq_smooth_hz`` and, causally, over the last ``time_smooth_ms``; the gain is
+    :math:`1 - \\mathrm{prop\\_decrease} (1 - \\mathrm{mask})`.  Sources ``"signal"`` and
+    ``"noise"``.
+
+    Parameters
+    ----------
+    {common}
+    n_std : float, default 1.5
+        Threshold above the noise mean in standard deviations of its dB spectrum.
+    freq_smooth_hz : float, default 100.0
+        Width of the triangular mask smoothing over frequency.
+    time_smooth_ms : float, default 50.0
+        Length of the causal (decaying) mask smoothing over time.
+    prop_decrease : float, default 1.0
+        How much of the gated noise is removed, in [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> out = ds.get_separator("spectral_gating")(noise=y[:8000]).separate(y, 16000)
+    >>> bool(np.std(out["signal"]) < 0.5 * np.std(y))
+    True
+    """
+
+    name = "spectral_gating"
+    summary = "spectral gating with noise statistics and smoothed masks (noisereduce's method)"
+
+    def __init__(self, noise="mcra", n_std=1.5, freq_smooth_hz=100.0,
+                 time_smooth_ms=50.0, prop_decrease=1.0, noise_window_s=None, frame_ms=32.0,
+                 per_channel=True, stft=None):
+        self.noise = noise
+        self.n_std = n_std
+        self.freq_smooth_hz = freq_smooth_hz
+        self.time_smooth_ms = time_smooth_ms
+        self.prop_decrease = prop_decrease
+        self.noise_window_s = noise_window_s
+        self.frame_ms = frame_ms
+        self.per_channel = per_channel
+        self.stft = stft
+
+    def _validate_params(self):
+        self._validate_common()
+        _check_nonneg(self.n_std, "n_std")
+        _check_nonneg(self.freq_smooth_hz, "freq_smooth_hz")
+        _check_nonneg(self.time_smooth_ms, "time_smooth_ms")
+        p = _check_nonneg(self.prop_decrease, "prop_decrease")
+        if p > 1:
+            raise ParameterError(f"prop_decrease={p!r}: must be in [0, 1]")
+
+    def _init_gain_state(self, F):
+        return {"ints": np.zeros(2, np.int64), "ring": None}
+
+    def _gains(self, Pt, Nt, st, sr, stft, out):
+        K = max(1, int(round(self.time_smooth_ms / 1000.0 * sr / stft.hop_length)))
+        if st["ring"] is None:
+            st["ring"] = np.zeros((K, Pt.shape[1]))
+        w = max(0, int(round(self.freq_smooth_hz * stft.n_fft / sr)))
+        b = np.concatenate([np.arange(1, w + 2), np.arange(w, 0, -1)]).astype(float)
+        b /= b.sum()
+        wt = (K - np.arange(K)).astype(float)
+        if self._noise_kind() == "clip":
+            thresh = 1.0  # Nt already holds the per-bin threshold (see _clip_lines)
+        else:
+            thresh = 10 ** ((-2.51 + 5.57 * float(self.n_std)) / 10)
+        _k.gate_masks(Pt, Nt, thresh, b, wt, float(self.prop_decrease), st["ring"],
+                      st["ints"], out)
+
+    def _clip_psd(self, stft):
+        # the clip's per-bin threshold as a power: 10^((mean_dB + n_std std_dB) / 10)
+        noise_psd_from_clip(self.noise, stft)  # checks the clip (finite, not silent)
+        Xc = stft._forward(np.asarray(self.noise, dtype=np.float64))
+        db = 10 * np.log10(np.maximum(Xc.real ** 2 + Xc.imag ** 2, 1e-300))
+        return 10 ** ((db.mean(axis=-1) + float(self.n_std) * db.std(axis=-1)) / 10)
+
+
+for _cls in (WienerDD, MMSESTSA, LogMMSE, OMLSA, SpectralSubtraction, SpectralGating):
+    _default = _cls.__init__.__defaults__[0]
+    _cls.__doc__ = _cls.__doc__.replace(
+        "{common}", _COMMON_PARAMS_DOC.replace("{default}", repr(_default)))
+del _cls, _default
+
+
+# ---------------------------------------------------------------------------- one-liner
+#: The method :func:`denoise` uses by default (see its docstring for why).
+DEFAULT_METHOD = "log_mmse"
+
+
+def denoise(y: np.ndarray, sr: int, method: str = DEFAULT_METHOD, **params) -> np.ndarray:
+    """Denoise audio in one call: the ``"signal"`` source of an enhancement method.
+
+    Parameters
+    ----------
+    y : ndarray, shape (..., n_samples)
+        Noisy audio, channel-first.  Not modified.
+    sr : int
+        Sampling rate in Hz, 8000 to 192000.
+    method : str, default "log_mmse"
+        ``"spectral_subtraction"``, ``"wiener_dd"``, ``"mmse_stsa"``, ``"log_mmse"``,
+        ``"omlsa"`` or ``"spectral_gating"``.
+    **params
+        Parameters of that method (e.g. ``noise=noise_clip``).
+
+    Returns
+    -------
+    ndarray, shape and dtype of ``y``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    >>> out = ds.denoise(y, 16000)
+    >>> out.shape, out.dtype
+    ((16000,), dtype('float32'))
+    """
+    from . import get_separator
+
+    if method not in _METHODS:
+        raise ParameterError(f"method={method!r}: must be one of {', '.join(_METHODS)}")
+    return get_separator(method)(**params).separate(y, sr)["signal"]
+
+
+_METHODS = ("spectral_subtraction", "wiener_dd", "mmse_stsa", "log_mmse", "omlsa",
+            "spectral_gating")
