@@ -1,0 +1,292 @@
+"""The REPET family (REPET, adaptive REPET, REPET-SIM) and robust PCA.
+
+Every numba kernel is checked against a slow, obvious numpy reference; quality is checked on
+synthetic mixtures whose true sources are known (an exactly periodic background and a
+non-repeating glide), never on the corpus.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+import dsp_separate as ds
+from dsp_separate.separators import repet as R
+
+SR = 8000
+HOP = 128
+STFT = {"n_fft": 512, "hop_length": HOP}
+LOOP = 4096  # 0.512 s, 32 hops: the true period in frames
+PERIOD_FRAMES = LOOP // HOP
+
+
+def periodic_mixture(reps=8, seed=0, fg_gain=0.5, n=LOOP, sr=SR):
+    """An exactly periodic background (tones and noise bursts) and a glide (foreground)."""
+    rng = np.random.default_rng(seed)
+    tt = np.arange(n) / sr
+    loop = np.zeros(n)
+    q = n // 4
+    for i, f0 in enumerate([220.0, 330.0, 277.0, 392.0]):  # a note per quarter of the loop
+        env = np.exp(-np.arange(q) / (0.15 * sr))
+        loop[i * q:(i + 1) * q] += 0.4 * env * (np.sin(2 * np.pi * f0 * tt[:q])
+                                                + 0.5 * np.sin(4 * np.pi * f0 * tt[:q]))
+    for start in range(0, n, n // 8):  # noise bursts on the eighths
+        m = min(600, n - start)
+        loop[start:start + m] += 0.5 * rng.standard_normal(m) * np.exp(-np.arange(m) / 150)
+    bg = np.tile(loop, reps)
+    t = np.arange(bg.size) / sr
+    fg = fg_gain * np.sin(2 * np.pi * (500 * t + 150 * t ** 2))
+    return bg, fg
+
+
+def sdr(ref, est):
+    return float(ds.metrics.sd_sdr(ref, est))
+
+
+# ---------------------------------------------------------------- slow references
+def naive_beat_spectrum(S):
+    V = S.astype(float) ** 2
+    F, T = V.shape
+    acf = np.array([np.mean([np.dot(V[f, :T - l], V[f, l:]) / (T - l) for f in range(F)])
+                    for l in range(T)])
+    return acf / acf[0]
+
+
+def naive_repet_model(S, p):
+    F, T = S.shape
+    n_seg = -(-T // p)
+    padded = np.full((F, n_seg * p), np.nan)
+    padded[:, :T] = S
+    with warnings.catch_warnings():  # columns past the end of a period longer than S
+        warnings.simplefilter("ignore", RuntimeWarning)
+        segment = np.nanmedian(padded.reshape(F, n_seg, p), axis=1)
+    return np.minimum(np.tile(segment, n_seg)[:, :T], S)
+
+
+def naive_adaptive_model(S, periods, reach):
+    F, T = S.shape
+    W = np.empty_like(S)
+    for t in range(T):
+        p = periods[t]
+        a = max(0, min(t - reach, T - 1 - 2 * reach))
+        b = min(T - 1, a + 2 * reach)
+        frames = [u for u in range(a, b + 1) if (u - t) % p == 0]
+        W[:, t] = np.minimum(np.median(S[:, frames], axis=1), S[:, t])
+    return W
+
+
+def naive_repet_sim_model(S, k, min_distance, threshold):
+    F, T = S.shape
+    norms = np.linalg.norm(S, axis=0)
+    U = S / np.where(norms > 0, norms, 1)
+    C = U.T @ U
+    W = np.empty_like(S)
+    for t in range(T):
+        ok = [u for u in np.argsort(-C[t], kind="stable")
+              if abs(u - t) >= min_distance and C[t, u] >= threshold][:k]
+        W[:, t] = S[:, t] if not ok else np.minimum(np.median(S[:, ok], axis=1), S[:, t])
+    return W
+
+
+# ---------------------------------------------------------------- kernels vs references
+@pytest.mark.kernels
+def test_beat_spectrum_equals_direct_autocorrelation():
+    S = np.random.default_rng(0).random((9, 40))
+    np.testing.assert_allclose(R.beat_spectrum(S), naive_beat_spectrum(S), atol=1e-12)
+    # stereo: one beat spectrum per channel
+    assert R.beat_spectrum(np.stack([S, S])).shape == (2, 40)
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("p", [1, 5, 7, 40, 55])
+def test_repet_model_equals_numpy_median(p):
+    S = np.random.default_rng(p).random((6, 43)).astype(np.float32)
+    np.testing.assert_allclose(R.repet_model(S, p), naive_repet_model(S, p), rtol=1e-6)
+
+
+@pytest.mark.kernels
+def test_repet_model_long_segments_use_selection():
+    """More than 24 segments: the quickselect path of the median (even and odd counts)."""
+    rng = np.random.default_rng(1)
+    for T in (3 * 60, 3 * 61):
+        S = rng.random((4, T))
+        np.testing.assert_allclose(R.repet_model(S, 3), naive_repet_model(S, 3))
+
+
+@pytest.mark.kernels
+def test_adaptive_model_equals_reference():
+    rng = np.random.default_rng(2)
+    S = rng.random((5, 60))
+    periods = rng.integers(3, 9, size=60)
+    np.testing.assert_allclose(R.adaptive_repet_model(S, periods, 12),
+                               naive_adaptive_model(S, periods, 12))
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("k, d, thr", [(5, 3, 0.0), (30, 1, 0.0), (4, 0, 0.8), (80, 2, 0.0)])
+def test_repet_sim_model_equals_full_similarity_reference(k, d, thr):
+    rng = np.random.default_rng(3)
+    S = rng.random((12, 70)) ** 3
+    S[:, 10] = 0  # a silent frame: similarity 0 with everything
+    np.testing.assert_allclose(R.repet_sim_model(S, k, d, thr),
+                               naive_repet_sim_model(S, min(k, 70), d, thr), rtol=1e-12)
+
+
+@pytest.mark.kernels
+def test_repet_sim_blocks_do_not_change_the_result(monkeypatch):
+    S = np.random.default_rng(4).random((10, 90))
+    whole = R.repet_sim_model(S, 7, 2)
+    monkeypatch.setattr(R, "_BLOCK_ELEMENTS", 90 * 7)  # 7 rows per block
+    np.testing.assert_array_equal(R.repet_sim_model(S, 7, 2), whole)
+
+
+def test_repet_sim_memory_is_linear_in_frames():
+    """12 000 frames: a frames x frames float32 matrix would be 576 MB; we stay far below."""
+    S = np.random.default_rng(5).random((16, 12000)).astype(np.float32)
+    R.repet_sim_model(S[:, :300], 10, 5)  # compile outside the measurement
+    tracemalloc.start()
+    R.repet_sim_model(S, 10, 5)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 40e6, peak  # blocks of 2**22 similarities (16 MB) + O(n_frames * k)
+
+
+# ---------------------------------------------------------------- period
+def test_repeating_period_finds_the_loop_within_one_frame():
+    bg, fg = periodic_mixture()
+    S = np.abs(ds.stft(bg + fg, **STFT))
+    p = R.repeating_period(R.beat_spectrum(S), 12, 120)
+    assert abs(p - PERIOD_FRAMES) <= 1, p
+    sep = ds.REPET(period=(0.2, 1.5))
+    assert abs(sep.find_period(S[None], SR, ds.STFT(**STFT)) - PERIOD_FRAMES) <= 1
+
+
+def test_repeating_period_prefers_the_period_to_its_multiples():
+    S = np.tile(np.random.default_rng(0).random((32, 12)), 8)
+    assert R.repeating_period(R.beat_spectrum(S), 2, 45) == 12
+
+
+def test_repeating_period_checks_its_range():
+    b = np.linspace(1, 0, 50)
+    with pytest.raises(ds.ParameterError, match=r"min_period, max_period\)=\(30, 20\)"):
+        R.repeating_period(b, 30, 20)
+    with pytest.raises(ds.ParameterError, match="beat spectrum"):
+        R.repeating_period(np.ones((2, 5)))
+
+
+# ---------------------------------------------------------------- separation quality
+@pytest.mark.parametrize("sep", [
+    ds.REPET(period=(0.2, 1.5), stft=STFT),
+    ds.REPET(period=LOOP / SR, stft=STFT),  # a fixed period
+    ds.AdaptiveREPET(period=(0.2, 1.5), window=3.0, hop=0.5, stft=STFT),
+    ds.REPETSIM(k=6, min_distance=0.25, stft=STFT),
+], ids=["repet", "repet_fixed", "adaptive_repet", "repet_sim"])
+def test_periodic_background_and_glide_are_separated(sep):
+    bg, fg = periodic_mixture()
+    result = sep.separate((bg + fg).astype(np.float32), SR)
+    assert sdr(bg, result["background"]) >= 10
+    assert sdr(fg, result["foreground"]) >= 10
+
+
+def test_stereo_shares_the_period_and_models_each_channel():
+    bg, fg = periodic_mixture(seed=1)
+    y = np.stack([bg + fg, 0.5 * bg + 1.5 * fg]).astype(np.float32)
+    sep = ds.REPET(period=(0.2, 1.5), stft=STFT)
+    stereo = sep.separate(y, SR)
+    swapped = sep.separate(y[::-1].copy(), SR)
+    np.testing.assert_allclose(stereo["background"], swapped["background"][::-1], atol=1e-6)
+    assert sdr(1.5 * fg, stereo["foreground"][1]) >= 10
+    # a batch of two stereo items gives each item's own result
+    batch = sep.separate(np.stack([y, y[::-1]]), SR)
+    np.testing.assert_allclose(batch["foreground"][0], stereo["foreground"], atol=1e-6)
+
+
+def test_high_pass_sends_low_frequencies_to_the_background():
+    t = np.arange(2 * SR) / SR
+    hum = np.sin(2 * np.pi * 50 * t)  # 50 Hz, below the 100 Hz cut-off, not repeating in
+    rng = np.random.default_rng(0)  # the sense of the loop: noise does not repeat
+    y = (hum + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    stft = {"n_fft": 1024, "hop_length": 256}
+    on = ds.REPETSIM(k=5, min_distance=0.1, stft=stft).separate(y, SR)
+    off = ds.REPETSIM(k=5, min_distance=0.1, high_pass=0.0, stft=stft).separate(y, SR)
+    assert sdr(hum, on["background"]) > 25
+    assert sdr(hum, on["background"]) > sdr(hum, off["background"]) + 3
+
+
+# ---------------------------------------------------------------- bad input
+def test_period_longer_than_half_the_signal_is_refused():
+    y = periodic_mixture(reps=2)[0].astype(np.float32)  # 1.02 s
+    with pytest.raises(ds.ParameterError, match=r"period=\(0.8, 2.0\): .* longer than half"):
+        ds.REPET(period=(0.8, 2.0), stft=STFT).separate(y, SR)
+    with pytest.raises(ds.ParameterError, match=r"period=0.6: .*two repetitions"):
+        ds.REPET(period=0.6, stft=STFT).separate(y, SR)
+    # the default range adapts to a short clip
+    assert ds.REPET(stft=STFT).separate(y, SR)["background"].shape == y.shape
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"k": 0}, r"k=0: must be a positive integer"),
+    ({"threshold": -0.1}, r"threshold=-0.1: must be a number in \[0, 1\]"),
+    ({"threshold": float("nan")}, r"threshold=nan"),
+    ({"min_distance": -1.0}, r"min_distance=-1.0"),
+    ({"high_pass": float("nan")}, r"high_pass=nan"),
+])
+def test_repet_sim_bad_parameters(params, match):
+    y = np.zeros(SR, np.float32)
+    with pytest.raises(ds.ParameterError, match=match):
+        ds.REPETSIM(stft=STFT, **params).separate(y, SR)
+
+
+def test_k_larger_than_the_frames_is_refused():
+    y = np.random.default_rng(0).standard_normal(SR // 4).astype(np.float32)
+    with pytest.raises(ds.ParameterError, match=r"k=500: more repeating frames than"):
+        ds.REPETSIM(k=500, stft=STFT).separate(y, SR)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"period": (2.0, 1.0)}, r"period=\(2.0, 1.0\): the range's minimum is above"),
+    ({"period": -1.0}, r"period=-1.0"),
+    ({"period": (1.0, 2.0, 3.0)}, r"period=\(1.0, 2.0, 3.0\)"),
+    ({"power": 0}, r"power=0"),
+    ({"mask": "hard"}, r"mask='hard'"),
+])
+def test_repet_bad_parameters(params, match):
+    with pytest.raises(ds.ParameterError, match=match):
+        ds.REPET(**params).separate(np.zeros(SR, np.float32), SR)
+
+
+def test_adaptive_repet_refuses_a_single_period():
+    with pytest.raises(ds.ParameterError, match=r"period=2.0: give a \(min_s, max_s\)"):
+        ds.AdaptiveREPET(period=2.0).separate(np.zeros(SR, np.float32), SR)
+
+
+@pytest.mark.parametrize("cls", [ds.REPET, ds.AdaptiveREPET, ds.REPETSIM])
+def test_silence_is_finite_and_dc_is_background(cls):
+    """Silence gives zeros; a constant is below the high-pass cut-off: background (away from
+    the ends, where the STFT's padding makes a broadband onset that repeats nowhere)."""
+    sep = cls(stft=STFT)
+    zero = sep.separate(np.zeros(2 * SR, np.float32), SR)
+    for name in zero.names:
+        assert np.isfinite(zero[name]).all() and not zero[name].any()
+    dc = np.full(2 * SR, 0.5, np.float32)
+    result = sep.separate(dc, SR)
+    middle = slice(SR // 2, -SR // 2)
+    np.testing.assert_allclose(result["background"][middle], dc[middle], atol=1e-4)
+    np.testing.assert_allclose(result["background"] + result["foreground"], dc, atol=1e-5)
+
+
+def test_pure_functions_check_their_input():
+    with pytest.raises(ds.ParameterError, match="must be non-negative"):
+        R.repet_model(-np.ones((3, 4)), 2)
+    with pytest.raises(ds.ParameterError, match="period=0"):
+        R.repet_model(np.ones((3, 4)), 0)
+    with pytest.raises(ds.ParameterError, match="periods="):
+        R.adaptive_repet_model(np.ones((3, 4)), np.zeros(4, int), 2)
+    with pytest.raises(ds.ParameterError, match="threshold=2"):
+        R.repet_sim_model(np.ones((3, 4)), 2, 1, 2)
+    S = np.ones((3, 4))
+    R.repet_model(S, 2)
+    np.testing.assert_array_equal(S, np.ones((3, 4)))  # input untouched
