@@ -313,3 +313,41 @@ def test_bad_input_is_refused_or_gives_finite_output():
     runner.process(np.zeros((2, 1000), np.float32))
     with pytest.raises(ds.ParameterError, match="n_channels=2"):
         runner.process(np.zeros((3, 1000), np.float32))
+
+
+# ---------------------------------------------------------------------------- command line
+def test_cli_denoise_writes_denoised_and_noise_files(tmp_path, capsys, monkeypatch):
+    import soundfile as sf
+
+    from dsp_separate import cli
+
+    # only this family's sub-commands (the parser is independent of other methods' options)
+    table = cli._method_table()
+    monkeypatch.setattr(cli, "_method_table",
+                        lambda: {k: v for k, v in table.items() if k in METHODS})
+
+    s = vowels(SR, 4, seed=10)
+    n = make_noise("white", SR, s.size + SR, seed=11)
+    sf.write(tmp_path / "talk.wav", 0.1 * (s + n[SR:]), SR, subtype="FLOAT")
+    sf.write(tmp_path / "room.wav", 0.1 * n[:SR], SR, subtype="FLOAT")
+    out = tmp_path / "out"
+    code = cli.main(["denoise", str(tmp_path / "talk.wav"), "-o", str(out), "--keep-noise",
+                     "--noise-clip", str(tmp_path / "room.wav"), "-q"])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["talk_denoised.wav", "talk_noise.wav"]
+    den, _ = sf.read(out / "talk_denoised.wav")
+    noise, _ = sf.read(out / "talk_noise.wav")
+    y, _ = sf.read(tmp_path / "talk.wav")
+    np.testing.assert_allclose(den + noise, y, atol=1e-6)
+    assert metrics.si_sdr(0.1 * s, den) - metrics.si_sdr(0.1 * s, y) > 5.0
+    # same as the one-liner with the same clip
+    np.testing.assert_allclose(den, ds.denoise(y, SR, noise=0.1 * n[:SR]), atol=1e-5)
+    # without --keep-noise only the denoised file; a bad clip is an error, nothing written
+    code = cli.main(["denoise", str(tmp_path / "talk.wav"), "-o", str(tmp_path / "o2"),
+                     "--method", "omlsa", "-q"])
+    assert code == 0 and [p.name for p in (tmp_path / "o2").iterdir()] == ["talk_denoised.wav"]
+    sf.write(tmp_path / "silent.wav", np.zeros(SR), SR)
+    code = cli.main(["denoise", str(tmp_path / "talk.wav"), "-o", str(tmp_path / "o3"),
+                     "--noise-clip", str(tmp_path / "silent.wav"), "-q"])
+    assert code == 2 and "silent" in capsys.readouterr().err
+    assert not (tmp_path / "o3").exists() or not any((tmp_path / "o3").iterdir())
