@@ -405,6 +405,8 @@ def test_istft_inverts_stft_wherever_the_frames_cover(data):
     dtype = data.draw(st.sampled_from([np.float32, np.float64]), label="dtype")
     tf = STFT(n_fft, hop, win_length, window, center)
     assume(tf.invertible)
+    # shapes the package's layout rule refuses as (n_samples, n_channels): tested elsewhere
+    assume(not (lead and n < n_fft and lead[-1] >= n_fft))
     y = noise(lead + (n,), dtype, seed=data.draw(st.integers(0, 2**16), label="seed"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # n_fft > n with center=True
