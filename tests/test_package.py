@@ -58,6 +58,7 @@ def test_public_names_resolve_lazily():
         ds.nope  # noqa: B018
 
 
+@pytest.mark.slow
 def test_numba_cache_makes_the_second_process_skip_compilation(tmp_path):
     code = """
         import json
@@ -78,6 +79,7 @@ def test_numba_cache_makes_the_second_process_skip_compilation(tmp_path):
         assert misses == 0 and hits >= 1, (name, first[name], second[name])
 
 
+@pytest.mark.slow
 def test_works_with_one_warning_where_no_cache_location_can_be_written(tmp_path):
     """No writable cache anywhere: a copy of the package whose ``_kernels/__pycache__`` is a
     plain file, ``NUMBA_CACHE_DIR`` a path under a plain file, and the per-user cache dir
@@ -113,6 +115,7 @@ def test_works_with_one_warning_where_no_cache_location_can_be_written(tmp_path)
     assert "NUMBA_CACHE_DIR" in run.stderr
 
 
+@pytest.mark.slow
 def test_parallel_switch_is_part_of_the_cache_key(tmp_path):
     """A parallel build in the cache must not be reused with DSP_SEPARATE_PARALLEL=0 (nor a
     serial one with the switch on): each setting compiles its own, then reuses it."""
@@ -132,15 +135,14 @@ def test_parallel_switch_is_part_of_the_cache_key(tmp_path):
     """
     env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     runs = {}
-    for switch in ("1", "0", "1", "0"):
+    for switch in ("1", "0", "0"):
         runs.setdefault(switch, []).append(
             json.loads(run_python(code, {**env, "DSP_SEPARATE_PARALLEL": switch})))
     (hits, misses, layer), (hits2, misses2, layer2) = runs["0"]
     assert (hits, misses) == (0, 1) and layer is None  # compiled serially, not loaded
     assert (hits2, misses2) == (1, 0) and layer2 is None  # then its own cache entry
-    (hits, misses, layer), (hits2, misses2, layer2) = runs["1"]
-    assert (hits, misses) == (0, 1) and (hits2, misses2) == (1, 0)
-    assert layer is not None and layer2 is not None
+    [(hits, misses, layer)] = runs["1"]
+    assert (hits, misses) == (0, 1) and layer is not None  # the parallel build ran
 
 
 def test_tests_import_the_installed_package():

@@ -114,6 +114,7 @@ def test_fork_after_the_pool_was_used():
     assert run.stdout.split()[-1] == "0", run.stdout + run.stderr[-2000:]
 
 
+@pytest.mark.slow
 @needs_two_cores
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_multiprocessing_pool_after_use(method):
@@ -179,6 +180,7 @@ def test_two_threads_separate_at_once_and_agree_with_one_at_a_time():
             np.testing.assert_array_equal(r[name], alone[name])
 
 
+@pytest.mark.slow
 @needs_two_cores
 @pytest.mark.parametrize("layer", ["workqueue", "omp", "default"])
 def test_two_threads_under_each_numba_threading_layer(layer):
