@@ -290,9 +290,9 @@ def running_mean_noise(P, n_init, acc, count, N):
 
 
 @jit(nogil=True)
-def minimum_statistics(P, D, V, m_d, m_v, alpha_max, alpha_min, beta_max, av,
-                       smooth, sigma, pbar, psq, actmin, actmin_sub, pmin_u, lmin_flag, buf,
-                       ints, alpha_c, N):
+def minimum_statistics(P, D, V, m_d, m_v, alpha_max, alpha_min, beta_max, av, n_init, acc,
+                       cnt, smooth, sigma, pbar, psq, actmin, actmin_sub, pmin_u, lmin_flag,
+                       buf, ints, alpha_c, N):
     """Minimum statistics noise tracking with optimal smoothing (Martin 2001), all bins.
 
     ``D = U V`` frames of search window in ``U`` sub-windows of ``V`` frames; ``m_d``,
@@ -308,12 +308,16 @@ def minimum_statistics(P, D, V, m_d, m_v, alpha_max, alpha_min, beta_max, av,
     bmin = np.empty(F)
     bmin_sub = np.empty(F)
     for t in range(T):
-        if ints[0] == 0:
+        if cnt[0] < n_init:  # start: the running mean of the first frames is the noise
+            cnt[0] += 1
             for f in range(F):
-                smooth[f] = P[t, f]
-                sigma[f] = P[t, f]
-                pbar[f] = P[t, f]
-                psq[f] = P[t, f] * P[t, f]
+                acc[f] += P[t, f]
+                m = acc[f] / cnt[0]
+                smooth[f] = m
+                sigma[f] = m
+                pbar[f] = m
+                psq[f] = m * m
+                N[t, f] = m
                 actmin[f] = big
                 actmin_sub[f] = big
                 pmin_u[f] = big
@@ -324,6 +328,7 @@ def minimum_statistics(P, D, V, m_d, m_v, alpha_max, alpha_min, beta_max, av,
             ints[1] = 1
             ints[2] = 0
             alpha_c[0] = 1.0
+            continue
         # global smoothing correction alpha_c
         s_prev = 0.0
         s_now = 0.0
@@ -401,7 +406,8 @@ def minimum_statistics(P, D, V, m_d, m_v, alpha_max, alpha_min, beta_max, av,
 
 
 @jit(nogil=True)
-def mcra(P, b, alpha_s, alpha_d, alpha_p, delta, L, S, smin, stmp, prob, lam, ints, N):
+def mcra(P, b, alpha_s, alpha_d, alpha_p, delta, L, n_init, acc, cnt, S, smin, stmp, prob,
+         lam, ints, N):
     """MCRA noise tracking (Cohen & Berdugo 2002), all bins.
 
     Smoothed power ``S`` (frequency window ``b``, time constant ``alpha_s``), minimum over
@@ -411,17 +417,25 @@ def mcra(P, b, alpha_s, alpha_d, alpha_p, delta, L, S, smin, stmp, prob, lam, in
     """
     T, F = P.shape
     sf = np.empty(F)
+    mean = np.empty(F)
     for t in range(T):
-        _smooth_row(P[t], b, sf)
-        if ints[0] == 0:
+        if cnt[0] < n_init:  # start: the running mean of the first frames is the noise
+            cnt[0] += 1
+            for f in range(F):
+                acc[f] += P[t, f]
+                mean[f] = acc[f] / cnt[0]
+            _smooth_row(mean, b, sf)
             for f in range(F):
                 S[f] = sf[f]
                 smin[f] = sf[f]
                 stmp[f] = sf[f]
                 prob[f] = 0.0
-                lam[f] = P[t, f]
+                lam[f] = mean[f]
+                N[t, f] = mean[f]
             ints[0] = 1
             ints[1] = 0
+            continue
+        _smooth_row(P[t], b, sf)
         for f in range(F):
             S[f] = alpha_s * S[f] + (1.0 - alpha_s) * sf[f]
         ints[1] += 1
@@ -444,7 +458,8 @@ def mcra(P, b, alpha_s, alpha_d, alpha_p, delta, L, S, smin, stmp, prob, lam, in
 
 @jit(nogil=True)
 def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd, xi_min,
-          S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev, ints, N):
+          n_init, acc, cnt, S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev,
+          ints, N):
     """IMCRA noise tracking (Cohen 2003), all bins.
 
     Two iterations of smoothing and minimum tracking over ``U`` sub-windows of ``V``
@@ -463,8 +478,12 @@ def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd
     den = np.empty(F)
     for t in range(T):
         row = P[t]
-        _smooth_row(row, b, sf)
-        if ints[0] == 0:
+        if cnt[0] < n_init:  # start: the running mean of the first frames is the noise
+            cnt[0] += 1
+            for f in range(F):
+                acc[f] += row[f]
+                num[f] = acc[f] / cnt[0]
+            _smooth_row(num, b, sf)
             for f in range(F):
                 S[f] = sf[f]
                 St[f] = sf[f]
@@ -475,15 +494,16 @@ def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd
                 for u in range(U):
                     buf[u, f] = sf[f]
                     buft[u, f] = sf[f]
-                lam_t[f] = row[f]
-                lam[f] = row[f]
+                lam_t[f] = num[f] / beta
+                lam[f] = num[f]
                 prev[f] = 1.0
+                N[t, f] = num[f]
             ints[0] = 1
             ints[1] = 0
             ints[2] = 0
-            started = False
-        else:
-            started = True
+            continue
+        _smooth_row(row, b, sf)
+        started = True
         # first iteration
         for f in range(F):
             S[f] = alpha_s * S[f] + (1.0 - alpha_s) * sf[f]

@@ -273,59 +273,61 @@ def _ms_frames(window_s, hop_s):
     return U * V, V
 
 
-def _tracker_params(kind, hop_s, window_s):
+def _tracker_params(kind, hop_s, window_s, init_s=0.0):
     window_s = _TRACKER_WINDOW_S[kind] if window_s is None else window_s
+    n_init = max(1, int(round(init_s / hop_s)))
     if kind == "minimum_statistics":
         D, V = _ms_frames(window_s, hop_s)
         return dict(D=D, V=V, U=D // V, m_d=float(np.interp(D, _MS_D, _MS_M)),
-                    m_v=float(np.interp(V, _MS_D, _MS_M)))
+                    m_v=float(np.interp(V, _MS_D, _MS_M)), n_init=n_init)
     if kind == "mcra":
-        return dict(L=max(2, int(round(window_s / hop_s))))
+        return dict(L=max(2, int(round(window_s / hop_s))), n_init=n_init)
     U = 8
-    return dict(U=U, V=max(2, int(round(window_s / hop_s / U))))
+    return dict(U=U, V=max(2, int(round(window_s / hop_s / U))), n_init=n_init)
 
 
 def _init_state(kind, F, params=None):
     z = np.zeros
-    if kind == "initial":
-        return {"acc": z(F), "count": z(1, np.int64)}
+    state = {"acc": z(F), "count": z(1, np.int64)}  # running mean of the first frames
     if kind == "minimum_statistics":
         U = params["U"]
-        return {"arrays": [z(F) for _ in range(7)] + [z(F, np.int64), z((U, F))],
-                "ints": z(3, np.int64), "alpha_c": z(1)}
-    if kind == "mcra":
-        return {"arrays": [z(F) for _ in range(5)], "ints": z(2, np.int64)}
-    if kind == "imcra":
+        state.update(arrays=[z(F) for _ in range(7)] + [z(F, np.int64), z((U, F))],
+                     ints=z(3, np.int64), alpha_c=z(1))
+    elif kind == "mcra":
+        state.update(arrays=[z(F) for _ in range(5)], ints=z(2, np.int64))
+    elif kind == "imcra":
         U = params["U"]
-        return {"arrays": [z(F) for _ in range(6)] + [z((U, F)), z((U, F))]
-                + [z(F) for _ in range(3)], "ints": z(3, np.int64)}
-    raise AssertionError(kind)
+        state.update(arrays=[z(F) for _ in range(6)] + [z((U, F)), z((U, F))]
+                     + [z(F) for _ in range(3)], ints=z(3, np.int64))
+    return state
 
 
 def _track(kind, Pt, params, st, out):
     """Run tracker ``kind`` on (T, F) power ``Pt`` with state ``st``; write ``out``."""
+    init = (params["n_init"], st["acc"], st["count"])
     if kind == "minimum_statistics":
         a = st["arrays"]
         _k.minimum_statistics(Pt, params["D"], params["V"], params["m_d"], params["m_v"],
-                              0.96, 0.3, 0.8, 2.12, *a, st["ints"], st["alpha_c"], out)
+                              0.96, 0.3, 0.8, 2.12, *init, *a, st["ints"], st["alpha_c"], out)
     elif kind == "mcra":
         S, smin, stmp, prob, lam = st["arrays"]
-        _k.mcra(Pt, _hann_weights(1), 0.8, 0.95, 0.2, 5.0, params["L"], S, smin, stmp, prob,
-                lam, st["ints"], out)
+        _k.mcra(Pt, _hann_weights(1), 0.8, 0.95, 0.2, 5.0, params["L"], *init, S, smin, stmp,
+                prob, lam, st["ints"], out)
     else:
         S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev = st["arrays"]
         _k.imcra(Pt, _hann_weights(1), 0.9, 0.85, 1.47, params["V"], 1.66, 4.6, 3.0, 1.67,
-                 0.92, 10 ** (-25 / 10), S, St, smin, smin_sw, stmin, stmin_sw, buf, buft,
-                 lam_t, lam, prev, st["ints"], out)
+                 0.92, 10 ** (-25 / 10), *init, S, St, smin, smin_sw, stmin, stmin_sw, buf,
+                 buft, lam_t, lam, prev, st["ints"], out)
 
 
 def _tracker_function(kind):
-    def run(P, hop_s, window_s=None):
+    def run(P, hop_s, window_s=None, init_s=0.25):
         lines = _as_power(P, "P")
         hop_s = check_positive_float(hop_s, "hop_s")
+        init_s = _check_nonneg(init_s, "init_s")
         if window_s is not None:
             window_s = check_positive_float(window_s, "window_s")
-        params = _tracker_params(kind, hop_s, window_s)
+        params = _tracker_params(kind, hop_s, window_s, init_s)
         out = np.empty_like(lines)
         for i in range(lines.shape[0]):
             _track(kind, lines[i], params, _init_state(kind, lines.shape[2], params), out[i])
@@ -334,7 +336,8 @@ def _tracker_function(kind):
     return run
 
 
-def minimum_statistics(P: np.ndarray, hop_s: float, window_s: float | None = None):
+def minimum_statistics(P: np.ndarray, hop_s: float, window_s: float | None = None,
+                       init_s: float = 0.25):
     r"""Noise PSD by minimum statistics with optimal smoothing (Martin 2001).
 
     The periodogram is smoothed recursively with a time- and frequency-dependent
@@ -354,6 +357,9 @@ def minimum_statistics(P: np.ndarray, hop_s: float, window_s: float | None = Non
         STFT hop in seconds (sets the window in frames).
     window_s : float, optional
         Minimum search window; default 1.5 s (the paper's 96 frames of 16 ms).
+    init_s : float, default 0.25
+        The estimate starts as the running mean of the first ``init_s`` seconds (0: from
+        the first frame, as in the papers).
 
     Returns
     -------
@@ -370,10 +376,11 @@ def minimum_statistics(P: np.ndarray, hop_s: float, window_s: float | None = Non
     >>> bool(0.5 < np.median(N[:, 300:]) < 2.0)
     True
     """
-    return _tracker_function("minimum_statistics")(P, hop_s, window_s)
+    return _tracker_function("minimum_statistics")(P, hop_s, window_s, init_s)
 
 
-def mcra(P: np.ndarray, hop_s: float, window_s: float | None = None):
+def mcra(P: np.ndarray, hop_s: float, window_s: float | None = None,
+         init_s: float = 0.25):
     r"""Noise PSD by minima controlled recursive averaging (MCRA, Cohen & Berdugo 2002).
 
     .. math::
@@ -393,6 +400,8 @@ def mcra(P: np.ndarray, hop_s: float, window_s: float | None = None):
     hop_s : float
         STFT hop in seconds.
     window_s : float, optional
+    init_s : float, default 0.25
+        Start from the running mean of the first ``init_s`` seconds.
 
     Returns
     -------
@@ -406,10 +415,11 @@ def mcra(P: np.ndarray, hop_s: float, window_s: float | None = None):
     >>> bool(0.7 < np.median(mcra(P, hop_s=0.008)[:, 300:]) < 1.3)
     True
     """
-    return _tracker_function("mcra")(P, hop_s, window_s)
+    return _tracker_function("mcra")(P, hop_s, window_s, init_s)
 
 
-def imcra(P: np.ndarray, hop_s: float, window_s: float | None = None):
+def imcra(P: np.ndarray, hop_s: float, window_s: float | None = None,
+          init_s: float = 0.25):
     r"""Noise PSD by improved MCRA (IMCRA, Cohen 2003).
 
     Two iterations of smoothing and minimum tracking (``U = 8`` sub-windows covering
@@ -434,6 +444,7 @@ def imcra(P: np.ndarray, hop_s: float, window_s: float | None = None):
     P : ndarray, shape (..., n_freq, n_frames)
     hop_s : float
     window_s : float, optional
+    init_s : float, default 0.25
 
     Returns
     -------
@@ -447,7 +458,7 @@ def imcra(P: np.ndarray, hop_s: float, window_s: float | None = None):
     >>> bool(0.7 < np.median(imcra(P, hop_s=0.008)[:, 300:]) < 1.5)
     True
     """
-    return _tracker_function("imcra")(P, hop_s, window_s)
+    return _tracker_function("imcra")(P, hop_s, window_s, init_s)
 
 
 # ---------------------------------------------------------------------------- gain rules
@@ -730,7 +741,6 @@ class _Enhancer(Separator):
     """Common machinery: STFT in milliseconds, noise estimate, causal state, masks."""
 
     tags = Tags(kind="mask", streaming="causal")
-    default_noise = "imcra"
 
     # ---- parameters shared by every method (set by the subclasses' __init__)
     def _validate_common(self):
@@ -753,6 +763,7 @@ class _Enhancer(Separator):
         check_bool(self.per_channel, "per_channel")
         if self.noise_window_s is not None:
             check_positive_float(self.noise_window_s, "noise_window_s")
+        _check_nonneg(self.noise_init_s, "noise_init_s")
 
     def _validate_params(self):
         self._validate_common()
@@ -835,8 +846,8 @@ class _Enhancer(Separator):
                 state["clip"] = self._clip_lines(self._clip_psd(stft), shape, per_channel)
         G = np.empty_like(P)
         N = np.empty_like(P)
-        params = (_tracker_params(kind, hop_s, self.noise_window_s) if kind in TRACKERS
-                  else None)
+        params = (_tracker_params(kind, hop_s, self.noise_window_s, self.noise_init_s)
+                  if kind in TRACKERS else None)
         for i in range(n_lines):
             st = state["lines"][i]
             if st is None:
@@ -893,6 +904,10 @@ _COMMON_PARAMS_DOC = """noise : str, float or ndarray, default {default}
     noise_window_s : float, optional
         Minimum search window of the tracker (default: 1.5 s minimum statistics, 0.8 s for
         MCRA and IMCRA).
+    noise_init_s : float, default 0.25
+        A tracker starts from the running mean of the first ``noise_init_s`` seconds (the
+        papers start from the first frame, which the STFT's zero padding makes too quiet);
+        it then follows the noise, so speech at the start is forgotten within a window.
     frame_ms : float, default 32.0
         STFT frame in milliseconds (hop: a quarter of it), used when ``stft`` is None.
     per_channel : bool, default True
@@ -905,13 +920,15 @@ _COMMON_PARAMS_DOC = """noise : str, float or ndarray, default {default}
 class _DDEnhancer(_Enhancer):
     rule = _k.LOG_MMSE
 
-    def __init__(self, noise="mcra", alpha=0.98, xi_min_db=-25.0, gain_floor_db=-40.0,
-                 noise_window_s=None, frame_ms=32.0, per_channel=True, stft=None):
+    def __init__(self, noise="imcra", alpha=0.98, xi_min_db=-25.0, gain_floor_db=-40.0,
+                 noise_window_s=None, noise_init_s=0.25,
+                 frame_ms=32.0, per_channel=True, stft=None):
         self.noise = noise
         self.alpha = alpha
         self.xi_min_db = xi_min_db
         self.gain_floor_db = gain_floor_db
         self.noise_window_s = noise_window_s
+        self.noise_init_s = noise_init_s
         self.frame_ms = frame_ms
         self.per_channel = per_channel
         self.stft = stft
@@ -1064,13 +1081,15 @@ class OMLSA(_Enhancer):
     name = "omlsa"
     summary = "optimally modified log-spectral amplitude with speech presence (Cohen 2001)"
 
-    def __init__(self, noise="mcra", alpha=0.92, g_min_db=-25.0, q_max=0.95,
-                 noise_window_s=None, frame_ms=32.0, per_channel=True, stft=None):
+    def __init__(self, noise="imcra", alpha=0.92, g_min_db=-25.0, q_max=0.95,
+                 noise_window_s=None, noise_init_s=0.25,
+                 frame_ms=32.0, per_channel=True, stft=None):
         self.noise = noise
         self.alpha = alpha
         self.g_min_db = g_min_db
         self.q_max = q_max
         self.noise_window_s = noise_window_s
+        self.noise_init_s = noise_init_s
         self.frame_ms = frame_ms
         self.per_channel = per_channel
         self.stft = stft
@@ -1120,12 +1139,14 @@ class SpectralSubtraction(_Enhancer):
     name = "spectral_subtraction"
     summary = "power spectral subtraction with over-subtraction and floor (Berouti 1979)"
 
-    def __init__(self, noise="mcra", oversubtraction="berouti", floor=0.01,
-                 noise_window_s=None, frame_ms=32.0, per_channel=True, stft=None):
+    def __init__(self, noise="imcra", oversubtraction="berouti", floor=0.01,
+                 noise_window_s=None, noise_init_s=0.25,
+                 frame_ms=32.0, per_channel=True, stft=None):
         self.noise = noise
         self.oversubtraction = oversubtraction
         self.floor = floor
         self.noise_window_s = noise_window_s
+        self.noise_init_s = noise_init_s
         self.frame_ms = frame_ms
         self.per_channel = per_channel
         self.stft = stft
@@ -1182,8 +1203,9 @@ class SpectralGating(_Enhancer):
     name = "spectral_gating"
     summary = "spectral gating with noise statistics and smoothed masks (noisereduce's method)"
 
-    def __init__(self, noise="mcra", n_std=1.5, freq_smooth_hz=100.0,
-                 time_smooth_ms=50.0, prop_decrease=1.0, noise_window_s=None, frame_ms=32.0,
+    def __init__(self, noise="imcra", n_std=1.5, freq_smooth_hz=100.0,
+                 time_smooth_ms=50.0, prop_decrease=1.0, noise_window_s=None, noise_init_s=0.25,
+                 frame_ms=32.0,
                  per_channel=True, stft=None):
         self.noise = noise
         self.n_std = n_std
@@ -1191,6 +1213,7 @@ class SpectralGating(_Enhancer):
         self.time_smooth_ms = time_smooth_ms
         self.prop_decrease = prop_decrease
         self.noise_window_s = noise_window_s
+        self.noise_init_s = noise_init_s
         self.frame_ms = frame_ms
         self.per_channel = per_channel
         self.stft = stft
@@ -1239,7 +1262,7 @@ del _cls, _default
 
 # ---------------------------------------------------------------------------- one-liner
 #: The method :func:`denoise` uses by default (see its docstring for why).
-DEFAULT_METHOD = "log_mmse"
+DEFAULT_METHOD = "omlsa"
 
 
 def denoise(y: np.ndarray, sr: int, method: str = DEFAULT_METHOD, **params) -> np.ndarray:
@@ -1251,7 +1274,7 @@ def denoise(y: np.ndarray, sr: int, method: str = DEFAULT_METHOD, **params) -> n
         Noisy audio, channel-first.  Not modified.
     sr : int
         Sampling rate in Hz, 8000 to 192000.
-    method : str, default "log_mmse"
+    method : str, default "omlsa"
         ``"spectral_subtraction"``, ``"wiener_dd"``, ``"mmse_stsa"``, ``"log_mmse"``,
         ``"omlsa"`` or ``"spectral_gating"``.
     **params
