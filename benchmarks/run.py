@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ._harness import markdown
 
-MODULES = ["stft", "hpss", "wiener", "metrics", "quality"]
+MODULES = ["stft", "hpss", "wiener", "metrics", "quality", "enhance"]
 
 
 def machine() -> str:
