@@ -14,9 +14,12 @@ Every figure is taken in a fresh subprocess, so nothing is shared with the calle
   loading, thread-pool start, the work) and, for comparison, a second ``separate`` of the
   same input in the same process (the work alone).
 
-Run ``python -m benchmarks.bench_startup`` from the repository root (about a minute).
-Shared machines drift, so compare figures taken in the same run; the process-level figures
-are medians of ``--repeats`` runs.
+Run ``python -m benchmarks.bench_startup`` from the repository root (about a minute), with
+``--baseline REV`` to measure the package at an older git revision too (extracted with
+``git archive``) and print both side by side, e.g. ``--baseline 0e35ec2`` for the state
+before the start-up work.  The source tree is measured, not an installed copy.  Shared
+machines drift, so compare figures taken in the same run: the trees are measured in turn
+within each repeat, and the process-level figures are medians of ``--repeats`` runs.
 """
 
 from __future__ import annotations
@@ -92,13 +95,17 @@ WARM_SCRIPT = textwrap.dedent(
 )
 
 
-def _env(cache_dir: str) -> dict:
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _env(cache_dir: str, tree: str) -> dict:
     env = dict(os.environ)
     env["NUMBA_CACHE_DIR"] = cache_dir
+    env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
-def _run(cmd, env, cwd=None) -> tuple[float, str]:
+def _run(cmd, env, cwd) -> tuple[float, str]:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - t0
@@ -107,65 +114,100 @@ def _run(cmd, env, cwd=None) -> tuple[float, str]:
     return wall, proc.stdout
 
 
-def compile_times() -> dict:
+def compile_times(tree: str) -> dict:
     """Compile seconds per kernel with an empty cache (one HPSS separate)."""
     with tempfile.TemporaryDirectory() as cache:
-        _, out = _run([sys.executable, "-c", COMPILE_SCRIPT], _env(cache))
+        _, out = _run([sys.executable, "-c", COMPILE_SCRIPT], _env(cache, tree), tree)
     return json.loads(out.strip().splitlines()[-1])
 
 
-def demo_times(repeats: int) -> tuple[list[float], list[float]]:
-    """Wall seconds of ``dsp-separate demo``: cold cache, then warm cache."""
-    cold, warm = [], []
+def demo_times(tree: str) -> tuple[float, float]:
+    """Wall seconds of ``dsp-separate demo`` in a new process: cold cache, then warm."""
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "dsp_separate.cli", "demo", "-q", "-o", out]
+        return (_run(cmd, _env(cache, tree), tree)[0], _run(cmd, _env(cache, tree), tree)[0])
+
+
+def warm_hpss(tree: str, cache: str) -> dict:
+    """New-process HPSS of 10 s stereo 44.1 kHz with the cache ``cache``: times and parts."""
+    launched = time.time()
+    _, out = _run([sys.executable, "-c", WARM_SCRIPT], _env(cache, tree), tree)
+    row = json.loads(out.strip().splitlines()[-1])
+    row["wall"] = row["done"] - launched  # launch to first result, one separate
+    row["interpreter"] = row["start"] - launched
+    return row
+
+
+def _checkout(rev: str, dest: str) -> str:
+    """The package files of git revision ``rev`` of this repository, extracted to ``dest``."""
+    archive = subprocess.run(["git", "-C", ROOT, "archive", rev, "dsp_separate"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+    return dest
+
+
+def measure(trees: dict, repeats: int) -> dict:
+    """Every figure for every tree, the trees taken in turn within each repeat (so that a
+    drift of the machine's speed affects them alike)."""
+    med = statistics.median
+    res = {name: {"compile": compile_times(tree)} for name, tree in trees.items()}
+    demos = {name: [] for name in trees}
+    warms = {name: [] for name in trees}
+    caches = {name: tempfile.mkdtemp() for name in trees}
+    for name, tree in trees.items():
+        warm_hpss(tree, caches[name])  # fills the cache
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
-            cmd = [sys.executable, "-m", "dsp_separate.cli", "demo", "-q", "-o", out]
-            cold.append(_run(cmd, _env(cache), cwd=out)[0])
-            warm.append(_run(cmd, _env(cache), cwd=out)[0])
-    return cold, warm
+        for name, tree in trees.items():
+            demos[name].append(demo_times(tree))
+            warms[name].append(warm_hpss(tree, caches[name]))
+    for name in trees:
+        res[name]["demo cold"] = med(d[0] for d in demos[name])
+        res[name]["demo warm"] = med(d[1] for d in demos[name])
+        for key in ("wall", "interpreter", "import", "first", "second"):
+            res[name][key] = med(r[key] for r in warms[name])
+    return res
 
 
-def warm_hpss(repeats: int) -> list[dict]:
-    """New-process HPSS of 10 s stereo 44.1 kHz with a warm cache: wall time and its parts."""
-    rows = []
-    with tempfile.TemporaryDirectory() as cache:
-        _run([sys.executable, "-c", WARM_SCRIPT], _env(cache))  # fills the cache
-        for _ in range(repeats):
-            launched = time.time()
-            _, out = _run([sys.executable, "-c", WARM_SCRIPT], _env(cache))
-            row = json.loads(out.strip().splitlines()[-1])
-            row["wall"] = row["done"] - launched  # launch to first result, one separate
-            row["interpreter"] = row["start"] - launched
-            rows.append(row)
-    return rows
+LABELS = {
+    "compile": "numba compilation, one HPSS separate (empty cache)",
+    "demo cold": "first `dsp-separate demo` (empty cache)",
+    "demo warm": "`dsp-separate demo` (warm cache)",
+    "wall": "HPSS 10 s stereo, new process: launch to result",
+    "interpreter": "  interpreter start-up",
+    "import": "  import dsp_separate + HPSS()",
+    "first": "  first separate",
+    "second": "  (second separate: the work alone)",
+}
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also measure the package at this git revision (e.g. 0e35ec2) "
+                             "and print the figures side by side")
     args = parser.parse_args(argv)
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as base_dir:
+        trees = {}
+        if args.baseline:
+            trees[f"before ({args.baseline})"] = _checkout(args.baseline, base_dir)
+        trees["now"] = ROOT
+        res = measure(trees, args.repeats)
 
-    comp = compile_times()
-    print("\ncompile seconds per kernel, empty cache (HPSS, 2 s stereo float32):")
-    for name, sec in sorted(comp["kernels"].items(), key=lambda kv: -kv[1]):
-        print(f"  {sec:6.2f}  {name}")
-    print(f"  {sum(comp['kernels'].values()):6.2f}  total compilation; first separate took "
-          f"{comp['separate']:.2f} s")
+    for name in trees:
+        comp = res[name]["compile"]
+        print(f"\n{name}: compile seconds per kernel, empty cache (HPSS, 2 s stereo float32):")
+        for kernel, sec in sorted(comp["kernels"].items(), key=lambda kv: -kv[1]):
+            print(f"  {sec:6.2f}  {kernel}")
+        res[name]["compile"] = sum(comp["kernels"].values())
 
-    cold, warm = demo_times(args.repeats)
-    med = statistics.median
-    print(f"\ndsp-separate demo, new process: cold cache {med(cold):.2f} s "
-          f"(runs {', '.join(f'{t:.2f}' for t in cold)}), warm cache {med(warm):.2f} s "
-          f"(runs {', '.join(f'{t:.2f}' for t in warm)})")
-
-    rows = warm_hpss(args.repeats)
-    print("\nHPSS of 10 s stereo 44.1 kHz in a new process, warm cache (medians):")
-    for key in ("wall", "interpreter", "import", "first", "second"):
-        label = {"wall": "launch to first result", "interpreter": "interpreter start-up",
-                 "import": "import dsp_separate + HPSS()",
-                 "first": "first separate", "second": "second separate (the work)"}[key]
-        print(f"  {label:<30} {med(r[key] for r in rows):6.2f} s")
+    print(f"\nmedians of {args.repeats} runs, seconds:")
+    names = list(trees)
+    print(f"| {'':<52} | " + " | ".join(f"{n:>16}" for n in names) + " |")
+    print(f"|{'-' * 54}|" + "|".join("-" * 17 + ":" for _ in names) + "|")
+    for key, label in LABELS.items():
+        print(f"| {label:<52} | " + " | ".join(f"{res[n][key]:16.2f}" for n in names) + " |")
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
 
 
