@@ -55,6 +55,8 @@ _LAZY = {
     "adaptive_repet_model": "separators.repet",
     "repet_sim_model": "separators.repet",
     "similarity_matrix": "separators.repet",
+    "RPCA": "separators.rpca",
+    "rpca": "separators.rpca",
     "IdealBinaryMask": "separators.oracle",
     "IdealRatioMask": "separators.oracle",
     "PhaseSensitiveMask": "separators.oracle",

@@ -290,3 +290,75 @@ def test_pure_functions_check_their_input():
     S = np.ones((3, 4))
     R.repet_model(S, 2)
     np.testing.assert_array_equal(S, np.ones((3, 4)))  # input untouched
+
+
+# ---------------------------------------------------------------- robust PCA
+from dsp_separate.separators import rpca as RP  # noqa: E402
+
+
+def low_rank_plus_spikes(m=120, n=150, rank=2, n_spikes=300, seed=0):
+    rng = np.random.default_rng(seed)
+    low = rng.random((m, rank)) @ rng.random((rank, n))
+    spikes = np.zeros((m, n))
+    spikes.flat[rng.choice(m * n, n_spikes, replace=False)] = rng.uniform(2, 6, n_spikes)
+    return low, spikes
+
+
+def test_rpca_recovers_a_rank_2_matrix_and_its_spikes():
+    low, spikes = low_rank_plus_spikes()
+    L, S, n_iter, residual = ds.rpca(low + spikes)
+    assert np.linalg.norm(L - low) / np.linalg.norm(low) < 0.01
+    assert np.linalg.norm(S - spikes) / np.linalg.norm(spikes) < 0.01
+    assert residual < 1e-7 and n_iter < 100
+    assert np.linalg.matrix_rank(L, tol=1e-6 * np.abs(L).max()) == 2
+
+
+def test_rpca_warns_when_it_stops_on_max_iter():
+    low, spikes = low_rank_plus_spikes()
+    with pytest.warns(ds.ConvergenceWarning, match=r"max_iter=3 .*relative residual"):
+        _, _, n_iter, residual = ds.rpca(low + spikes, max_iter=3)
+    assert n_iter == 3 and residual > 1e-7
+
+
+@pytest.mark.kernels
+def test_gram_thresholding_equals_svd_thresholding():
+    rng = np.random.default_rng(1)
+    for shape in [(40, 70), (70, 40)]:
+        A = rng.standard_normal(shape)
+        U, s, Vt = np.linalg.svd(A, full_matrices=False)
+        tau = s[5] + 1e-3  # keeps 5
+        ref = (U[:, :5] * (s[:5] - tau)) @ Vt[:5]
+        L, rank = RP._svt_gram(A, tau)
+        assert rank == 5
+        np.testing.assert_allclose(L, ref, atol=1e-10)
+    low, _ = low_rank_plus_spikes(rank=3)
+    U, s, Vt = RP._randomized_svd(low, 3, np.random.default_rng(0))
+    np.testing.assert_allclose((U * s) @ Vt, low, atol=1e-10)
+
+
+def test_rpca_of_zeros_and_bad_input():
+    L, S, n_iter, residual = ds.rpca(np.zeros((5, 6)))
+    assert n_iter == 0 and not L.any() and not S.any()
+    for kwargs, match in [({"lam": -1.0}, "lam=-1.0"), ({"tol": 0.0}, "tol=0.0"),
+                          ({"max_iter": 0}, "max_iter=0"), ({"random_state": -2},
+                                                            "random_state=-2")]:
+        with pytest.raises(ds.ParameterError, match=match):
+            ds.rpca(np.ones((4, 4)), **kwargs)
+    with pytest.raises(ds.ParameterError, match="must be finite"):
+        ds.rpca(np.full((3, 3), np.nan))
+    with pytest.raises(ds.ParameterError, match="must be real"):
+        ds.rpca(np.ones((3, 3), complex))
+
+
+def test_rpca_separates_a_steady_chord_from_a_glide():
+    """A steady chord is low rank in the spectrogram, a glide is sparse (one bin a frame)."""
+    t = np.arange(2 * SR) / SR
+    chord = np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 330 * t)
+    glide = 0.5 * np.sin(2 * np.pi * (500 * t + 400 * t ** 2))
+    y = np.stack([chord + glide, 0.5 * chord + glide]).astype(np.float32)
+    result = ds.RPCA(stft=STFT).separate(y, SR)
+    assert sdr(chord, result["background"][0]) > 20
+    assert sdr(glide, result["foreground"][0]) > 15
+    assert sdr(glide, result["foreground"][1]) > 20  # one decomposition per channel
+    with pytest.warns(ds.ConvergenceWarning):
+        ds.RPCA(stft=STFT, max_iter=2).separate(y, SR)
