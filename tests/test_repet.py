@@ -85,8 +85,11 @@ def naive_repet_sim_model(S, k, min_distance, threshold):
     C = U.T @ U
     W = np.empty_like(S)
     for t in range(T):
-        ok = [u for u in np.argsort(-C[t], kind="stable")
-              if abs(u - t) >= min_distance and C[t, u] >= threshold][:k]
+        row = C[t]
+        peaks = [u for u in range(T) if row[u] >= threshold and all(
+            row[u] > row[v] for v in range(max(0, u - min_distance), min(T, u + min_distance + 1))
+            if v != u)]
+        ok = sorted(peaks, key=lambda u: -row[u])[:k]
         W[:, t] = S[:, t] if not ok else np.minimum(np.median(S[:, ok], axis=1), S[:, t])
     return W
 

@@ -6,8 +6,8 @@
 * :func:`local_period_model` -- adaptive REPET's model: per frame, the median of the frames
   one local period apart (Liutkus et al. 2012).
 * :func:`topk_similar` -- REPET-SIM's selection: for each row of a block of the cosine
-  similarity matrix, the ``k`` most similar frames at least ``min_distance`` frames away and
-  at or above ``threshold`` (a min-heap of size ``k``).
+  similarity matrix, its ``k`` highest local maxima (each above every other value within
+  ``min_distance`` frames) at or above ``threshold`` (monotonic queues and a min-heap).
 * :func:`neighbour_model` -- REPET-SIM's model: per frame, the median of the selected frames,
   then the minimum with the mixture.
 
@@ -140,31 +140,51 @@ def local_period_model(S, periods, reach, out):
 
 
 @jit(nogil=True)
-def topk_similar(G, row0, k, min_distance, threshold, idx, count):
-    """Top-``k`` columns of each row of the similarity block ``G`` (B, T).
+def topk_similar(G, min_distance, threshold, k, idx, count):
+    """REPET-SIM's repeating frames for each row of a similarity block ``G`` (B, T).
 
-    Row ``b`` is frame ``row0 + b``; columns closer than ``min_distance`` frames to it or
-    below ``threshold`` are skipped.  ``idx[b, :count[b]]`` receives the chosen frames
-    (in heap order), ``count[b]`` how many qualified (at most ``k``).
+    The candidates of a row are its *local maxima*: columns ``c`` with
+    ``G[b, c] >= threshold`` and ``G[b, c]`` strictly above every other value within
+    ``min_distance`` columns; the ``k`` largest are kept (a min-heap of size ``k``).
+    ``idx[b, :count[b]]`` receives them (in heap order), ``count[b]`` how many there are.
+    The window maxima on each side come from monotonic queues: O(T) per row.
     """
     B, T = G.shape
+    d = min_distance
     heap_v = np.empty(k, dtype=G.dtype)
     heap_i = np.empty(k, dtype=np.int64)
+    left = np.empty(T, dtype=G.dtype)
+    queue = np.empty(T, dtype=np.int64)
     for b in range(B):
-        f = row0 + b
-        n = 0
+        row = G[b]
+        # left[c] = max(row[c - d : c]) (-inf when empty)
+        head = 0
+        tail = 0
         for c in range(T):
-            d = c - f
-            if d < 0:
-                d = -d
-            if d < min_distance:
-                continue
-            v = G[b, c]
-            if not v >= threshold:
+            while tail > head and queue[head] < c - d:
+                head += 1
+            left[c] = row[queue[head]] if tail > head else -np.inf
+            while tail > head and row[queue[tail - 1]] <= row[c]:
+                tail -= 1
+            queue[tail] = c
+            tail += 1
+        n = 0
+        head = 0
+        tail = 0
+        for c in range(T - 1, -1, -1):
+            # right = max(row[c + 1 : c + d + 1])
+            while tail > head and queue[head] > c + d:
+                head += 1
+            right = row[queue[head]] if tail > head else -np.inf
+            while tail > head and row[queue[tail - 1]] <= row[c]:
+                tail -= 1
+            queue[tail] = c
+            tail += 1
+            v = row[c]
+            if not (v >= threshold and v > left[c] and v > right):
                 continue
             if n < k:
-                # push and sift up
-                i = n
+                i = n  # push and sift up
                 n += 1
                 while i > 0:
                     parent = (i - 1) // 2
@@ -176,8 +196,7 @@ def topk_similar(G, row0, k, min_distance, threshold, idx, count):
                 heap_v[i] = v
                 heap_i[i] = c
             elif v > heap_v[0]:
-                # replace the smallest and sift down
-                i = 0
+                i = 0  # replace the smallest and sift down
                 while True:
                     child = 2 * i + 1
                     if child >= k:

@@ -12,7 +12,7 @@ soft mask; what does not repeat (a melody, a voice) is the foreground.
   spectrogram* (:func:`beat_spectrogram`), a local median over the frames one period apart
   (:func:`adaptive_repet_model`).
 * :class:`REPETSIM` (Rafii & Pardo 2012): no period at all; each frame's model is the median
-  of its ``k`` most similar frames (cosine similarity, :func:`repet_sim_model`).
+  of the ``k`` frames most similar to it (cosine similarity, :func:`repet_sim_model`).
 
 In all three the repeating model :math:`W` is cut at the mixture, :math:`W \leftarrow
 \min(W, V)`, and the background mask is :math:`W / V` (with the default ``power=1``), the
@@ -452,17 +452,21 @@ def _unit_frames(S2):
 _BLOCK_ELEMENTS = 1 << 22
 
 
-def repet_sim_model(S: np.ndarray, k: int = 20, min_distance: int = 1,
+def repet_sim_model(S: np.ndarray, k: int = 100, min_distance: int = 1,
                     threshold: float = 0.0) -> np.ndarray:
     r"""REPET-SIM's repeating spectrogram: the median of each frame's most similar frames.
 
     With :math:`C` the cosine similarity between frames (:func:`similarity_matrix`), frame
-    :math:`t`'s neighbours :math:`J_t` are its (at most) ``k`` most similar frames with
-    :math:`C(t, u) \ge` ``threshold`` and :math:`|t - u| \ge` ``min_distance``, and
+    :math:`t`'s repeating frames :math:`J_t` are the (at most) ``k`` highest *local maxima*
+    of its row :math:`C(t, \cdot)`: frames :math:`u` with :math:`C(t, u) \ge` ``threshold``
+    and :math:`C(t, u) > C(t, v)` for every other :math:`v` with :math:`|u - v| \le`
+    ``min_distance`` (so the chosen frames are at least that far apart, one per repetition;
+    :math:`t` itself, with similarity 1, is one of them), and
 
     .. math:: W(f, t) = \min\big(\operatorname{median}_{u \in J_t} V(f, u),\ V(f, t)\big)
 
-    (Rafii & Pardo 2012).  A frame without neighbours is its own model.  The similarity is
+    (Rafii & Pardo 2012).  A frame without any (a silent one) is its own model.  The
+    similarity is
     computed in blocks of rows (one matrix product each) and only the ``k`` best of each row
     are kept (numba), so memory is O(n_frames * k), never n_frames x n_frames.  With leading
     axes (channels), one similarity is computed from their mean magnitude and the medians
@@ -472,10 +476,10 @@ def repet_sim_model(S: np.ndarray, k: int = 20, min_distance: int = 1,
     ----------
     S : ndarray, shape (..., n_freq, n_frames)
         Magnitude spectrogram.  Not modified.
-    k : int, default 20
+    k : int, default 100
         Largest number of repeating frames per frame.
     min_distance : int, default 1
-        Smallest distance in frames between a frame and its neighbours.
+        Smallest distance in frames between two repeating frames of a frame.
     threshold : float, default 0.0
         Smallest cosine similarity of a neighbour, in [0, 1].
 
@@ -523,7 +527,7 @@ def _similar_frames(S, k, min_distance, threshold):
         G = U[lo:hi] @ U.T
 
         def work(a, b, G=G, lo=lo):
-            _krepet.topk_similar(G[a:b], lo + a, k_eff, min_distance, threshold,
+            _krepet.topk_similar(G[a:b], min_distance, threshold, k_eff,
                                  idx[lo + a:lo + b], count[lo + a:lo + b])
 
         in_threads(work, hi - lo, min_items=32)
@@ -854,23 +858,26 @@ class REPETSIM(_RepetBase):
 
     .. math::
 
-        J_t = \operatorname{top}_k \{u : C(t, u) \ge \theta,\ |t - u| \ge d\}, \qquad
+        J_t = \operatorname{top}_k \{u : C(t, u) \ge \theta,\ C(t, u) > C(t, v)\
+        \forall v \ne u, |u - v| \le d\}, \qquad
         W(f, t) = \min\big(\operatorname{median}_{u \in J_t} V(f, u),\ V(f, t)\big)
 
-    with :math:`C` the cosine similarity between frames (Rafii & Pardo 2012), computed once
-    from the channels' mean magnitude; the medians are per channel.  Works for repetitions
+    with :math:`C` the cosine similarity between frames (Rafii & Pardo 2012): each frame's
+    repeating frames are the ``k`` highest local maxima of its similarity row, at least
+    ``min_distance`` apart (:func:`repet_sim_model`).  The similarity is computed once from
+    the channels' mean magnitude; the medians are per channel.  Works for repetitions
     that are not periodic (a chorus that comes back).  Every frame may pick neighbours
     anywhere in the signal, so the method needs the whole signal (offline).  Memory grows
     as n_frames x k (the similarity is computed in blocks; :func:`repet_sim_model`).
 
     Parameters
     ----------
-    k : int, default 20
-        Largest number of repeating frames per frame (the paper's *k*).
+    k : int, default 100
+        Largest number of repeating frames per frame (the paper's *k*; the authors' 100).
     threshold : float, default 0.0
         Smallest cosine similarity of a repeating frame, in [0, 1] (the paper's 0).
     min_distance : float, default 1.0
-        Smallest time in seconds between a frame and its repeating frames (the paper's 1 s).
+        Smallest time in seconds between two repeating frames (the paper's 1 s).
     high_pass : float, default 100.0
         Cut-off in Hz below which everything is background.
     mask : {"soft", "binary"}, default "soft"
@@ -882,8 +889,9 @@ class REPETSIM(_RepetBase):
 
     Notes
     -----
-    A frame with no frame at least ``min_distance`` away above ``threshold`` (a clip
-    shorter than ``min_distance``) is its own model: it goes to the background.
+    A silent frame (or one with no similarity at or above ``threshold``) is its own model:
+    it goes to the background.  On a clip shorter than ``min_distance`` each frame's only
+    repeating frame is itself: everything is background.
 
     References
     ----------
@@ -902,16 +910,16 @@ class REPETSIM(_RepetBase):
     >>> bg = np.tile(loop, 8)
     >>> t = np.arange(bg.size) / sr
     >>> fg = 0.5 * np.sin(2 * np.pi * (300 * t + 40 * t ** 2))
-    >>> sep = ds.REPETSIM(k=6, min_distance=0.25, stft={"n_fft": 512, "hop_length": 128})
+    >>> sep = ds.REPETSIM(min_distance=0.25, stft={"n_fft": 512, "hop_length": 128})
     >>> result = sep.separate(bg + fg, sr)
-    >>> bool(ds.metrics.sd_sdr(fg, result["foreground"]) > 5)   # REPET gets 15 dB here
+    >>> bool(ds.metrics.sd_sdr(fg, result["foreground"]) > 10)
     True
     """
 
     name = "repet_sim"
     summary = "repeating background / foreground by similar frames (Rafii & Pardo 2012)"
 
-    def __init__(self, k=20, threshold=0.0, min_distance=1.0, high_pass=100.0, mask="soft",
+    def __init__(self, k=100, threshold=0.0, min_distance=1.0, high_pass=100.0, mask="soft",
                  power=1.0, stft=None, wiener_iterations=0):
         self.k = k
         self.threshold = threshold
