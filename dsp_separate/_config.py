@@ -178,6 +178,17 @@ _POOL_LOCK = threading.Lock()
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
+_IN_POOL = threading.local()  # .active: this thread is running pool work
+
+
+def _in_pool(work, lo, hi):
+    _IN_POOL.active = True
+    try:
+        work(lo, hi)
+    finally:
+        _IN_POOL.active = False
+
+
 def n_threads_for(n_items: int, min_items: int, workers: int = -1) -> int:
     """Threads :func:`in_threads` uses for ``n_items`` items, at least ``min_items`` each."""
     n = (os.cpu_count() or 1) if workers < 0 else workers
@@ -190,11 +201,15 @@ def in_threads(work, n_items: int, min_items: int, workers: int = -1) -> None:
     ``workers`` threads (-1: one per core), but each gets at least ``min_items`` items: a
     small input runs in the calling thread.  ``work`` should spend its time in kernels that
     release the GIL.  The pool is shared by all callers (threads may call concurrently) and
-    made anew in a forked child.  An exception in ``work`` is raised here.
+    made anew in a forked child.  A call made from inside pool work runs serially in that
+    thread (no deadlock when ``work`` itself calls this).  An exception in ``work`` is
+    raised here.
     """
     global _POOL
     n_threads = n_threads_for(n_items, min_items, workers)
-    if n_threads == 1:
+    if n_threads == 1 or getattr(_IN_POOL, "active", False):
+        # one thread's worth, or already inside a pool thread: a pool thread never waits
+        # for other pool work, so nested calls cannot deadlock the pool
         work(0, n_items)
         return
     with _POOL_LOCK:
@@ -206,7 +221,8 @@ def in_threads(work, n_items: int, min_items: int, workers: int = -1) -> None:
     bounds = [n_items * i // n_threads for i in range(n_threads + 1)]
     # the caller takes the first range itself: one thread less to wake, and no deadlock
     # even if every pool thread is busy with other callers' work
-    futures = [pool.submit(work, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    futures = [pool.submit(_in_pool, work, lo, hi)
+               for lo, hi in zip(bounds[1:-1], bounds[2:])]
     try:
         work(bounds[0], bounds[1])
     finally:

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -280,3 +281,29 @@ def test_pool_reports_errors_of_every_thread():
 
     _config.in_threads(record, 10, 1, workers=3)
     assert sorted(seen) == [(0, 3), (3, 6), (6, 10)]
+
+
+def test_nested_pool_calls_from_several_threads_finish():
+    """Work that itself calls the pool, from several threads at once: with every pool
+    thread waiting for inner work queued behind it, the pool would deadlock; inner calls
+    made in a pool thread run in that thread instead."""
+    out = np.zeros((3, 4, 64))  # one slab per calling thread
+
+    def caller(c):
+        def outer(lo, hi):
+            for row in range(lo, hi):
+                def work(a, b, row=row):
+                    out[c, row, a:b] += 1
+
+                _config.in_threads(work, 64, 1, workers=4)
+
+        _config.in_threads(outer, 4, 1, workers=4)
+
+    threads = [threading.Thread(target=caller, args=(c,), daemon=True) for c in range(3)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 60
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), "the pool deadlocked"
+    np.testing.assert_array_equal(out, 1)
