@@ -57,6 +57,8 @@ _LAZY = {
     "similarity_matrix": "separators.repet",
     "RPCA": "separators.rpca",
     "rpca": "separators.rpca",
+    "FT2D": "separators.ft2d",
+    "ft2d_models": "separators.ft2d",
     "IdealBinaryMask": "separators.oracle",
     "IdealRatioMask": "separators.oracle",
     "PhaseSensitiveMask": "separators.oracle",
