@@ -495,3 +495,15 @@ def test_model_file_gives_the_trained_separator(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--model FILE" in err[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_every_registered_method_builds_its_sub_command():
+    """A method parameter that shadows a shared option (e.g. the STFT's --window) would
+    make argparse fail for every command: build each method's full parser."""
+    for name, cls in ds.available_separators().items():
+        if cls.tags.needs_references:
+            continue
+        parser = cli.build_parser(name)
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args([name, "--help"])
+        assert exc.value.code == 0, name
