@@ -112,6 +112,7 @@ def test_console_script_entry_point(tmp_path):
     assert out.stderr.strip().count("\n") == 0 and "nofile.wav" in out.stderr
 
 
+@pytest.mark.slow  # BSS Eval over a small dataset with the oracles: ~35 s
 def test_evaluate_prints_medians_and_writes_csv(tmp_path, capsys):
     from dsp_separate.synth import harmonic_percussive_mixture
 

@@ -15,6 +15,7 @@ def test_there_are_examples():
     assert len(EXAMPLES) >= 2
 
 
+@pytest.mark.slow  # each runs in a new process (numba cache loading, plots): ~5-30 s
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(script, tmp_path):
     pytest.importorskip("matplotlib")  # in the test extra; the plot extra for users

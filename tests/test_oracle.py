@@ -61,6 +61,7 @@ def _sdr(images, result, names):
 # theory
 
 
+@pytest.mark.slow  # BSS Eval of five oracles on stereo: ~25 s
 def test_orderings_on_a_stereo_mixture_of_known_sources(stereo):
     images, refs, y = stereo
     names = list(refs)
