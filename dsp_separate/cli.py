@@ -33,19 +33,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._formats import FORMATS, SUBTYPES  # imports nothing: checks stay light
+
 __all__ = ["main"]
 
 PROG = "dsp-separate"
 _STFT_OPTIONS = ("n_fft", "hop_length", "win_length", "window")
-FORMATS = ("wav", "flac", "ogg", "aiff")
-#: soundfile subtypes per output format, first the default (the same table as ``io.SUBTYPES``,
-#: repeated here so that checking ``--subtype`` imports neither numpy nor soundfile).
-SUBTYPES = {
-    "wav": ("PCM_16", "PCM_24", "PCM_32", "PCM_U8", "FLOAT", "DOUBLE"),
-    "flac": ("PCM_16", "PCM_24", "PCM_S8"),
-    "ogg": ("VORBIS", "OPUS"),
-    "aiff": ("PCM_16", "PCM_24", "PCM_32", "PCM_S8", "FLOAT", "DOUBLE"),
-}
 #: Inputs longer than this many seconds get progress lines while they are separated.
 LONG_INPUT_SECONDS = 60.0
 #: Seconds between two "still running" lines for a long input.

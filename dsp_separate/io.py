@@ -22,21 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ._formats import FORMATS, SUBTYPES
 from ._validation import check_audio, check_bool, check_channel_first, check_sr, describe
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["load", "save", "matching_subtype", "ClippingWarning", "FORMATS", "SUBTYPES"]
 
-#: File extensions :func:`save` can write (soundfile major formats).
-FORMATS = ("wav", "flac", "ogg", "aiff")
-
-#: The subtypes :func:`save` writes for each format; the first is the default.
-SUBTYPES = {
-    "wav": ("PCM_16", "PCM_24", "PCM_32", "PCM_U8", "FLOAT", "DOUBLE"),
-    "flac": ("PCM_16", "PCM_24", "PCM_S8"),
-    "ogg": ("VORBIS", "OPUS"),
-    "aiff": ("PCM_16", "PCM_24", "PCM_32", "PCM_S8", "FLOAT", "DOUBLE"),
-}
 
 # subtypes whose samples are not confined to [-1, 1]
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE", "VORBIS", "OPUS")
