@@ -66,7 +66,7 @@ def exp1(x):
     """Exponential integral E1(x) = int_x^inf exp(-t) / t dt, x > 0 (inf at 0)."""
     if x <= 0.0:
         return np.inf
-    if x <= 1.0:
+    if x <= 2.0:
         # E1 = -gamma - ln x - sum_{k>=1} (-x)^k / (k k!)
         total = 0.0
         term = 1.0
@@ -81,6 +81,14 @@ def exp1(x):
         return -EULER - math.log(x) - total
     if x > 700.0:
         return 0.0
+    if x > 60.0:
+        # asymptotic series exp(-x) / x sum_k (-1)^k k! / x^k (12 terms: < 1e-12 relative)
+        term = 1.0
+        total = 1.0
+        for k in range(1, 12):
+            term *= -k / x
+            total += term
+        return total * math.exp(-x) / x
     # continued fraction exp(-x) / (x + 1 - 1 / (x + 3 - 4 / (x + 5 - ...))), modified Lentz
     b = x + 1.0
     c = 1e300
