@@ -184,7 +184,7 @@ def test_repeating_period_checks_its_range():
 @pytest.mark.parametrize("sep", [
     ds.REPET(period=(0.2, 1.5), stft=STFT),
     ds.REPET(period=LOOP / SR, stft=STFT),  # a fixed period
-    ds.AdaptiveREPET(period=(0.2, 1.5), window=3.0, hop=0.5, stft=STFT),
+    ds.AdaptiveREPET(period=(0.2, 1.5), window_s=3.0, hop_s=0.5, stft=STFT),
     ds.REPETSIM(k=6, min_distance=0.25, stft=STFT),
 ], ids=["repet", "repet_fixed", "adaptive_repet", "repet_sim"])
 def test_periodic_background_and_glide_are_separated(sep):
@@ -397,3 +397,46 @@ def test_ft2d_models_keep_an_exact_repetition():
     np.testing.assert_allclose(B + G, S, atol=1e-12)
     with pytest.raises(ds.ParameterError, match=r"neighborhood=5: must be a pair"):
         ds.ft2d_models(S, 5)
+
+
+# ---------------------------------------------------------------- kernel additive modelling
+from dsp_separate.separators import kam as K  # noqa: E402
+
+
+@pytest.mark.parametrize("kernels", [
+    {"background": K.similarity(6, 0.25), "foreground": K.cross(5, 5)},
+    {"background": K.periodic(), "foreground": K.cross(5, 5)},
+], ids=["similarity", "periodic"])
+def test_kam_separates_the_periodic_background_and_glide(kernels):
+    bg, fg = periodic_mixture()
+    result = ds.KAM(kernels=kernels, stft=STFT).separate((bg + fg).astype(np.float32), SR)
+    assert result.names == ("background", "foreground")
+    assert sdr(bg, result["background"]) >= 10
+    assert sdr(fg, result["foreground"]) >= 10
+
+
+def test_kam_with_hpss_kernels_matches_the_harmonic_percussive_split():
+    t = np.arange(2 * SR) / SR
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
+    clicks = np.zeros_like(t)
+    clicks[::SR // 4] = 1.0
+    sep = ds.KAM(kernels={"harmonic": K.horizontal(17), "percussive": K.vertical(17)},
+                 stft=STFT, n_iter=0)
+    result = sep.separate(tone + clicks, SR)
+    # no backfitting: ratio masks of the two medians of |X|^2, i.e. HPSS with power 1 on
+    # powers (= power 2 on magnitudes)
+    hpss = ds.HPSS(kernel_size=17, power=2.0, stft=STFT).separate(tone + clicks, SR)
+    np.testing.assert_allclose(result["harmonic"], hpss["harmonic"], atol=1e-6)
+    assert sdr(tone, ds.KAM(kernels=sep.kernels, stft=STFT).separate(tone + clicks, SR)[
+        "harmonic"]) > 15
+
+
+def test_kam_kernels_are_plain_data_and_checked():
+    assert K.cross(3, 5) == ("cross", 3, 5)
+    sep = ds.KAM(kernels={"a": ["horizontal", 5], "b": ("vertical", 3)})  # JSON lists ok
+    assert sep.source_names() == ("a", "b")
+    for kernels, match in [({"a": K.horizontal()}, "at least two"),
+                           ({"a": ("blur", 3), "b": K.vertical()}, r"kernels\['a'\]"),
+                           ({"a": ("horizontal", 0), "b": K.vertical()}, "frames=0")]:
+        with pytest.raises(ds.ParameterError, match=match):
+            ds.KAM(kernels=kernels).separate(np.zeros(SR, np.float32), SR)

@@ -85,11 +85,12 @@ def _select(buf, m, kth):
 
 
 @jit(nogil=True)
-def segment_model(S, period, out):
+def segment_model(S, period, cut, out):
     """REPET model of every row of ``S`` (R, T) for ``period`` frames, written to ``out``.
 
     ``out[r, t] = min(median_j S[r, (t % period) + j * period], S[r, t])`` over the segments
-    ``j`` that reach that position (the last segment may be partial).
+    ``j`` that reach that position (the last segment may be partial); without the minimum
+    when ``cut`` is False (KAM's periodic kernel).
     """
     R, T = S.shape
     n_seg = (T + period - 1) // period
@@ -103,7 +104,7 @@ def segment_model(S, period, out):
             med = _median_inplace(buf, m)
             for j in range(t, T, period):
                 v = S[r, j]
-                out[r, j] = med if med < v else v
+                out[r, j] = med if (med < v or not cut) else v
 
 
 @jit(nogil=True)
@@ -216,10 +217,11 @@ def topk_similar(G, min_distance, threshold, k, idx, count):
 
 
 @jit(nogil=True)
-def neighbour_model(VT, idx, count, lo, hi, out):
+def neighbour_model(VT, idx, count, lo, hi, cut, out):
     """REPET-SIM model of frames ``lo:hi``.
 
-    ``out[t, f] = min(median_i VT[idx[t, i], f], VT[t, f])`` over ``i < count[t]``.
+    ``out[t, f] = min(median_i VT[idx[t, i], f], VT[t, f])`` over ``i < count[t]`` (without
+    the minimum when ``cut`` is False: KAM's similarity kernel).
 
     ``VT`` (T, F) is the magnitude spectrogram with frames as rows.  A frame with no
     selected neighbour (``count[t] == 0``) is its own model (all background).
@@ -240,4 +242,4 @@ def neighbour_model(VT, idx, count, lo, hi, out):
         for f in range(F):
             med = _median_inplace(gathered[f], m)
             v = VT[t, f]
-            out[t, f] = med if med < v else v
+            out[t, f] = med if (med < v or not cut) else v

@@ -333,11 +333,12 @@ def repet_model(S: np.ndarray, period: int) -> np.ndarray:
     return _repet_model(S, period)
 
 
-def _repet_model(S, period):
+def _repet_model(S, period, cut=True):
     rows = _frames_of_rows(S)
     out = np.empty_like(rows)
-    _rows_in_threads(lambda lo, hi: _krepet.segment_model(rows[lo:hi], period, out[lo:hi]),
-                     rows.shape[0])
+    _rows_in_threads(
+        lambda lo, hi: _krepet.segment_model(rows[lo:hi], period, cut, out[lo:hi]),
+        rows.shape[0])
     return out.reshape(S.shape)
 
 
@@ -534,8 +535,9 @@ def _similar_frames(S, k, min_distance, threshold):
     return idx, count
 
 
-def _repet_sim_model(S, k, min_distance, threshold):
-    idx, count = _similar_frames(S, k, min_distance, threshold)
+def _repet_sim_model(S, k, min_distance, threshold, cut=True, neighbours=None):
+    idx, count = neighbours if neighbours is not None else _similar_frames(
+        S, k, min_distance, threshold)
     F, T = S.shape[-2:]
     out = np.empty(S.shape, dtype=S.dtype)
     flat_in = S.reshape((-1, F, T))
@@ -545,7 +547,7 @@ def _repet_sim_model(S, k, min_distance, threshold):
         WT = np.empty_like(VT)
 
         def work(lo, hi, VT=VT, WT=WT):
-            _krepet.neighbour_model(VT, idx, count, lo, hi, WT)
+            _krepet.neighbour_model(VT, idx, count, lo, hi, cut, WT)
 
         in_threads(work, T, min_items=64)
         flat_out[c] = WT.T
@@ -763,10 +765,10 @@ class AdaptiveREPET(_RepetBase):
     period : None or (float, float), default None
         Search range of the local periods in seconds; None: 1 s to 10 s, cut at half the
         window.
-    window : float, default 10.0
+    window_s : float, default 10.0
         Length in seconds of the windows of the beat spectrogram (and of the median's reach,
         half a window on each side).  Cut at the signal's length.
-    hop : float, default 1.0
+    hop_s : float, default 1.0
         Seconds between the windows' centres.
     high_pass : float, default 100.0
         Cut-off in Hz below which everything is background.
@@ -794,7 +796,7 @@ class AdaptiveREPET(_RepetBase):
     >>> bg = np.tile(loop, 8)
     >>> t = np.arange(bg.size) / sr
     >>> fg = 0.5 * np.sin(2 * np.pi * (300 * t + 40 * t ** 2))
-    >>> sep = ds.AdaptiveREPET(period=(0.2, 1.0), window=3.0, hop=0.5,
+    >>> sep = ds.AdaptiveREPET(period=(0.2, 1.0), window_s=3.0, hop_s=0.5,
     ...                        stft={"n_fft": 512, "hop_length": 128})
     >>> result = sep.separate(bg + fg, sr)
     >>> bool(ds.metrics.sd_sdr(fg, result["foreground"]) > 10)
@@ -804,11 +806,11 @@ class AdaptiveREPET(_RepetBase):
     name = "adaptive_repet"
     summary = "repeating background / foreground with a local period per frame (Liutkus 2012)"
 
-    def __init__(self, period=None, window=10.0, hop=1.0, high_pass=100.0, mask="soft",
+    def __init__(self, period=None, window_s=10.0, hop_s=1.0, high_pass=100.0, mask="soft",
                  power=1.0, stft=None, wiener_iterations=0):
         self.period = period
-        self.window = window
-        self.hop = hop
+        self.window_s = window_s
+        self.hop_s = hop_s
         self.high_pass = high_pass
         self.mask = mask
         self.power = power
@@ -819,16 +821,16 @@ class AdaptiveREPET(_RepetBase):
         if self.period is not None and not isinstance(self.period, (tuple, list)):
             raise ParameterError(f"period={self.period!r}: give a (min_s, max_s) range or None")
         _check_period_param(self.period)
-        check_positive_float(self.window, "window")
-        check_positive_float(self.hop, "hop")
+        check_positive_float(self.window_s, "window_s")
+        check_positive_float(self.hop_s, "hop_s")
         self._validate_common()
 
     def local_periods(self, S, sr, stft=None) -> np.ndarray:
         """The local period in frames of every frame of a (C, F, T) spectrogram."""
         stft = stft if stft is not None else self._transform()
         T = S.shape[-1]
-        win = max(2, min(T, stft.seconds_to_frames(self.window, sr)))
-        hop = stft.seconds_to_frames(self.hop, sr)
+        win = max(2, min(T, stft.seconds_to_frames(self.window_s, sr)))
+        hop = stft.seconds_to_frames(self.hop_s, sr)
         period = _check_period_param(self.period)
         lo, hi = _period_range(period, win, sr, stft, name="period (within window)")
         B = _beat_spectrogram(S, win, hop)
@@ -846,7 +848,7 @@ class AdaptiveREPET(_RepetBase):
                 w[...] = s
                 continue
             periods = self.local_periods(s, sr, stft)
-            reach = max(1, min(T, stft.seconds_to_frames(self.window, sr)) // 2)
+            reach = max(1, min(T, stft.seconds_to_frames(self.window_s, sr)) // 2)
             w[...] = _adaptive_model(s, periods, reach)
         return self._models(S, W, sr, stft)
 
