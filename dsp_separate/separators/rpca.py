@@ -250,8 +250,11 @@ class RPCA(Separator):
         :math:`\lambda`; default :math:`1/\sqrt{\max(F, T)}` (the paper's :math:`\kappa = 1`).
     gain : float, default 1.0
         The paper's mask gain :math:`g`: the foreground model is :math:`|S| / g`.
-    tol : float, default 1e-7
-        Relative residual at which the iterations stop.
+    tol : float, default 1e-4
+        Relative residual at which the iterations stop.  Measured on the dev corpus: the
+        separations at 1e-3, 1e-4 and 1e-7 (Lin et al.'s value for exact recovery, the
+        default of :func:`rpca`) score the same SDR to 0.01 dB, and 1e-4 takes about 24
+        iterations where 1e-7 takes 39 (each a large SVD: music is far from low rank).
     max_iter : int, default 100
         Iteration limit; reaching it warns (:class:`~dsp_separate.ConvergenceWarning`).
     mask : {"soft", "binary"}, default "binary"
@@ -296,7 +299,7 @@ class RPCA(Separator):
     tags = Tags(kind="mask", streaming="offline")
     param_choices = {"mask": MASK_TYPES}
 
-    def __init__(self, lam=None, gain=1.0, tol=1e-7, max_iter=100, mask="binary", power=1.0,
+    def __init__(self, lam=None, gain=1.0, tol=1e-4, max_iter=100, mask="binary", power=1.0,
                  random_state=0, stft=None, wiener_iterations=0):
         self.lam = lam
         self.gain = gain
