@@ -435,6 +435,9 @@ def test_kam_kernels_are_plain_data_and_checked():
     assert K.cross(3, 5) == ("cross", 3, 5)
     sep = ds.KAM(kernels={"a": ["horizontal", 5], "b": ("vertical", 3)})  # JSON lists ok
     assert sep.source_names() == ("a", "b")
+    text = ds.KAM(kernels="h=horizontal:17; p=vertical:9;bg=similarity:20:0.5;r=periodic:none")
+    assert text._kernels() == {"h": ("horizontal", 17), "p": ("vertical", 9),
+                               "bg": ("similarity", 20, 0.5), "r": ("periodic", None)}
     for kernels, match in [({"a": K.horizontal()}, "at least two"),
                            ({"a": ("blur", 3), "b": K.vertical()}, r"kernels\['a'\]"),
                            ({"a": ("horizontal", 0), "b": K.vertical()}, "frames=0")]:

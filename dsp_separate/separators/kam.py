@@ -140,7 +140,35 @@ def _check_kernel(name, spec):
     return helper(*spec[1:])
 
 
+def _parse_kernels(text):
+    """``"harmonic=horizontal:17;percussive=vertical:17"`` -> dict (the command line's form)."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, spec = part.partition("=")
+        if not sep:
+            raise ParameterError(f"kernels={text!r}: write name=kind:arg:...;name=kind:... "
+                                 "e.g. 'harmonic=horizontal:17;percussive=vertical:17'")
+        kind, *args = spec.strip().split(":")
+        values = []
+        for a in args:
+            a = a.strip()
+            if a.lower() == "none":
+                values.append(None)
+                continue
+            try:
+                values.append(int(a))
+            except ValueError:
+                try:
+                    values.append(float(a))
+                except ValueError:
+                    raise ParameterError(f"kernels={text!r}: {a!r} is not a number") from None
+        out[name.strip()] = (kind.strip(),) + tuple(values)
+    return out
+
+
 def _check_kernels(kernels):
+    if isinstance(kernels, str):
+        kernels = _parse_kernels(kernels)
     if not isinstance(kernels, dict) or len(kernels) < 2:
         raise ParameterError(f"kernels={describe(kernels)}: must be a dict of at least two "
                              "{source name: kernel}")
@@ -302,10 +330,11 @@ class KAM(Separator):
 
     Parameters
     ----------
-    kernels : dict, optional
+    kernels : dict or str, optional
         ``{source name: kernel}``; default ``{"background": similarity(), "foreground":
         cross(5, 5)}`` (REPET-SIM's kernel for the accompaniment, the paper's cross for the
-        voice).  At least two sources.
+        voice).  At least two sources.  As text (the command line's ``--kernels``):
+        ``"harmonic=horizontal:17;percussive=vertical:17;vocals=cross:5:5"``.
     n_iter : int, default 2
         Backfitting iterations.
     mask : {"soft", "binary"}, default "soft"
