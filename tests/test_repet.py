@@ -443,3 +443,16 @@ def test_kam_kernels_are_plain_data_and_checked():
                            ({"a": ("horizontal", 0), "b": K.vertical()}, "frames=0")]:
         with pytest.raises(ds.ParameterError, match=match):
             ds.KAM(kernels=kernels).separate(np.zeros(SR, np.float32), SR)
+
+
+def test_length_checks_come_before_any_transform(monkeypatch):
+    """A period or k the signal is too short for is refused before the STFT runs."""
+    def boom(self, y):
+        raise AssertionError("the STFT ran before the parameter check")
+
+    monkeypatch.setattr(ds.STFT, "_forward", boom)
+    y = np.zeros(SR, np.float32)
+    with pytest.raises(ds.ParameterError, match="period=0.9"):
+        ds.REPET(period=0.9, stft=STFT).separate(y, SR)
+    with pytest.raises(ds.ParameterError, match="k=500"):
+        ds.REPETSIM(k=500, stft=STFT).separate(y, SR)

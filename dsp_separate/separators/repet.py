@@ -38,12 +38,15 @@ import numpy as np
 from .._config import in_threads
 from .._kernels import repet as _krepet
 from .._validation import (
+    check_audio,
+    check_channel_first,
     check_choice,
     check_nonnegative_array,
     check_nonnegative_float,
     check_nonnegative_int,
     check_positive_float,
     check_positive_int,
+    check_sr,
     describe,
 )
 from ..base import Models, Separator, Tags
@@ -573,6 +576,19 @@ class _RepetBase(Separator):
         """``("background", "foreground")``."""
         return ("background", "foreground")
 
+    def separate(self, y, sr, **kwargs):
+        """:meth:`Separator.separate`, with the signal-dependent parameters (period range,
+        ``k``) checked against the signal's length first, before any transform runs."""
+        self.check_params()
+        transform = self._transform()
+        checked = check_audio(y, "y")  # the audio's own errors come first
+        check_channel_first(checked, "y", window=transform.n_fft)
+        self._check_length(transform.num_frames(checked.shape[-1]), check_sr(sr), transform)
+        return super().separate(y, sr, **kwargs)
+
+    def _check_length(self, n_frames, sr, stft):
+        """Refuse parameters the signal is too short for (ParameterError)."""
+
     def _validate_common(self):
         check_nonnegative_float(self.high_pass, "high_pass")
         check_choice(self.mask, "mask", MASK_TYPES)
@@ -721,6 +737,9 @@ class REPET(_RepetBase):
     def _validate_params(self):
         _check_period_param(self.period)
         self._validate_common()
+
+    def _check_length(self, n_frames, sr, stft):
+        _period_range(_check_period_param(self.period), n_frames, sr, stft)
 
     def find_period(self, S, sr, stft=None) -> int:
         """The repeating period in frames :meth:`separate` uses for a (C, F, T) spectrogram."""
@@ -938,12 +957,15 @@ class REPETSIM(_RepetBase):
         check_nonnegative_float(self.min_distance, "min_distance")
         self._validate_common()
 
+    def _check_length(self, n_frames, sr, stft):
+        if self.k > n_frames:
+            raise ParameterError(f"k={self.k}: more repeating frames than the signal's "
+                                 f"{n_frames} frames; use k <= {n_frames}")
+
     def _estimate(self, X, *, y=None, sr, stft):
         S = np.abs(X)
         T = S.shape[-1]
-        if self.k > T:
-            raise ParameterError(f"k={self.k}: more repeating frames than the signal's "
-                                 f"{T} frames; use k <= {T}")
+        self._check_length(T, sr, stft)
         d = int(round(self.min_distance * sr / stft.hop_length))
         W = np.empty_like(S)
         for s, w in zip(self._items(S), self._items(W)):
