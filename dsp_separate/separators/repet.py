@@ -671,8 +671,9 @@ class REPET(_RepetBase):
         \quad m_{bg} = \frac{W^\gamma}{W^\gamma + (V - W)^\gamma}
 
     (:math:`\gamma` = ``power``; with 1 this is the paper's mask :math:`W / V`.)  The period
-    is found once per item in the beat spectrum of all channels (one shared period); the
-    repeating model is made per channel.  Needs the whole signal (offline).
+    is found once per item in the beat spectrum of the channels' mean magnitude spectrogram
+    (one shared period); the repeating model is made per channel.  Needs the whole signal
+    (offline).
 
     Parameters
     ----------
@@ -748,7 +749,9 @@ class REPET(_RepetBase):
         lo, hi = _period_range(period, S.shape[-1], sr, stft)
         if lo == hi:
             return lo
-        b = _beat_spectrum(S)
+        # the beat spectrum of the channels' mean spectrogram (Rafii's reference code does
+        # the same): one FFT per frequency row instead of one per row of every channel
+        b = _beat_spectrum(S.reshape((-1,) + S.shape[-2:]).mean(axis=0))
         return _repeating_period(b, lo, hi)
 
     def _estimate(self, X, *, y=None, sr, stft):
