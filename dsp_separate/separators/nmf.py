@@ -1,0 +1,1074 @@
+r"""Component-based separation by non-negative matrix factorisation (NMF).
+
+The magnitude spectrogram of the mixture is factorised, :math:`|X| \approx WH`
+(:func:`dsp_separate.nmf`, β-divergence multiplicative updates), and the components are
+grouped into sources: source :math:`j` is modelled by the product of its own templates and
+activations, :math:`\hat S_j = W_j H_j`, and the shared stage turns the models into soft
+masks :math:`\hat S_j^p / \sum_i \hat S_i^p` (``power`` :math:`p`, 1 by default: the
+classical NMF "Wiener-like" mask).  The separators differ in how the groups are found:
+
+* :class:`SupervisedNMF` (``supervised_nmf``) learns one dictionary per source from isolated
+  examples (:meth:`~SupervisedNMF.fit`) and keeps it fixed on the mixture; ``n_free``
+  extra free components absorb what no dictionary explains and become the ``"residual"``
+  source (semi-supervised NMF, Smaragdis, Raj & Shashanka 2007).
+* :class:`BlindNMF` (``nmf``) factorises the mixture alone and clusters the components
+  by the MFCCs of their templates (Spiertz & Gnann 2009) or by the correlation of their
+  activations, with k-means.
+
+Channels and batches: the channels of one signal share the templates (their frames are
+factorised side by side, each channel has its own activations); the items of a batch are
+factorised separately.
+
+The factorisation
+-----------------
+A magnitude (or power) spectrogram :math:`V \in \mathbb{R}_+^{F \times T}` is approximated by
+the product of :math:`K` spectral templates :math:`W \in \mathbb{R}_+^{F \times K}` and their
+activations :math:`H \in \mathbb{R}_+^{K \times T}`, :math:`V \approx \Lambda = WH`, by
+minimising
+
+.. math::
+
+    C(W, H) = D_\beta(V \,|\, WH) + \lambda_1 \sum_{k,t} H_{kt}
+              + \frac{\lambda_2}{2} \sum_{f,k} W_{fk}^2,
+    \qquad D_\beta(V | \Lambda) = \sum_{f,t} d_\beta(V_{ft} | \Lambda_{ft}),
+
+.. math::
+
+    d_\beta(x | y) = \begin{cases}
+        \frac{x}{y} - \log\frac{x}{y} - 1 & \beta = 0 \text{ (Itakura-Saito)} \\
+        x \log\frac{x}{y} - x + y & \beta = 1 \text{ (Kullback-Leibler)} \\
+        \frac{x^\beta + (\beta - 1) y^\beta - \beta x y^{\beta-1}}{\beta(\beta-1)}
+            & \text{otherwise } (\beta = 2: \tfrac12 (x-y)^2).
+    \end{cases}
+
+The multiplicative updates of Févotte & Idier (2011) are majorisation-minimisation steps,
+
+.. math::
+
+    H \leftarrow H \odot \left(\frac{W^T (V \odot \Lambda^{\beta-2})}
+                                  {W^T \Lambda^{\beta-1} + \lambda_1}\right)^{\gamma(\beta)},
+    \qquad
+    W \leftarrow W \odot \left(\frac{(V \odot \Lambda^{\beta-2}) H^T}
+                                  {\Lambda^{\beta-1} H^T + \lambda_2 W}\right)^{\gamma(\beta)},
+
+with :math:`\Lambda = WH` recomputed before each of the two, and the exponent
+:math:`\gamma(\beta) = 1/(2-\beta)` for :math:`\beta < 1`, :math:`1` for
+:math:`1 \le \beta \le 2`: with it each update cannot increase :math:`D_\beta` (Févotte &
+Idier, Theorem 2; the plain updates, :math:`\gamma = 1`, are not guaranteed to for
+:math:`\beta < 1`).  Zeros stay zeros, which is what score-informed NMF relies on.
+
+Implementation: the products go through BLAS (numpy ``matmul``, in float32 when ``V`` is
+float32), the element-wise powers, ratios and the divergence are one fused numba pass over
+the ``(F, T)`` matrices (:mod:`dsp_separate._kernels.nmf`), with two ``(F, T)`` buffers at
+most (one for β = 1, where :math:`\Lambda^{\beta-1} = 1` and :math:`W^T 1`, :math:`1 H^T` are
+column and row sums).
+
+References
+----------
+.. [1] C. Févotte and J. Idier, "Algorithms for nonnegative matrix factorization with the
+   β-divergence", Neural Computation 23(9), 2011.
+.. [2] P. Smaragdis, B. Raj and M. Shashanka, "Supervised and semi-supervised separation of
+   sounds from single-channel mixtures", ICA 2007.
+.. [3] M. Spiertz and V. Gnann, "Source-filter based clustering for monaural blind source
+   separation", DAFx 2009.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import threading
+import warnings
+
+import numpy as np
+
+from .._validation import (
+    check_audio,
+    check_bool,
+    check_choice,
+    check_nonnegative_array,
+    check_nonnegative_float,
+    check_nonnegative_int,
+    check_positive_int,
+    check_sr,
+    describe,
+)
+from ..base import RESIDUAL, Models, Separator, Tags
+from ..exceptions import ConvergenceWarning, ParameterError
+from ..masks import MASK_TYPES, _check_power
+
+__all__ = [
+    "nmf",
+    "beta_divergence",
+    "NMF_INITS",
+    "SupervisedNMF",
+    "BlindNMF",
+    "learn_dictionary",
+    "supervised_nmf_models",
+    "cluster_components",
+    "blind_nmf_models",
+    "CLUSTER_FEATURES",
+]
+
+#: Initialisations :func:`nmf` accepts.
+NMF_INITS = ("random", "nndsvda")
+
+#: Relative floor: entries of :math:`WH` (for β < 2) and of :math:`V` (for β = 0) below
+#: ``FLOOR * max(V)`` are raised to it.
+FLOOR = 1e-9
+
+
+def _gamma(beta: float) -> float:
+    """The MM exponent :math:`\\gamma(\\beta)` of Févotte & Idier (2011), β in [0, 2]."""
+    return 1.0 / (2.0 - beta) if beta < 1.0 else 1.0
+
+
+def _floor_of(V2: np.ndarray) -> float:
+    top = float(V2.max()) if V2.size else 0.0
+    return FLOOR * top if top > 0 else float(np.finfo(V2.dtype).tiny)
+
+
+def _check_beta(beta) -> float:
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta):
+        raise ParameterError(f"beta={describe(beta)}: must be a number in [0, 2]")
+    if not 0.0 <= float(beta) <= 2.0:
+        raise ParameterError(f"beta={beta!r}: must be in [0, 2] (0 Itakura-Saito, "
+                             "1 Kullback-Leibler, 2 Euclidean)")
+    return float(beta)
+
+
+def _rng_of(random_state) -> np.random.Generator:
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.Generator)):
+        if isinstance(random_state, bool):
+            raise ParameterError(f"random_state={random_state!r}: must be None, an integer "
+                                 "or a numpy Generator")
+        if isinstance(random_state, numbers.Integral) and random_state < 0:
+            raise ParameterError(f"random_state={random_state!r}: must be >= 0")
+        return np.random.default_rng(random_state)
+    raise ParameterError(f"random_state={describe(random_state)}: must be None, an integer or "
+                         "a numpy Generator")
+
+
+# ---------------------------------------------------------------------------- layout
+def _to_2d(V: np.ndarray) -> np.ndarray:
+    """(..., F, T) -> (F, C T): the frames of every leading index side by side."""
+    if V.ndim == 2:
+        return np.ascontiguousarray(V)
+    F, T = V.shape[-2:]
+    return np.ascontiguousarray(np.moveaxis(V.reshape(-1, F, T), 0, 1).reshape(F, -1))
+
+
+def _from_2d(H2: np.ndarray, lead: tuple, T: int) -> np.ndarray:
+    """(K, C T) -> (..., K, T), the inverse of :func:`_to_2d` for activations."""
+    if not lead:
+        return H2
+    K = H2.shape[0]
+    return np.ascontiguousarray(np.moveaxis(H2.reshape(K, -1, T), 1, 0).reshape(lead + (K, T)))
+
+
+# ---------------------------------------------------------------------------- init
+def _nndsvda(V2: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """NNDSVD (Boutsidis & Gallopoulos 2008), zeros filled with the mean of ``V``."""
+    A = V2.astype(np.float64)
+    if k >= min(A.shape) // 2:
+        U, s, Vt = np.linalg.svd(A, full_matrices=False)
+        U, s, Vt = U[:, :k], s[:k], Vt[:k]
+    else:  # randomized range finder (Halko et al. 2011) with two power iterations
+        Q = A @ rng.standard_normal((A.shape[1], min(min(A.shape), k + 10)))
+        for _ in range(2):
+            Q, _ = np.linalg.qr(Q)
+            Q, _ = np.linalg.qr(A @ (A.T @ Q))
+        Ub, s, Vt = np.linalg.svd(Q.T @ A, full_matrices=False)
+        U, s, Vt = (Q @ Ub)[:, :k], s[:k], Vt[:k]
+    W = np.zeros((A.shape[0], k))
+    H = np.zeros((k, A.shape[1]))
+    W[:, 0] = np.sqrt(s[0]) * np.abs(U[:, 0])
+    H[0] = np.sqrt(s[0]) * np.abs(Vt[0])
+    for j in range(1, k):
+        x, y = U[:, j], Vt[j]
+        xp, xn = np.maximum(x, 0), np.maximum(-x, 0)
+        yp, yn = np.maximum(y, 0), np.maximum(-y, 0)
+        nxp, nyp, nxn, nyn = (np.linalg.norm(v) for v in (xp, yp, xn, yn))
+        mp, mn = nxp * nyp, nxn * nyn
+        if mp >= mn:
+            u, v, sigma = xp / max(nxp, 1e-300), yp / max(nyp, 1e-300), mp
+        else:
+            u, v, sigma = xn / max(nxn, 1e-300), yn / max(nyn, 1e-300), mn
+        scale = np.sqrt(s[j] * sigma)
+        W[:, j] = scale * u
+        H[j] = scale * v
+    avg = A.mean()
+    W[W < 1e-12 * max(avg, 1e-300)] = avg
+    H[H < 1e-12 * max(avg, 1e-300)] = avg
+    return W, H
+
+
+def _init(V2, k, init, rng):
+    if init == "nndsvda":
+        return _nndsvda(V2, k, rng)
+    scale = np.sqrt(max(float(V2.mean(dtype=np.float64)), 0.0) / k)
+    if scale == 0:
+        scale = 1.0
+    W = scale * np.abs(rng.standard_normal((V2.shape[0], k)))
+    H = scale * np.abs(rng.standard_normal((k, V2.shape[1])))
+    return W, H
+
+
+# ---------------------------------------------------------------------------- objective
+def beta_divergence(V, Lambda, beta=1.0) -> float:
+    r"""β-divergence :math:`D_\beta(V | \Lambda)` summed over every entry.
+
+    Parameters
+    ----------
+    V, Lambda : ndarray, same shape, non-negative
+        Data and approximation.  The same floors as :func:`nmf` apply: entries of ``Lambda``
+        (for β < 2) and, for β = 0, of ``V`` below ``1e-9 * max(V)`` count as that floor.
+    beta : float in [0, 2], default 1.0
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    .. math::
+
+        d_\beta(x | y) = \frac{x^\beta + (\beta - 1) y^\beta - \beta x y^{\beta-1}}
+                              {\beta(\beta-1)},
+
+    with the limits :math:`x \log(x/y) - x + y` (β = 1) and :math:`x/y - \log(x/y) - 1`
+    (β = 0); Févotte & Idier, Neural Computation 23(9), 2011, eq. 2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> round(ds.beta_divergence(np.array([[1.0, 2.0]]), np.array([[2.0, 2.0]]), beta=2), 3)
+    0.5
+    """
+    from .._kernels.nmf import beta_ratios
+
+    beta = _check_beta(beta)
+    V = check_nonnegative_array(V, "V")
+    Lambda = check_nonnegative_array(Lambda, "Lambda")
+    if Lambda.shape != V.shape:
+        raise ParameterError(f"Lambda={describe(Lambda)}: must have the shape of V {V.shape}")
+    V2 = _to_2d(V.astype(np.float64)) if V.ndim != 2 else np.ascontiguousarray(V, np.float64)
+    L2 = _to_2d(Lambda.astype(np.float64)) if V.ndim != 2 else np.array(Lambda, np.float64)
+    if V.ndim == 1:
+        V2, L2 = V2[None], L2[None]
+    floor = _floor_of(V2)
+    Vf = np.maximum(V2, floor) if beta == 0 else V2
+    return float(beta_ratios(Vf, L2, np.empty_like(L2), beta, floor, True))
+
+
+# ---------------------------------------------------------------------------- the solver
+#: Serialises the factorisations of one process (re-entrant: separators hold it around
+#: their whole estimate, and :func:`nmf` inside takes it again).  BLAS already uses every
+#: core; two concurrent calls make it split the products differently, which changes the
+#: last bits of the result, so without the lock a separator shared between threads would
+#: not give bit-identical results (the generic battery checks that it does).
+_SOLVER_LOCK = threading.RLock()
+
+
+def _solve(V2, W, H, *, beta, max_iter, tol, update_W, update_H, free, l1_H, l2_W,
+           normalize_W):
+    """Multiplicative updates in place on ``W`` (F, K) and ``H`` (K, N); returns info."""
+    from .._kernels.nmf import beta_ratios, mu_update
+
+    floor = _floor_of(V2)
+    if beta == 0:
+        V2 = np.maximum(V2, V2.dtype.type(floor))
+    gamma = _gamma(beta)
+    L = np.empty_like(V2)
+    A = L if beta in (1.0, 2.0) else np.empty_like(V2)
+    # the numerator matrix V * L**(beta-2): the data itself for beta = 2, V / L in L for 1
+    num_mat = V2 if beta == 2.0 else (L if beta == 1.0 else A)
+    n_free = free.size
+    all_free = n_free == W.shape[1]
+    objective = []
+    n_iter = 0
+    converged = False
+
+    def penalty():
+        p = 0.0
+        if l1_H:
+            p += l1_H * float(H.sum(dtype=np.float64))
+        if l2_W:
+            p += 0.5 * l2_W * float(np.square(W, dtype=np.float64).sum())
+        return p
+
+    while True:
+        np.matmul(W, H, out=L)
+        objective.append(float(beta_ratios(V2, L, A, beta, floor, True)) + penalty())
+        if n_iter > 0:
+            prev, cur = objective[-2], objective[-1]
+            if prev - cur <= tol * abs(prev):
+                converged = True
+                break
+        if n_iter >= max_iter:
+            break
+        if update_W and n_free:
+            Hf = H if all_free else np.ascontiguousarray(H[free])
+            num = num_mat @ Hf.T
+            if beta == 1.0:
+                den = np.broadcast_to(Hf.sum(axis=1), num.shape).copy()
+            else:
+                den = L @ Hf.T
+            Wf = W if all_free else np.ascontiguousarray(W[:, free])
+            if l2_W:
+                den += l2_W * Wf
+            mu_update(Wf, num, den, gamma)
+            if normalize_W:
+                norms = np.sqrt(np.square(Wf).sum(axis=0))
+                ok = norms > 0
+                Wf[:, ok] /= norms[ok]
+                Hf = H if all_free else H[free]
+                Hf[ok] *= norms[ok, None]
+                if not all_free:
+                    H[free] = Hf
+            if not all_free:
+                W[:, free] = Wf
+            if update_H:
+                np.matmul(W, H, out=L)
+                beta_ratios(V2, L, A, beta, floor, False)
+        if update_H:
+            num = W.T @ num_mat
+            if beta == 1.0:
+                den = np.broadcast_to(W.sum(axis=0)[:, None], num.shape).copy()
+            else:
+                den = W.T @ L
+            if l1_H:
+                den += l1_H
+            mu_update(H, num, den, gamma)
+        n_iter += 1
+    return {"objective": np.asarray(objective), "n_iter": n_iter, "converged": converged}
+
+
+def nmf(V, n_components=None, *, beta=1.0, max_iter=200, tol=1e-4, W=None, H=None,
+        update_W=True, update_H=True, fixed_W_columns=None, l1_H=0.0, l2_W=0.0,
+        normalize_W=False, init="random", random_state=None):
+    r"""Factorise a non-negative matrix, :math:`V \approx WH`, under the β-divergence.
+
+    Parameters
+    ----------
+    V : ndarray, shape (n_freq, n_frames) or (..., n_freq, n_frames), non-negative
+        Typically a magnitude spectrogram.  With leading dimensions (channels, a batch) all
+        of them share the templates ``W``; each gets its own activations (their frames are
+        factorised side by side).  float32 is computed in float32, anything else in float64.
+        Not modified.
+    n_components : int, optional
+        Number of components :math:`K`; default ``W.shape[1]`` when ``W`` is given.  At most
+        ``min(n_freq, total frames)`` for ``init="nndsvda"``.
+    beta : float in [0, 2], default 1.0
+        0: Itakura-Saito, 1: Kullback-Leibler (magnitude spectrograms), 2: Euclidean.
+    max_iter : int, default 200
+        At most this many iterations (one W update and one H update each).
+    tol : float, default 1e-4
+        Stop when one iteration lowers the objective by at most ``tol`` times its value.
+    W : ndarray, shape (n_freq, n_components), optional
+        Initial (or, with ``update_W=False``, fixed) templates.  Not modified.
+    H : ndarray, shape (..., n_components, n_frames), optional
+        Initial (or fixed) activations, leading dimensions as in ``V``.  Not modified.
+    update_W, update_H : bool, default True
+        Whether to update each factor (``False`` needs it given).
+    fixed_W_columns : sequence of int or bool mask, optional
+        Columns of ``W`` that are never updated (supervised NMF: learned dictionaries); they
+        come back bit-identical.  Needs ``W``.
+    l1_H : float, default 0.0
+        L1 (sparsity) weight :math:`\lambda_1` on ``H``.
+    l2_W : float, default 0.0
+        L2 weight :math:`\lambda_2` on ``W``.
+    normalize_W : bool, default False
+        After each W update, scale the updated columns of ``W`` to unit Euclidean norm and
+        move the scale into the matching rows of ``H`` (``WH`` unchanged).  Use it with
+        ``l1_H > 0``, which otherwise shrinks ``H`` by growing ``W``.
+    init : {"random", "nndsvda"}, default "random"
+        How to start the factors not given: scaled absolute Gaussian values
+        (:math:`\sqrt{\bar V / K}\,|N(0, 1)|`), or NNDSVD with zeros set to the mean of ``V``
+        (Boutsidis & Gallopoulos 2008).
+    random_state : None, int or numpy Generator
+
+    Returns
+    -------
+    W : ndarray, shape (n_freq, n_components)
+    H : ndarray, shape (..., n_components, n_frames)
+    info : dict
+        ``"objective"``: :math:`C(W, H)` before the first and after each iteration,
+        shape ``(n_iter + 1,)``, float64; ``"n_iter"``; ``"converged"`` (False when
+        ``max_iter`` stopped it; then, if ``tol > 0``, a
+        :class:`~dsp_separate.exceptions.ConvergenceWarning` is issued — ``tol=0`` asks for
+        exactly ``max_iter`` iterations and does not warn).
+
+    Notes
+    -----
+    The updates (Févotte & Idier 2011, with the MM exponent :math:`\gamma(\beta)`):
+
+    .. math::
+
+        H \leftarrow H \odot \left(\frac{W^T (V \odot (WH)^{\beta-2})}
+                                    {W^T (WH)^{\beta-1} + \lambda_1}\right)^{\gamma(\beta)},
+        \quad
+        W \leftarrow W \odot \left(\frac{(V \odot (WH)^{\beta-2}) H^T}
+                                    {(WH)^{\beta-1} H^T + \lambda_2 W}\right)^{\gamma(\beta)},
+
+    :math:`\gamma = 1/(2-\beta)` for :math:`\beta < 1`, else 1.  Without penalties the
+    objective never increases.  **Zeros**: for :math:`\beta < 2` the entries of :math:`WH`
+    and, for :math:`\beta = 0` (where :math:`d_0(0|y) = \infty`), those of ``V`` below
+    ``1e-9 * max(V)`` are raised to that floor — no input is refused for its zeros and no
+    NaN appears.  W is updated first, then H, each from a freshly computed :math:`WH` (the
+    order of scikit-learn's ``solver="mu"``).
+
+    References
+    ----------
+    .. [1] C. Févotte and J. Idier, "Algorithms for nonnegative matrix factorization with
+       the β-divergence", Neural Computation 23(9), 2011.
+    .. [2] D. D. Lee and H. S. Seung, "Algorithms for non-negative matrix factorization",
+       NIPS 2000.
+    .. [3] C. Boutsidis and E. Gallopoulos, "SVD based initialization: a head start for
+       nonnegative matrix factorization", Pattern Recognition 41(4), 2008.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> rng = np.random.default_rng(0)
+    >>> W0 = rng.random((30, 3)) * (rng.random((30, 3)) < 0.5); W0[:3] = np.eye(3)
+    >>> H0 = rng.random((3, 60)) * (rng.random((3, 60)) < 0.5); H0[:, :3] = np.eye(3)
+    >>> V = W0 @ H0                                         # an exact rank-3 factorisation
+    >>> W, H, info = ds.nmf(V, 3, beta=1, max_iter=500, tol=0, random_state=0)
+    >>> bool(np.linalg.norm(W @ H - V) < 1e-6 * np.linalg.norm(V))
+    True
+    >>> bool(np.all(np.diff(info["objective"]) <= 1e-12 * info["objective"][0]))
+    True
+    """
+    beta = _check_beta(beta)
+    V = check_nonnegative_array(V, "V", min_ndim=2)
+    dtype = np.float32 if V.dtype == np.float32 else np.float64
+    F, T = V.shape[-2:]
+    lead = V.shape[:-2]
+    max_iter = check_positive_int(max_iter, "max_iter")
+    tol = check_nonnegative_float(tol, "tol")
+    l1_H = check_nonnegative_float(l1_H, "l1_H")
+    l2_W = check_nonnegative_float(l2_W, "l2_W")
+    update_W = check_bool(update_W, "update_W")
+    update_H = check_bool(update_H, "update_H")
+    normalize_W = check_bool(normalize_W, "normalize_W")
+    check_choice(init, "init", NMF_INITS)
+    if n_components is None:
+        if W is None:
+            raise ParameterError("n_components=None: give n_components or an initial W")
+        n_components = np.shape(W)[-1] if np.ndim(W) == 2 else None
+        if n_components is None:
+            raise ParameterError(f"W={describe(W)}: must be a 2-D array (n_freq, n_components)")
+    k = check_positive_int(n_components, "n_components")
+    n_cols = int(np.prod(lead, dtype=np.int64)) * T
+    if init == "nndsvda" and (W is None or H is None) and k > min(F, n_cols):
+        raise ParameterError(f"n_components={k}: must be at most min(n_freq, n_frames) = "
+                             f"{min(F, n_cols)} for init='nndsvda'")
+    if W is not None:
+        W = check_nonnegative_array(W, "W", min_ndim=2)
+        if W.shape != (F, k):
+            raise ParameterError(f"W={describe(W)}: must have shape (n_freq, n_components) "
+                                 f"= {(F, k)}")
+    if H is not None:
+        H = check_nonnegative_array(H, "H", min_ndim=2)
+        if H.shape != lead + (k, T):
+            raise ParameterError(f"H={describe(H)}: must have shape (..., n_components, "
+                                 f"n_frames) = {lead + (k, T)}")
+    if not update_W and W is None:
+        raise ParameterError("update_W=False: needs the fixed W")
+    if not update_H and H is None:
+        raise ParameterError("update_H=False: needs the fixed H")
+    free = np.ones(k, dtype=bool)
+    if fixed_W_columns is not None:
+        if W is None:
+            raise ParameterError("fixed_W_columns: needs W (the fixed columns come from it)")
+        cols = np.asarray(fixed_W_columns)
+        if cols.dtype == np.bool_:
+            if cols.shape != (k,):
+                raise ParameterError(f"fixed_W_columns={describe(fixed_W_columns)}: a boolean "
+                                     f"mask must have n_components = {k} entries")
+            free &= ~cols
+        else:
+            if cols.size and (not np.issubdtype(cols.dtype, np.integer) or cols.ndim != 1
+                              or cols.min() < -k or cols.max() >= k):
+                raise ParameterError(f"fixed_W_columns={describe(fixed_W_columns)}: must be "
+                                     f"column indices in [0, {k})")
+            free[cols.astype(np.intp)] = False
+    free_idx = np.flatnonzero(free)
+
+    rng = _rng_of(random_state)
+    V2 = _to_2d(V.astype(dtype, copy=False))
+    if W is None or H is None:
+        W0, H0 = _init(V2, k, init, rng)
+    W = np.array(W0 if W is None else W, dtype=dtype, order="C", copy=True)
+    H = np.array(H0 if H is None else _to_2d(H), dtype=dtype, order="C", copy=True)
+
+    with np.errstate(under="ignore"), _SOLVER_LOCK:  # underflow to 0 is harmless
+        info = _solve(V2, W, H, beta=beta, max_iter=max_iter, tol=tol,
+                      update_W=update_W, update_H=update_H, free=free_idx, l1_H=l1_H,
+                      l2_W=l2_W, normalize_W=normalize_W)
+    if not info["converged"] and tol > 0:
+        warnings.warn(f"nmf stopped at max_iter={max_iter} before the objective's relative "
+                      f"decrease fell below tol={tol:g}", ConvergenceWarning, stacklevel=2)
+    return W, _from_2d(H, lead, T), info
+
+
+#: Dynamic range (dB) of the template spectra the MFCC clustering feature sees.
+_TOP_DB = 40.0
+
+#: How :class:`BlindNMF` groups components into sources.
+CLUSTER_FEATURES = ("mfcc", "activations")
+
+
+def _items(S: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """(..., F, T) -> (n_items, n_channels, F, T) and the leading shape; mono is 1 channel."""
+    if S.ndim == 2:
+        return S[None, None], ()
+    return S.reshape((-1,) + S.shape[-3:]), S.shape[:-2]
+
+
+def _flush_tiny(models: list, mask: str, power: float) -> list:
+    """Zero the model entries too small against their bin's largest model to matter.
+
+    The shared ratio-mask rule divides by the bin's peak and raises to ``power``; NMF
+    models span hundreds of decades (activations decay towards zero), and such ratios would
+    underflow.  Entries below ``peak * (1e3 * tiny) ** (1 / power)`` get a mask below
+    ``1e3 * tiny`` anyway; setting them to zero changes no mask by more than that.
+    """
+    if mask == "binary" or not models:
+        return models
+    dtype = models[0].dtype
+    peak = models[0].copy()
+    for m in models[1:]:
+        np.maximum(peak, m, out=peak)
+    # the threshold in float64: in float32 it would underflow for peaks below ~1e-3
+    peak = peak.astype(np.float64) * (1e3 * np.finfo(dtype).tiny) ** (1.0 / max(power, 1.0))
+    for m in models:
+        m[m < peak] = 0
+    return models
+
+
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31 - 1))
+
+
+# ---------------------------------------------------------------------------- supervised
+def learn_dictionary(S, n_components, *, beta=1.0, max_iter=200, tol=1e-4, l1_H=0.0,
+                     random_state=None):
+    r"""Spectral templates of one source from its magnitude spectrogram(s).
+
+    Parameters
+    ----------
+    S : ndarray, shape (n_freq, n_frames) or (..., n_freq, n_frames), non-negative
+        Magnitude spectrogram of isolated examples of the source (leading dimensions,
+        e.g. channels or several clips of equal length, are pooled).
+    n_components : int
+        Templates to learn.
+    beta, max_iter, tol, l1_H, random_state
+        As in :func:`dsp_separate.nmf`.
+
+    Returns
+    -------
+    W : ndarray, shape (n_freq, n_components), float64
+        Columns of unit Euclidean norm (the scale goes into the activations, which are
+        discarded).
+
+    Notes
+    -----
+    :math:`S \approx W H` by :func:`dsp_separate.nmf` with ``normalize_W=True``; the
+    supervised step of Smaragdis, Raj & Shashanka (2007).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.nmf import learn_dictionary
+    >>> S = np.outer(np.hanning(16), np.ones(40))          # one spectral shape
+    >>> W = learn_dictionary(S, 1, random_state=0)
+    >>> bool(np.allclose(W[:, 0], np.hanning(16) / np.linalg.norm(np.hanning(16)), atol=1e-3))
+    True
+    """
+    W, _, _ = nmf(S, n_components, beta=beta, max_iter=max_iter, tol=tol, l1_H=l1_H,
+                  normalize_W=True, random_state=random_state)
+    W = W.astype(np.float64)
+    with np.errstate(under="ignore"):
+        norms = np.linalg.norm(W, axis=0)
+        W[:, norms > 0] /= norms[norms > 0]
+    return W
+
+
+def supervised_nmf_models(S, dictionaries, *, n_free=0, beta=1.0, max_iter=200, tol=1e-4,
+                          l1_H=0.0, random_state=None):
+    r"""Source models from fixed per-source dictionaries (plus free components).
+
+    Parameters
+    ----------
+    S : ndarray, shape (..., n_freq, n_frames), non-negative
+        Mixture magnitude spectrogram; ``(..., n_channels, n_freq, n_frames)``: the channels
+        of each item share the free templates, every channel has its own activations.
+    dictionaries : sequence of ndarray, each (n_freq, k_j)
+        One dictionary per source, kept fixed.
+    n_free : int, default 0
+        Free components learned on the mixture; their model is returned last.
+    beta, max_iter, tol, l1_H, random_state
+        As in :func:`dsp_separate.nmf`.
+
+    Returns
+    -------
+    list of ndarray, each shaped like ``S``
+        :math:`W_j H_j` for each dictionary, then the free part if ``n_free > 0``.
+
+    Notes
+    -----
+    :math:`S \approx [W_1, \dots, W_J, W_f]\,[H_1; \dots; H_J; H_f]` with the :math:`W_j`
+    fixed (``fixed_W_columns``) and :math:`W_f`, all :math:`H` updated by the β-divergence
+    multiplicative updates (Smaragdis, Raj & Shashanka 2007).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.nmf import supervised_nmf_models
+    >>> a, b = np.eye(6)[:, :1] + 0.01, np.eye(6)[:, 3:4] + 0.01
+    >>> S = a @ np.ones((1, 10)) + b @ np.linspace(0, 1, 10)[None]
+    >>> m_a, m_b = supervised_nmf_models(S, [a, b], max_iter=500, tol=0, random_state=0)
+    >>> bool(np.allclose(m_a + m_b, S, atol=1e-4))
+    True
+    """
+    items, lead = _items(S)
+    dtype = items.dtype
+    Ws = [np.asarray(D, dtype=dtype) for D in dictionaries]
+    sizes = [D.shape[1] for D in Ws] + ([n_free] if n_free else [])
+    bounds = np.cumsum([0] + sizes)
+    n_fixed = int(bounds[len(Ws)])
+    rng = _rng_of(random_state)
+    out = [np.empty_like(items) for _ in sizes]
+    for i, item in enumerate(items):
+        W0 = np.concatenate(Ws + ([np.zeros((item.shape[-2], n_free), dtype)] if n_free else []),
+                            axis=1)
+        if n_free:
+            scale = np.sqrt(max(float(item.mean()), 1e-30) / W0.shape[1])
+            W0[:, n_fixed:] = scale * np.abs(rng.standard_normal((W0.shape[0], n_free)))
+        scale = max(float(item.mean()), 1e-30) / max(float(W0.sum(axis=0).mean()), 1e-30)
+        H0 = scale * np.abs(rng.standard_normal((item.shape[0], W0.shape[1], item.shape[-1])))
+        W, H, _ = nmf(item, W=W0, H=H0.astype(dtype), beta=beta, max_iter=max_iter, tol=tol,
+                      l1_H=l1_H, update_W=n_free > 0, fixed_W_columns=np.arange(n_fixed),
+                      normalize_W=n_free > 0)
+        for j in range(len(sizes)):
+            lo, hi = bounds[j], bounds[j + 1]
+            np.matmul(W[:, lo:hi], H[:, lo:hi], out=out[j][i])
+    return [o.reshape(S.shape) for o in out]
+
+
+def _load_example(x, sr, where):
+    if isinstance(x, (str, os.PathLike)):
+        from ..io import load
+
+        y, _ = load(x, sr=sr, dtype=np.float64)  # resampled to sr (librosa, soxr)
+        return y
+    return check_audio(x, where)
+
+
+class SupervisedNMF(Separator):
+    r"""Supervised (and semi-supervised) NMF: dictionaries learned from isolated examples.
+
+    :meth:`fit` learns ``n_components`` spectral templates per source from examples of that
+    source alone (:func:`learn_dictionary`); :meth:`separate` keeps them fixed, learns the
+    activations (and ``n_free`` free templates) on the mixture
+    (:func:`supervised_nmf_models`) and masks with :math:`(W_jH_j)^p / \sum_i (W_iH_i)^p`.
+
+    Sources: the keys of the training examples, then ``"residual"`` if ``n_free > 0``.
+
+    Parameters
+    ----------
+    n_components : int, default 16
+        Templates per source.
+    n_free : int, default 0
+        Free components learned on the mixture (semi-supervised); their model is the
+        ``"residual"`` source.
+    beta : float in [0, 2], default 1.0
+        β-divergence (1: Kullback-Leibler on magnitudes).
+    max_iter : int, default 200
+        Iterations, for fitting and for separating.
+    tol : float, default 1e-4
+        Relative objective decrease that stops the iterations.
+    l1_H : float, default 0.0
+        Sparsity weight on the activations.
+    power : float, default 1.0
+        Soft-mask exponent.
+    mask : {"soft", "binary"}, default "soft"
+    random_state : None or int, default None
+        Seeds the initial activations (and free templates).
+    stft : STFT or dict, optional
+        Transform; default ``STFT(n_fft=2048, hop_length=512)``.  Fitting and separating
+        must use the same one (and the same sampling rate).
+    wiener_iterations : int, default 0
+        Multichannel Wiener EM iterations on the masked sources.
+
+    Attributes
+    ----------
+    dictionaries_ : ndarray, shape (n_sources, n_freq, n_components)
+        One dictionary per source, columns of unit norm.
+    names_ : list of str
+        The sources, in the order of ``dictionaries_``.
+    sr_ : int
+        Sampling rate of the training examples.
+
+    References
+    ----------
+    .. [1] P. Smaragdis, B. Raj and M. Shashanka, "Supervised and semi-supervised separation
+       of sounds from single-channel mixtures", ICA 2007.
+    .. [2] C. Févotte and J. Idier, Neural Computation 23(9), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> sr = 8000
+    >>> t = np.arange(sr) / sr
+    >>> low = np.sin(2 * np.pi * 220 * t) * np.exp(-2 * t)
+    >>> high = np.sin(2 * np.pi * 1320 * t) * (t > 0.5)
+    >>> tf = ds.STFT(n_fft=512, hop_length=128)
+    >>> sep = ds.SupervisedNMF(n_components=2, random_state=0, stft=tf)
+    >>> sep = sep.fit({"low": np.sin(2 * np.pi * 220 * t),
+    ...                "high": np.sin(2 * np.pi * 1320 * t)}, sr=sr)
+    >>> result = sep.separate(low + high, sr)
+    >>> result.names
+    ('low', 'high')
+    >>> bool(ds.metrics.si_sdr(low, result["low"]) > 15)
+    True
+    """
+
+    name = "supervised_nmf"
+    summary = "supervised / semi-supervised NMF with per-source dictionaries (Smaragdis 2007)"
+    tags = Tags(kind="mask", requires_fit=True)
+    param_choices = {"mask": MASK_TYPES}
+    fitted_attributes = ("dictionaries_", "names_", "sr_")
+
+    def __init__(self, n_components=16, n_free=0, beta=1.0, max_iter=200, tol=1e-4, l1_H=0.0,
+                 power=1.0, mask="soft", random_state=None, stft=None, wiener_iterations=0):
+        self.n_components = n_components
+        self.n_free = n_free
+        self.beta = beta
+        self.max_iter = max_iter
+        self.tol = tol
+        self.l1_H = l1_H
+        self.power = power
+        self.mask = mask
+        self.random_state = random_state
+        self.stft = stft
+        self.wiener_iterations = wiener_iterations
+
+    def _validate_params(self):
+        check_positive_int(self.n_components, "n_components")
+        check_nonnegative_int(self.n_free, "n_free")
+        _check_beta(self.beta)
+        check_positive_int(self.max_iter, "max_iter")
+        check_nonnegative_float(self.tol, "tol")
+        check_nonnegative_float(self.l1_H, "l1_H")
+        _check_power(self.power)
+        check_choice(self.mask, "mask", MASK_TYPES)
+        _rng_of(self.random_state)
+        check_nonnegative_int(self.wiener_iterations, "wiener_iterations")
+
+    def _fit(self, examples, *, sr, **kwargs):
+        if kwargs:
+            raise ParameterError(f"{sorted(kwargs)}: SupervisedNMF.fit takes no extra arguments")
+        if sr is None:
+            raise ParameterError("sr=None: give the sampling rate of the examples")
+        sr = check_sr(sr)
+        if not isinstance(examples, dict) or not examples:
+            raise ParameterError(f"examples={describe(examples)}: must be a non-empty dict "
+                                 "{source name: signal or list of signals}")
+        if self.n_free and RESIDUAL in examples:
+            raise ParameterError(f"examples: a source named {RESIDUAL!r} clashes with the "
+                                 "residual of the free components (n_free > 0)")
+        tf = self._transform()
+        rng = _rng_of(self.random_state)
+        names, dictionaries = [], []
+        for name, value in examples.items():
+            if not isinstance(name, str) or not name:
+                raise ParameterError(f"examples: source name {name!r} must be a non-empty str")
+            clips = list(value) if isinstance(value, (list, tuple)) else [value]
+            if not clips:
+                raise ParameterError(f"examples[{name!r}]=[]: needs at least one example")
+            frames = []
+            for i, clip in enumerate(clips):
+                y = _load_example(clip, sr, f"examples[{name!r}][{i}]")
+                if not np.abs(y).max() > 0:
+                    raise ParameterError(f"examples[{name!r}][{i}]: silent example (all "
+                                         "zeros); it holds nothing to learn")
+                S = np.abs(tf.forward(y.astype(np.float64)))
+                frames.append(S.reshape(-1, S.shape[-2], S.shape[-1]))
+            S = np.concatenate([np.concatenate(list(f), axis=-1) for f in frames], axis=-1)
+            names.append(name)
+            dictionaries.append(learn_dictionary(
+                S, int(self.n_components), beta=float(self.beta), max_iter=int(self.max_iter),
+                tol=float(self.tol), l1_H=float(self.l1_H), random_state=_seed(rng)))
+        self.dictionaries_ = np.stack(dictionaries)
+        self.names_ = names
+        self.sr_ = sr
+
+    def source_names(self, n_channels=None, references=None):
+        """The training sources' names, then ``"residual"`` when ``n_free > 0``."""
+        self._check_fitted()
+        return tuple(self.names_) + ((RESIDUAL,) if self.n_free else ())
+
+    def _estimate(self, X, *, y=None, sr, stft, **kwargs):
+        if kwargs:
+            raise ParameterError(f"{sorted(kwargs)}: SupervisedNMF.separate takes no extra "
+                                 "arguments")
+        if int(sr) != int(self.sr_):
+            raise ParameterError(f"sr={sr}: the dictionaries were learned at sr={self.sr_}; "
+                                 "resample the mixture (ds.load(path, sr=...)) or refit")
+        if self.dictionaries_.shape[1] != X.shape[-2]:
+            raise ParameterError(f"stft={stft!r}: gives {X.shape[-2]} bins but the "
+                                 f"dictionaries have {self.dictionaries_.shape[1]}; separate "
+                                 "with the STFT used for fit")
+        with np.errstate(under="ignore"), _SOLVER_LOCK:
+            models = supervised_nmf_models(
+                np.abs(X), list(self.dictionaries_), n_free=int(self.n_free),
+                beta=float(self.beta), max_iter=int(self.max_iter), tol=float(self.tol),
+                l1_H=float(self.l1_H), random_state=self.random_state)
+        models = _flush_tiny(models, self.mask, float(self.power))
+        return Models(dict(zip(self.source_names(), models)), mask=self.mask,
+                      power=self.power, wiener_iterations=self.wiener_iterations)
+
+
+# ---------------------------------------------------------------------------- blind
+def cluster_components(W, H, n_sources, *, feature="mfcc", sr=22050, n_fft=2048,
+                       n_mfcc=13, random_state=None):
+    r"""Group NMF components into sources by k-means.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_freq, n_components)
+        Spectral templates (magnitudes).
+    H : ndarray, shape (..., n_components, n_frames)
+        Activations.
+    n_sources : int
+        Number of clusters, at most ``n_components``.
+    feature : {"mfcc", "activations"}, default "mfcc"
+        ``"mfcc"``: the MFCCs (coefficients 1 to ``n_mfcc - 1``; the 0th, the level, is
+        left out) of each template's mel power spectrum (Spiertz & Gnann 2009).
+        ``"activations"``: each component's activations over all frames, standardised
+        (Euclidean distance between standardised rows is a function of their correlation).
+    sr, n_fft : int
+        Sampling rate and FFT size of the spectrogram (for the mel filters).
+    n_mfcc : int, default 13
+    random_state : None or int
+        Seeds k-means (10 restarts).
+
+    Returns
+    -------
+    labels : ndarray of int, shape (n_components,)
+        Cluster of each component, numbered by increasing spectral centroid of the cluster's
+        total energy (so ``source_0`` is the lowest-sounding).
+
+    Notes
+    -----
+    MFCC of a template :math:`w`: :math:`\mathrm{DCT}(\log(M w^2))` with :math:`M` the mel
+    filterbank (librosa); k-means minimises
+    :math:`\sum_j \sum_{k \in C_j} \|x_k - \mu_j\|^2` (scikit-learn ``KMeans``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.nmf import cluster_components
+    >>> f = np.arange(129)[:, None]
+    >>> W = np.hstack([np.exp(-((f - c) / 3.0) ** 2) for c in (10, 12, 90, 95)]) + 1e-3
+    >>> cluster_components(W, np.ones((4, 5)), 2, sr=8000, n_fft=256, random_state=0).tolist()
+    [0, 0, 1, 1]
+    """
+    with np.errstate(under="ignore"):
+        return _cluster(np.asarray(W, dtype=np.float64), np.asarray(H, dtype=np.float64),
+                        n_sources, feature, sr, n_fft, n_mfcc, random_state)
+
+
+def _cluster(W, H2, n_sources, feature, sr, n_fft, n_mfcc, random_state):
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
+
+    k = W.shape[1]
+    H2 = np.moveaxis(H2.reshape((-1,) + H2.shape[-2:]), 1, 0).reshape(k, -1)
+    if feature == "mfcc":
+        import librosa
+
+        n_mels = max(8, min(64, W.shape[0] // 3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # empty mel filters at small n_fft
+            mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+        P = mel @ (W * W)
+        # each template's mel power in dB, floored TOP_DB below its own peak: the
+        # floor keeps the empty bands of sparse (harmonic) templates from dominating
+        db = 10.0 * np.log10(np.maximum(P, 1e-300))
+        db = np.maximum(db, db.max(axis=0, keepdims=True) - _TOP_DB)
+        import scipy.fft
+
+        feats = scipy.fft.dct(db, type=2, norm="ortho", axis=0)[1:n_mfcc].T
+    else:
+        mu = H2.mean(axis=1, keepdims=True)
+        sd = H2.std(axis=1, keepdims=True)
+        feats = np.where(sd > 0, (H2 - mu) / np.where(sd > 0, sd, 1.0), 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkConvergenceWarning)  # fewer distinct points than k
+        labels = KMeans(n_clusters=n_sources, n_init=10, random_state=random_state).fit(
+            feats).labels_
+    energy = W * H2.sum(axis=1)[None, :]  # (F, K)
+    freqs = np.arange(W.shape[0], dtype=np.float64)
+    centroid = np.full(n_sources, np.inf)
+    for j in range(n_sources):
+        e = energy[:, labels == j].sum(axis=1)
+        if e.sum() > 0:
+            centroid[j] = (freqs * e).sum() / e.sum()
+        elif np.any(labels == j):
+            centroid[j] = 1e300 + j
+    order = np.argsort(centroid, kind="stable")
+    rank = np.empty(n_sources, dtype=np.intp)
+    rank[order] = np.arange(n_sources)
+    return rank[labels]
+
+
+def blind_nmf_models(S, n_sources, n_components, *, feature="mfcc", sr=22050, n_fft=2048,
+                     beta=1.0, max_iter=200, tol=1e-4, init="random", random_state=None):
+    r"""Blind NMF separation: factorise, cluster the components, one model per cluster.
+
+    Parameters
+    ----------
+    S : ndarray, shape (..., n_freq, n_frames), non-negative
+        Mixture magnitude spectrogram; ``(..., n_channels, n_freq, n_frames)``: the
+        channels of an item share the templates (and so the clustering).
+    n_sources, n_components : int
+    feature : {"mfcc", "activations"}
+        See :func:`cluster_components`.
+    sr, n_fft : int
+        For the mel filters of the MFCC feature.
+    beta, max_iter, tol, init, random_state
+        As in :func:`dsp_separate.nmf`.
+
+    Returns
+    -------
+    list of ndarray, each shaped like ``S``
+        :math:`W_{C_j} H_{C_j}` for each cluster :math:`C_j`, lowest spectral centroid first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.nmf import blind_nmf_models
+    >>> rng = np.random.default_rng(0)
+    >>> S = rng.random((129, 40))
+    >>> models = blind_nmf_models(S, 2, 6, sr=8000, n_fft=256, max_iter=50, random_state=0)
+    >>> len(models), models[0].shape
+    (2, (129, 40))
+    """
+    items, _ = _items(S)
+    rng = _rng_of(random_state)
+    out = [np.empty_like(items) for _ in range(n_sources)]
+    for i, item in enumerate(items):
+        W, H, _ = nmf(item, n_components, beta=beta, max_iter=max_iter, tol=tol,
+                      init=init, normalize_W=True, random_state=rng)
+        labels = cluster_components(W, H, n_sources, feature=feature, sr=sr, n_fft=n_fft,
+                                    random_state=_seed(rng))
+        for j in range(n_sources):
+            sel = np.flatnonzero(labels == j)
+            np.matmul(W[:, sel], H[:, sel], out=out[j][i])
+    return [o.reshape(S.shape) for o in out]
+
+
+class BlindNMF(Separator):
+    r"""Blind NMF separation: components clustered into sources (NMF-MFCC).
+
+    The mixture's magnitude spectrogram is factorised with ``n_components`` components
+    (:func:`dsp_separate.nmf`), the components are clustered into ``n_sources`` groups by the
+    MFCCs of their templates or by their activations (:func:`cluster_components`), and each
+    group's :math:`W_j H_j` is a source model for soft masks.
+
+    Sources: ``source_0``, ``source_1``, ... in increasing spectral centroid.
+
+    Parameters
+    ----------
+    n_sources : int, default 2
+    n_components : int, default 32
+        NMF components; at least ``n_sources``.
+    feature : {"mfcc", "activations"}, default "mfcc"
+        Clustering feature.
+    beta : float in [0, 2], default 1.0
+    max_iter : int, default 200
+    tol : float, default 1e-4
+    init : {"random", "nndsvda"}, default "random"
+    power : float, default 1.0
+        Soft-mask exponent.
+    mask : {"soft", "binary"}, default "soft"
+    random_state : None or int, default None
+        Seeds the NMF initialisation and k-means.
+    stft : STFT or dict, optional
+        Default ``STFT(n_fft=2048, hop_length=512)``.
+    wiener_iterations : int, default 0
+
+    References
+    ----------
+    .. [1] M. Spiertz and V. Gnann, "Source-filter based clustering for monaural blind source
+       separation", DAFx 2009.
+    .. [2] C. Févotte and J. Idier, Neural Computation 23(9), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dsp_separate as ds
+    >>> sr = 8000
+    >>> t = np.arange(sr) / sr
+    >>> y = np.sin(2 * np.pi * 220 * t) + np.sin(2 * np.pi * 1760 * t) * (t > 0.5)
+    >>> result = ds.BlindNMF(n_components=4, random_state=0).separate(y, sr)
+    >>> result.names
+    ('source_0', 'source_1')
+    """
+
+    name = "nmf"
+    summary = "blind NMF, components clustered by template MFCCs (Spiertz & Gnann 2009)"
+    tags = Tags(kind="mask", n_sources="parameter")
+    param_choices = {"mask": MASK_TYPES, "feature": CLUSTER_FEATURES, "init": NMF_INITS}
+
+    def __init__(self, n_sources=2, n_components=32, feature="mfcc", beta=1.0, max_iter=200,
+                 tol=1e-4, init="random", power=1.0, mask="soft", random_state=None,
+                 stft=None, wiener_iterations=0):
+        self.n_sources = n_sources
+        self.n_components = n_components
+        self.feature = feature
+        self.beta = beta
+        self.max_iter = max_iter
+        self.tol = tol
+        self.init = init
+        self.power = power
+        self.mask = mask
+        self.random_state = random_state
+        self.stft = stft
+        self.wiener_iterations = wiener_iterations
+
+    def _validate_params(self):
+        n = check_positive_int(self.n_sources, "n_sources")
+        k = check_positive_int(self.n_components, "n_components")
+        if k < n:
+            raise ParameterError(f"n_components={k}: must be at least n_sources={n}")
+        check_choice(self.feature, "feature", CLUSTER_FEATURES)
+        _check_beta(self.beta)
+        check_positive_int(self.max_iter, "max_iter")
+        check_nonnegative_float(self.tol, "tol")
+        check_choice(self.init, "init", NMF_INITS)
+        _check_power(self.power)
+        check_choice(self.mask, "mask", MASK_TYPES)
+        _rng_of(self.random_state)
+        check_nonnegative_int(self.wiener_iterations, "wiener_iterations")
+
+    def _estimate(self, X, *, y=None, sr, stft, **kwargs):
+        if kwargs:
+            raise ParameterError(f"{sorted(kwargs)}: BlindNMF.separate takes no extra "
+                                 "arguments")
+        with np.errstate(under="ignore"), _SOLVER_LOCK:
+            models = blind_nmf_models(
+                np.abs(X), int(self.n_sources), int(self.n_components), feature=self.feature,
+                sr=sr, n_fft=2 * (X.shape[-2] - 1), beta=float(self.beta),
+                max_iter=int(self.max_iter), tol=float(self.tol), init=self.init,
+                random_state=self.random_state)
+        models = _flush_tiny(models, self.mask, float(self.power))
+        return Models(dict(zip(self.source_names(), models)), mask=self.mask,
+                      power=self.power, wiener_iterations=self.wiener_iterations)
