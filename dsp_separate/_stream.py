@@ -81,7 +81,10 @@ class BlockRunner:
                                workers=1)
         self._window = tf.window.astype(np.float64)
         # frames processed per call at least (amortises Python overhead; >= the context)
-        self._min_chunk = max(1, self.before + self.after, 64)
+        # bounded-context methods wait for 64 frames (their context is paid per call); causal
+        # ones process every frame as soon as it exists (latency: one window, no bursts)
+        self._min_chunk = 1 if tags.streaming == "causal" else max(1, self.before + self.after,
+                                                                    64)
         # and at most this many (bounds the estimate's memory on long blocks)
         self._max_chunk = max(4 * self._min_chunk, 512)
         # --- state

@@ -442,3 +442,19 @@ def test_separating_does_not_import_scikit_learn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_causal_methods_stream_with_one_window_of_latency(cls):
+    """A causal method returns every sample as soon as no later frame can change it: the
+    output lags the input by at most one window plus one hop, whatever the block size."""
+    if cls.tags.streaming != "causal":
+        pytest.skip(f"{cls.__name__} is not causal")
+    y, _ = mixture((), np.float32)
+    runner = make(cls).stream(SR, 1)
+    lag = runner.stft.n_fft + runner.stft.hop_length
+    fed = out = 0
+    for i in range(0, y.shape[-1], SR // 100):  # 10 ms blocks
+        block = y[i:i + SR // 100]
+        fed += block.shape[-1]
+        out += next(iter(runner.process(block).values())).shape[-1]
+        assert fed - out <= lag, (fed, out, lag)
