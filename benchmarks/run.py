@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ._harness import markdown
 
-MODULES = ["stft", "hpss", "wiener", "metrics", "quality", "enhance", "repet"]
+MODULES = ["stft", "hpss", "wiener", "metrics", "quality", "enhance", "repet", "nmf"]
 
 
 def machine() -> str:
