@@ -12,8 +12,9 @@ products of one KL iteration (W @ H twice, (V / WH) @ H.T, W.T @ (V / WH)), a lo
 Quality: the dev corpus ``instruments`` and ``instruments_mono`` tasks, scored with
 ``../shared/peers/score.py``: ``supervised_nmf`` with one dictionary per instrument learned
 from ``instruments/training/<program>_<name>.flac`` (the item's instruments, from its
-``meta.json``), and blind ``nmf`` with 4 sources (best permutation), beside the peers'
-rows in ``../shared/peers/results``.
+``meta.json``; 24 templates each, soft masks of power 2, as the peer's recipe), and blind
+``nmf`` with 4 sources and 32 components (best permutation), beside the peers' rows in
+``../shared/peers/results``.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _dictionaries(root, instruments, stft, sr, n_components):
         S = np.abs(stft.forward(y))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out[inst] = learn_dictionary(S, n_components, max_iter=100, random_state=0)
+            out[inst] = learn_dictionary(S, n_components, max_iter=200, random_state=0)
     return out
 
 
@@ -157,7 +158,7 @@ def quality(quick: bool) -> str:
     needed = sorted({inst for items in metas.values() for item in items
                      for inst in json.loads((item / "meta.json").read_text())
                      ["instruments"].values()})
-    n_components = 16
+    n_components = 24  # the peer's recipe: 24 per instrument, KL, soft masks of power 2
     dicts = _dictionaries(root, needed, stft, sr, n_components)
     out = []
     for task, items in metas.items():
@@ -167,13 +168,13 @@ def quality(quick: bool) -> str:
             meta = json.loads((item / "meta.json").read_text())
             y, item_sr = ds.load(item / "mixture.flac")
             assert item_sr == sr
-            sup = ds.SupervisedNMF(n_components=n_components, max_iter=100, random_state=0,
-                                   stft=stft)
+            sup = ds.SupervisedNMF(n_components=n_components, max_iter=200, power=2.0,
+                                   random_state=0, stft=stft)
             sup.dictionaries_ = np.stack([dicts[meta["instruments"][v]] for v in VOICES])
             sup.names_ = list(VOICES)
             sup.sr_ = sr
-            blind = ds.BlindNMF(n_sources=4, n_components=32, max_iter=100, random_state=0,
-                                stft=stft)
+            blind = ds.BlindNMF(n_sources=4, n_components=32, max_iter=100, power=2.0,
+                                random_state=0, stft=stft)
             for name, sep in (("ds_supervised_nmf", sup), ("ds_nmf_blind4", blind)):
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():
