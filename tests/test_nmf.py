@@ -139,6 +139,17 @@ def test_convergence_warning_and_info():
     assert info["converged"] and info["n_iter"] < 5000
 
 
+def test_objective_every_gives_the_same_factors_and_a_subset_of_the_objective():
+    V = random_v(12)
+    W1, H1, full = ds.nmf(V, 4, max_iter=25, tol=0, random_state=0)
+    W10, H10, part = ds.nmf(V, 4, max_iter=25, tol=0, random_state=0, objective_every=10)
+    np.testing.assert_array_equal(W1, W10)
+    np.testing.assert_array_equal(H1, H10)
+    np.testing.assert_array_equal(part["objective_iterations"], [0, 10, 20, 25])
+    np.testing.assert_array_equal(part["objective"], full["objective"][[0, 10, 20, 25]])
+    np.testing.assert_array_equal(full["objective_iterations"], np.arange(26))
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(V=-np.ones((4, 4))), "V=.*non-negative"),
     (dict(V=np.full((4, 4), np.nan)), "V=.*finite"),
@@ -152,6 +163,7 @@ def test_convergence_warning_and_info():
     (dict(max_iter=0), "max_iter=0"),
     (dict(l1_H=-1.0), "l1_H=-1.0"),
     (dict(update_H=False), "update_H=False"),
+    (dict(objective_every=0), "objective_every=0"),
 ])
 def test_bad_input_is_a_parameter_error(kwargs, match):
     args = dict(V=random_v(0, shape=(6, 5)), n_components=2)
