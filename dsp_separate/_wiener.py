@@ -174,8 +174,6 @@ def _wiener(X, models, iterations, eps=None, *, init_images=None):
     the ratio-mask initialisation (``models`` is then ignored): one iteration from the true
     source images is the oracle multichannel Wiener filter.
     """
-    from .masks import _ratio_masks
-
     real_dtype = np.float32 if X.dtype == np.complex64 else np.float64
     eps = _default_eps(real_dtype) if eps is None else eps
     n_src = (init_images if init_images is not None else models).shape[0]
@@ -189,15 +187,16 @@ def _wiener(X, models, iterations, eps=None, *, init_images=None):
     if init_images is None:
         if models.dtype not in (np.float32, np.float64) or X.dtype == np.complex128:
             models = models.astype(np.float64, copy=False)  # exact widening only
-        gains = _ratio_masks(models, 1.0)  # the package's one ratio-mask rule
+        tiny = float(np.finfo(models.dtype).tiny)
         if X.ndim == 2:
-            G5 = gains[:, None, None]
+            M5 = models[:, None, None]
         else:
-            G5 = gains.reshape((n_src, -1) + gains.shape[-3:])
-        G5 = np.ascontiguousarray(G5)
-        del gains
+            M5 = models.reshape((n_src, -1) + models.shape[-3:])
+        M5 = np.ascontiguousarray(M5)
     else:
         out[...] = init_images.reshape(out.shape)
-        G5 = np.zeros((n_src, 1, 1, 1, 1), dtype=real_dtype)  # unused
-    wiener_em(X4, G5, iterations, eps, init_images is None, out)
+        M5 = np.zeros((n_src, 1, 1, 1, 1), dtype=real_dtype)  # unused
+        tiny = float(np.finfo(real_dtype).tiny)
+    # the initialisation applies the package's one ratio-mask rule (numba, per bin)
+    wiener_em(X4, M5, tiny, iterations, eps, init_images is None, out)
     return out.reshape((n_src,) + X.shape)

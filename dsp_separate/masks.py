@@ -99,21 +99,17 @@ def _ratio_masks(models: np.ndarray, power: float) -> np.ndarray:
     ``models`` is float32 or float64, finite and non-negative, shape (n_sources, ...).  Bins
     where the largest model is below the dtype's ``tiny`` (zeros and subnormals) are split
     evenly; elsewhere the models are divided by their maximum first, so no power overflows.
+    The rule itself is one numba function, ``_kernels.masks.ratio_gain``, which the Wiener
+    EM kernel also calls for its initialisation.
     """
     if np.isinf(power):
         return _binary_masks(models)
-    dtype = models.dtype.type
-    peak = models.max(axis=0)
-    silent = peak < np.finfo(dtype).tiny
-    scale = np.where(silent, 1, peak).astype(dtype, copy=False)
-    masks = models / scale
-    if power != 1.0:
-        np.power(masks, power, out=masks)
-    total = masks.sum(axis=0)
-    total[silent] = 1  # ratios are all ~0 there; avoids 0/0 (set below)
-    masks /= total  # total >= 1 elsewhere: the largest ratio is exactly 1
-    masks[:, silent] = dtype(1.0 / models.shape[0])
-    return masks
+    from ._kernels.masks import ratio_masks_rows
+
+    flat = np.ascontiguousarray(models.reshape(models.shape[0], -1))
+    masks = np.empty_like(flat)
+    ratio_masks_rows(flat, float(power), float(np.finfo(models.dtype).tiny), masks)
+    return masks.reshape(models.shape)
 
 
 def binary_masks(models) -> np.ndarray:

@@ -1,8 +1,10 @@
-"""Numba kernel: the two HPSS masks from the two median-filtered spectrograms, in one pass.
+"""Numba kernels of the masks: the package's one ratio-mask rule, and the HPSS masks.
 
-No validation (see ``dsp_separate.separators.hpss.hpss_masks``).
+No validation (see ``dsp_separate.masks.ratio_masks`` and
+``dsp_separate.separators.hpss.hpss_masks``).
 """
 
+import numpy as np
 from numba import prange
 
 from .._config import jit
@@ -54,3 +56,43 @@ def hpss_masks(H, P, beta_h, beta_p, power, binary, tiny, m_h, m_p):
             else:
                 mh[i] = _pair_mask(h, beta_h * p, power, split, tiny)
                 mp[i] = _pair_mask(p, beta_p * h, power, split, tiny)
+
+
+@jit
+def ratio_gain(values, power, tiny, out):
+    """THE ratio-mask rule, for one bin: ``out[j] = (v_j / z)^p / sum_k (v_k / z)^p``.
+
+    ``z = max_k v_k`` keeps every power <= 1 (no overflow); where ``z < tiny`` (all zero or
+    subnormal) every source gets ``1 / J``.  Used by :func:`ratio_masks_rows` (hence
+    ``dsp_separate.ratio_masks``) and by the initialisation of the Wiener EM kernel.
+    """
+    n = values.shape[0]
+    z = 0.0
+    for j in range(n):
+        v = np.float64(values[j])
+        if v > z:
+            z = v
+    if z < tiny:
+        for j in range(n):
+            out[j] = 1.0 / n
+        return
+    total = 0.0
+    for j in range(n):
+        r = np.float64(values[j]) / z
+        if power != 1.0:
+            r = r**power
+        out[j] = r
+        total += r
+    for j in range(n):
+        out[j] /= total
+
+
+@jit(nogil=True)
+def ratio_masks_rows(models, power, tiny, out):
+    """:func:`ratio_gain` for every column of ``models`` (J, N), written to ``out`` (J, N)."""
+    n_src, n = models.shape
+    g = np.empty(n_src)
+    for i in range(n):
+        ratio_gain(models[:, i], power, tiny, g)
+        for j in range(n_src):
+            out[j, i] = g[j]

@@ -3,7 +3,7 @@
 Arrays in, preallocated arrays out; no validation.  Shapes:
 
 * ``X``      : (B, I, F, T) complex mixture STFT (B flattened leading axes, I channels)
-* ``gains``  : (J, B, M, F, T) ratio masks of the sources, ``M`` is 1 or ``I``
+* ``models`` : (J, B, M, F, T) non-negative source models, ``M`` is 1 or ``I``
 * ``out``    : (J, B, I, F, T) complex source images (also the EM's working estimate)
 
 Every frequency band ``(b, f)`` is independent: the spatial statistics of a band are sums over
@@ -21,26 +21,28 @@ import numpy as np
 from numba import prange
 
 from .._config import jit
+from .masks import ratio_gain
 
 
 @jit
-def _masked_band(X, gains, b, f, out):
-    """Initialisation of band ``(b, f)``: ``out_j = g_j * x`` with the ratio masks ``g_j``.
-
-    The masks come from :func:`dsp_separate.masks._ratio_masks` (the package's one
-    ratio-mask rule), so they already sum to one in every bin.
-    """
+def _masked_band(X, models, tiny, b, f, out):
+    """Initialisation of band ``(b, f)``: ``out_j = g_j * x`` with ``g`` the package's one
+    ratio-mask rule (:func:`dsp_separate._kernels.masks.ratio_gain`) of the models."""
     n_src = out.shape[0]
     n_chan = out.shape[2]
     n_frames = out.shape[4]
-    n_gain_chan = gains.shape[2]
+    n_model_chan = models.shape[2]
+    m = np.empty(n_src)
+    g = np.empty(n_src)
     for c in range(n_chan):
-        gc = c if n_gain_chan > 1 else 0
+        mc = c if n_model_chan > 1 else 0
         for t in range(n_frames):
+            for j in range(n_src):
+                m[j] = models[j, b, mc, f, t]
+            ratio_gain(m, 1.0, tiny, g)
             x = np.complex128(X[b, c, f, t])
             for j in range(n_src):
-                g = np.float64(gains[j, b, gc, f, t])
-                out[j, b, c, f, t] = complex(x.real * g, x.imag * g)
+                out[j, b, c, f, t] = complex(x.real * g[j], x.imag * g[j])
 
 
 @jit
@@ -404,10 +406,11 @@ def _em_band_any(X, b, f, iterations, eps, out):
 
 
 @jit(parallel=True)
-def wiener_em(X, gains, iterations, eps, init, out):
+def wiener_em(X, models, tiny, iterations, eps, init, out):
     """Masked initialisation then ``iterations`` EM updates, one parallel job per band.
 
-    ``gains`` (J, B, M, F, T) are ratio masks; with ``init=False`` they are ignored and
+    ``models`` (J, B, M, F, T) give the ratio masks of the initialisation (``tiny``: the
+    models' dtype's smallest normal number); with ``init=False`` they are ignored and
     ``out`` already holds the initial images (the oracle Wiener filter starts from the true
     images).  ``eps`` is the relative regularisation (isotropic noise power per source and
     bin, in units of the band's mean mixture power).
@@ -419,7 +422,7 @@ def wiener_em(X, gains, iterations, eps, init, out):
         b = job // n_freq
         f = job - b * n_freq
         if init:
-            _masked_band(X, gains, b, f, out)
+            _masked_band(X, models, tiny, b, f, out)
         if iterations > 0:
             if n_chan == 2:
                 _em_band_2ch(X, b, f, iterations, eps, out)
