@@ -581,11 +581,7 @@ def _run_method(args) -> int:
             message = _out_of_memory_message(path, args.method, cls, *_shape(path))
             print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
         except (DspSeparateError, ValueError, OSError) as exc:
-            failures.append(path)
-            message = " ".join(str(exc).split())
-            if str(path) not in message:
-                message = f"{path}: {message}"
-            print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+            _report_failure(path, exc, failures)
     if created and not any(outdir.iterdir()):
         outdir.rmdir()
     if failures:
@@ -594,6 +590,15 @@ def _run_method(args) -> int:
                   file=sys.stderr, flush=True)
         return 2
     return 0
+
+
+def _report_failure(path, exc, failures) -> None:
+    """One line on stderr for an input that failed, naming the file; the batch goes on."""
+    failures.append(path)
+    message = " ".join(str(exc).split())
+    if str(path) not in message:
+        message = f"{path}: {message}"
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
 
 
 def _signature_names(cls) -> tuple:
@@ -826,11 +831,7 @@ def _run_denoise(args) -> int:
                 _emit(str(target))
             _say(args, f"{path}: done in {time.perf_counter() - t0:.2f} s")
         except (DspSeparateError, ValueError, OSError) as exc:
-            failures.append(path)
-            message = " ".join(str(exc).split())
-            if str(path) not in message:
-                message = f"{path}: {message}"
-            print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+            _report_failure(path, exc, failures)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return 2 if failures else 0
