@@ -111,6 +111,9 @@ class BlockRunner:
         """Add a block of samples; return the separated samples that are now final."""
         if self._finished:
             raise ParameterError("process(): this runner was flushed; make a new one")
+        if isinstance(block, np.ndarray) and block.ndim >= 1 and block.shape[-1] == 0 \
+                and block.dtype.kind == "f":
+            return self._empty()  # a block of any length, zero included
         block = self._check_block(block)
         self._n_in += block.shape[-1]
         if not self._started:
@@ -333,20 +336,26 @@ def separate_file(separator, in_path, out_dir, *, format=None, subtype=None, pre
     """See :meth:`Separator.separate_file`."""
     import soundfile as sf
 
-    from .io import ClippingWarning, _check_finite_samples
+    from .io import ClippingWarning, _check_finite_samples, matching_subtype
 
     in_path = Path(in_path)
     out_dir = Path(out_dir)
     block_seconds = check_positive_float(block_seconds, "block_seconds")
     separator.check_params()
     separator._check_fitted()
+    if not in_path.exists():
+        raise AudioFileError(f"{in_path}: no such file")
+    if in_path.is_dir():
+        raise AudioFileError(f"{in_path}: is a folder, not an audio file")
     try:
         info = sf.info(str(in_path))
     except Exception as exc:  # soundfile raises RuntimeError/LibsndfileError/TypeError
         raise AudioFileError(f"{in_path}: cannot read audio ({exc})") from None
+    if info.frames == 0:
+        raise AudioFileError(f"{in_path}: contains no samples")
     fmt = format or _default_format(in_path)
     if subtype is None:
-        subtype = info.subtype if sf.check_format(fmt.upper(), info.subtype) else None
+        subtype = matching_subtype(fmt, info.subtype)  # the same rule as the command line
     elif not sf.check_format(fmt.upper(), subtype):
         raise ParameterError(f"subtype={subtype!r}: not available for format {fmt!r}")
     prefix = f"{in_path.stem}_" if prefix is None else prefix

@@ -652,8 +652,6 @@ def _encode_param(value, name):
             raise ParameterError(f"{name}: an STFT with an array or callable window cannot "
                                  "be saved; use a window name such as 'hann'")
         return {"__stft__": _encode_param(params, name)}
-    if isinstance(value, Separator):
-        return {"__separator__": _describe_separator(value)}
     raise ParameterError(f"{name}={describe(value)}: cannot be saved in a model file")
 
 
@@ -667,20 +665,36 @@ def _decode_param(value):
             return {k: _decode_param(v) for k, v in value["__dict__"].items()}
         if "__stft__" in value:
             return STFT(**_decode_param(value["__stft__"]))
-        if "__separator__" in value:
-            return _build_separator(value["__separator__"])
     return value
 
 
-def _describe_separator(sep) -> dict:
+def _describe_separator(sep, arrays: dict, prefix: str = "") -> dict:
+    """Class, hyperparameters and fitted attributes of ``sep`` (and of the separators among
+    its parameters, e.g. a trained model inside ``MultichannelWiener``) as JSON-able data;
+    fitted arrays go into ``arrays`` under ``fitted:<prefix><name>``."""
     cls = type(sep)
-    return {
-        "class": f"{cls.__module__}:{cls.__qualname__}",
-        "params": {k: _encode_param(v, k) for k, v in sep.get_params(deep=False).items()},
-    }
+    params = {}
+    for key, value in sep.get_params(deep=False).items():
+        if isinstance(value, Separator):
+            params[key] = {"__separator__": _describe_separator(value, arrays,
+                                                                f"{prefix}{key}.")}
+        else:
+            params[key] = _encode_param(value, key)
+    fitted = {}
+    for attr in sep.fitted_attributes:
+        value = getattr(sep, attr, None)
+        if value is None:
+            continue
+        if isinstance(value, np.ndarray):
+            arrays[f"fitted:{prefix}{attr}"] = value
+            fitted[attr] = {"__array__": f"fitted:{prefix}{attr}"}
+        else:
+            fitted[attr] = _encode_param(value, attr)
+    return {"class": f"{cls.__module__}:{cls.__qualname__}", "params": params,
+            "fitted": fitted}
 
 
-def _build_separator(desc: dict):
+def _build_separator(desc: dict, arrays: dict):
     import importlib
     import sys
 
@@ -697,7 +711,19 @@ def _build_separator(desc: dict):
         obj = getattr(obj, part)
     if not (isinstance(obj, type) and issubclass(obj, Separator)):
         raise ParameterError(f"model class {desc['class']!r}: not a Separator")
-    return obj(**{k: _decode_param(v) for k, v in desc["params"].items()})
+    params = {}
+    for key, value in desc["params"].items():
+        if isinstance(value, dict) and "__separator__" in value:
+            params[key] = _build_separator(value["__separator__"], arrays)
+        else:
+            params[key] = _decode_param(value)
+    sep = obj(**params)
+    for attr, value in desc.get("fitted", {}).items():
+        if isinstance(value, dict) and "__array__" in value:
+            setattr(sep, attr, arrays[value["__array__"]])
+        else:
+            setattr(sep, attr, _decode_param(value))
+    return sep
 
 
 def save_model(separator, path) -> None:
@@ -731,19 +757,9 @@ def save_model(separator, path) -> None:
     if not isinstance(separator, Separator):
         raise ParameterError(f"separator={describe(separator)}: must be a Separator")
     separator._check_fitted()
-    meta = _describe_separator(separator)
     arrays = {}
-    fitted = {}
-    for attr in separator.fitted_attributes:
-        value = getattr(separator, attr, None)
-        if value is None:
-            continue
-        if isinstance(value, np.ndarray):
-            arrays[f"fitted:{attr}"] = value
-        else:
-            fitted[attr] = _encode_param(value, attr)
-    meta["fitted"] = fitted
-    meta["format"] = 1
+    meta = _describe_separator(separator, arrays)
+    meta["format"] = 2
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent or ".")
     os.close(fd)
@@ -772,18 +788,18 @@ def load_model(path):
         With its hyperparameters and fitted attributes restored.
     """
     import json
+    from pathlib import Path
 
     from .exceptions import AudioFileError
 
+    if not Path(path).is_file():
+        raise AudioFileError(f"{path}: no such model file")
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["__meta__"]))
-            arrays = {k[len("fitted:"):]: data[k] for k in data.files if k.startswith("fitted:")}
-    except (OSError, KeyError, ValueError) as exc:
-        raise AudioFileError(f"{path}: not a dsp_separate model file ({exc})") from None
-    sep = _build_separator(meta)
-    for attr, value in meta.get("fitted", {}).items():
-        setattr(sep, attr, _decode_param(value))
-    for attr, value in arrays.items():
-        setattr(sep, attr, value)
-    return sep
+            arrays = {k: data[k] for k in data.files if k.startswith("fitted:")}
+    except (OSError, KeyError, ValueError, EOFError):
+        raise AudioFileError(
+            f"{path}: not a dsp_separate model file (write one with dsp_separate.save_model)"
+        ) from None
+    return _build_separator(meta, arrays)

@@ -558,7 +558,12 @@ def _run_method(args) -> int:
                               f"{type(separator).__name__}, not a {cls.__name__} "
                               f"({args.method})")
         given = {k[6:] for k in vars(args) if k.startswith("param_")}
-        separator.set_params(**{k: v for k, v in params.items() if k in given})
+        overrides = {k: v for k, v in params.items() if k in given}
+        stft_given = (args.n_fft, args.hop_length, args.win_length,
+                      args.window) != (2048, 512, None, "hann")
+        if stft_given and "stft" in params:  # an STFT option given here wins over the model's
+            overrides["stft"] = params["stft"]
+        separator.set_params(**overrides)
     else:
         if cls.tags.requires_fit:
             raise _UsageError(f"{PROG}: error: {args.method} learns from examples: give a "

@@ -508,3 +508,21 @@ def test_every_registered_method_builds_its_sub_command():
         with pytest.raises(SystemExit) as exc:
             parser.parse_args([name, "--help"])
         assert exc.value.code == 0, name
+
+
+def test_model_file_with_stft_options_uses_them(tmp_path, capsys):
+    """STFT options given with --model override the model's transform (they were ignored)."""
+    src = tmp_path / "s.wav"
+    ds.save(src, _mixture(n_channels=2), 8000, subtype="FLOAT")
+    model = tmp_path / "h.npz"
+    ds.save_model(ds.HPSS(margin=3.0), model)
+    assert main(["hpss", str(src), "-o", str(tmp_path / "a"), "-q", "--model", str(model)]) == 0
+    assert main(["hpss", str(src), "-o", str(tmp_path / "b"), "-q", "--model", str(model),
+                 "--n-fft", "256", "--hop-length", "64"]) == 0
+    capsys.readouterr()
+    a, _ = ds.load(tmp_path / "a" / "s_harmonic.wav")
+    b, _ = ds.load(tmp_path / "b" / "s_harmonic.wav")
+    expected = ds.HPSS(margin=3.0, stft=dict(n_fft=256, hop_length=64)).separate(
+        ds.load(src)[0], 8000)["harmonic"]
+    np.testing.assert_allclose(b, expected, atol=1e-6)
+    assert np.abs(a - b).max() > 1e-3

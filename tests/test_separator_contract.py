@@ -458,3 +458,46 @@ def test_causal_methods_stream_with_one_window_of_latency(name):
         fed += block.shape[-1]
         out += next(iter(runner.process(block).values())).shape[-1]
         assert fed - out <= lag, (fed, out, lag)
+
+
+def test_model_file_keeps_a_trained_separator_inside_another(tmp_path):
+    """save_model writes the fitted arrays of separators nested in the parameters too."""
+    inner = make(MeanSpectrum)
+    outer = ds.MultichannelWiener(separator=inner, stft=SMALL_STFT)
+    y, _ = mixture((2,))
+    path = tmp_path / "w.npz"
+    ds.save_model(outer, path)
+    loaded = ds.load_model(path)
+    np.testing.assert_array_equal(loaded.separator.templates_, inner.templates_)
+    a, b = outer.separate(y, SR), loaded.separate(y, SR)
+    for name in a.names:
+        np.testing.assert_array_equal(a[name], b[name])
+    # an untrained inner separator is a clear error, not an AttributeError from inside
+    with pytest.raises(ds.NotFittedError, match="MeanSpectrum is not fitted"):
+        ds.MultichannelWiener(separator=MeanSpectrum(stft=SMALL_STFT)).separate(y, SR)
+
+
+def test_load_model_errors_name_the_file(tmp_path):
+    with pytest.raises(ds.AudioFileError, match="nope.npz: no such model file"):
+        ds.load_model(tmp_path / "nope.npz")
+    other = tmp_path / "audio.wav"
+    sf.write(other, np.zeros(800, np.float32), SR)
+    with pytest.raises(ds.AudioFileError, match="audio.wav: not a dsp_separate model file"):
+        ds.load_model(other)
+
+
+def test_block_runner_takes_empty_blocks_and_separate_file_refuses_empty_files(tmp_path):
+    runner = ds.HPSS(stft=SMALL_STFT).stream(SR, 2)
+    assert runner.process(np.zeros((2, 0), np.float32))["harmonic"].shape == (2, 0)
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros((0, 2), np.float32), SR)
+    with pytest.raises(ds.AudioFileError, match="empty.wav: contains no samples"):
+        ds.HPSS().separate_file(empty, tmp_path / "out")
+    with pytest.raises(ds.AudioFileError, match="no such file"):
+        ds.HPSS().separate_file(tmp_path / "missing.wav", tmp_path / "out")
+    # float in, FLAC out: 24-bit, the same rule as the command line
+    y, _ = mixture((2,), np.float32)
+    src = tmp_path / "f.wav"
+    sf.write(src, (0.4 * y / np.abs(y).max()).T, SR, subtype="FLOAT")
+    out = ds.HPSS(stft=SMALL_STFT).separate_file(src, tmp_path / "o", format="flac")
+    assert {sf.info(p).subtype for p in out} == {"PCM_24"}

@@ -109,7 +109,9 @@ class MultichannelWiener(Separator):
 
     def _validate_params(self):
         self._n_iterations()
-        self._inner().check_params()
+        inner = self._inner()
+        inner.check_params()
+        inner._check_fitted()  # a trained inner separator must have been fitted (or loaded)
 
     def source_names(self, n_channels=None, references=None) -> tuple:
         return self._inner().source_names(n_channels, references)
