@@ -572,7 +572,7 @@ def _run_method(args) -> int:
         separator = cls(**params)
     separator.check_params()  # bad parameters fail before any file is read
 
-    created = not outdir.exists()
+    created = _missing_folders(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written_all = set()
     failures = []
@@ -587,14 +587,32 @@ def _run_method(args) -> int:
             print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
         except (DspSeparateError, ValueError, OSError) as exc:
             _report_failure(path, exc, failures)
-    if created and not any(outdir.iterdir()):
-        outdir.rmdir()
+    _remove_empty(created)
     if failures:
         if len(inputs) > 1:
             print(f"{PROG}: {len(failures)} of {len(inputs)} inputs failed (see above)",
                   file=sys.stderr, flush=True)
         return 2
     return 0
+
+
+def _missing_folders(folder: Path) -> list:
+    """``folder`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders) -> None:
+    """Remove the folders this run created (deepest first) that it left empty."""
+    for folder in folders:
+        try:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:
+            return
 
 
 def _report_failure(path, exc, failures) -> None:

@@ -526,3 +526,14 @@ def test_model_file_with_stft_options_uses_them(tmp_path, capsys):
         ds.load(src)[0], 8000)["harmonic"]
     np.testing.assert_allclose(b, expected, atol=1e-6)
     assert np.abs(a - b).max() > 1e-3
+
+
+def test_failed_run_leaves_no_folder_it_created(tmp_path, capsys):
+    """-o a/b/c on a failing input: none of a, a/b, a/b/c is left behind."""
+    bad = tmp_path / "nan.wav"
+    import soundfile as sf
+
+    sf.write(bad, np.full(800, np.nan, np.float32), 8000, subtype="FLOAT")
+    assert main(["hpss", str(bad), "-o", str(tmp_path / "a" / "b" / "c"), "-q"]) == 2
+    assert "nan.wav" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
