@@ -69,7 +69,7 @@ class BlockRunner:
         self.dtype = np.dtype(dtype)
         self.separator = separator
         self.names = separator.source_names(self.n_channels)
-        tf = separator._transform()
+        tf = separator._transform(self.sr)
         self.stft = tf
         before, after = separator.context_frames(self.sr)
         if tags.streaming == "causal":

@@ -382,7 +382,13 @@ class Separator(_Params):
             )
 
     # -------------------------------------------------------------- checks
-    def _transform(self) -> STFT:
+    def _transform(self, sr: int | None = None) -> STFT:
+        """The STFT of the ``stft`` parameter (default: 2048 / 512).
+
+        ``sr`` is the sampling rate when it is known (``separate``, ``stream``), so that a
+        method whose default transform depends on it (sizes in milliseconds) can override
+        this one method; ``None`` when only the parameters are being checked.
+        """
         stft = self.get_params(deep=False).get("stft")
         if stft is None:
             return STFT(**DEFAULT_STFT)
@@ -448,7 +454,7 @@ class Separator(_Params):
         in_dtype = y.dtype if isinstance(y, np.ndarray) else None
         y = check_audio(y, "y")
         sr = check_sr(sr)
-        transform = self._transform()
+        transform = self._transform(sr)
         check_channel_first(y, "y", window=transform.n_fft)
         self._check_channels(n_channels_of(y))
         X = None if self.tags.kind == "time" else transform._forward(y)

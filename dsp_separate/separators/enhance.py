@@ -777,38 +777,14 @@ class _Enhancer(Separator):
         return 0, 0
 
     # ---- the STFT in milliseconds: resolved once the sampling rate is known
-    def _for_rate(self, sr):
-        if self.stft is not None:
-            return self
-        params = self.get_params(deep=False)
-        params["stft"] = enhancement_stft(sr, self.frame_ms)
-        return type(self)(**params)
+    def _transform(self, sr=None):
+        """``stft`` if given; else frames of ``frame_ms`` at the rate ``sr`` (8 to 192 kHz).
 
-    def separate(self, y, sr, *, keep=None, **kwargs):
-        """Separate ``y`` into ``"signal"`` and ``"noise"``; see
-        :meth:`dsp_separate.base.Separator.separate`.  ``sr`` must be 8 to 192 kHz."""
-        return Separator.separate(self._for_rate(_check_rate(sr)), y, sr, keep=keep,
-                                  **kwargs)
-
-    def stream(self, sr, n_channels, *, dtype=np.float32):
-        """A block runner (see :meth:`dsp_separate.base.Separator.stream`); latency: one
-        frame (``frame_ms``)."""
-        return Separator.stream(self._for_rate(_check_rate(sr)), sr, n_channels, dtype=dtype)
-
-    def separate_file(self, in_path, out_dir, **kwargs):
-        """Denoise a file block by block (see
-        :meth:`dsp_separate.base.Separator.separate_file`)."""
-        import soundfile as sf
-
-        target = self
-        if self.stft is None:
-            try:
-                sr = sf.info(str(in_path)).samplerate
-            except Exception:  # the base reports unreadable files
-                sr = None
-            if sr is not None:
-                target = self._for_rate(_check_rate(sr))
-        return Separator.separate_file(target, in_path, out_dir, **kwargs)
+        Without a rate (only the parameters are being checked) the base's default stands in.
+        """
+        if self.stft is not None or sr is None:
+            return super()._transform(sr)
+        return enhancement_stft(_check_rate(sr), self.frame_ms)
 
     # ---- estimation
     def _estimate(self, X, *, y=None, sr, stft, **kwargs):

@@ -116,10 +116,10 @@ class MultichannelWiener(Separator):
     def source_names(self, n_channels=None, references=None) -> tuple:
         return self._inner().source_names(n_channels, references)
 
-    def _transform(self):
+    def _transform(self, sr=None):
         if self.stft is None:
-            return self._inner()._transform()
-        return super()._transform()
+            return self._inner()._transform(sr)
+        return super()._transform(sr)
 
     def _estimate(self, X, *, y, sr, stft, **kwargs):
         from .._wiener import _wiener
