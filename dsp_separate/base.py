@@ -11,6 +11,10 @@ A subclass implements :meth:`Separator._estimate`, which receives the mixture ST
 * :class:`Images` — complex source STFT images (filter methods: multichannel Wiener, IVA);
 * :class:`SignalImages` — time-domain source images shaped like the input (FastICA).
 
+Every estimate also carries ``info``, a dict of what the method wants to report (the
+objective per iteration of an iterative method, the DUET histogram, the detected period),
+which becomes :attr:`Separation.info <dsp_separate.result.Separation.info>`.
+
 Everything else happens once, here (the *shared stage*, see ``docs/separation.md`` for a
 diagram): validation at the public boundary, the forward STFT, masks, optional multichannel
 Wiener refinement (``wiener_iterations`` on the estimate), resynthesis of one source at a time
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -84,6 +88,7 @@ class Models:
     mask: str = "soft"
     power: float = 1.0
     wiener_iterations: int = 0
+    info: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class Masks:
     values: dict
     residual: bool = False
     wiener_iterations: int = 0
+    info: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class Images:
 
     values: dict
     wiener_iterations: int = 0
+    info: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -558,6 +565,7 @@ class Separator(_Params):
             stfts=kept if "stfts" in keep else None,
             masks=masks if "masks" in keep else None,
             method=repr(self),
+            info=estimate.info,
         )
 
     # -------------------------------------------------------------- block by block

@@ -38,6 +38,10 @@ class Separation(Mapping):
         The transform used.
     method : str
         ``repr`` of the separator that made it.
+    info : dict
+        What the method reported besides the sources, e.g. ``"objective"`` (one value per
+        iteration for iterative methods), ``"n_iter"``, a DUET histogram, a REPET period.
+        Empty for methods that report nothing.
 
     Examples
     --------
@@ -52,13 +56,14 @@ class Separation(Mapping):
     >>> harmonic, percussive = result.values()       # arrays, in source order
     """
 
-    def __init__(self, sources, *, sr, stft, stfts=None, masks=None, method=""):
+    def __init__(self, sources, *, sr, stft, stfts=None, masks=None, method="", info=None):
         self.sources = dict(sources)
         self._stfts = dict(stfts) if stfts is not None else None
         self.masks = dict(masks) if masks is not None else None
         self.sr = int(sr)
         self.stft = stft
         self.method = method
+        self.info = dict(info) if info is not None else {}
 
     @property
     def stfts(self) -> dict:
