@@ -144,6 +144,10 @@ class Tags:
         :meth:`Separator.fit` must be called (on training examples) before separating.
     needs_references : bool
         An oracle: :meth:`Separator.separate` takes the true sources as ``references=``.
+    needs_score : bool
+        Score-informed: :meth:`Separator.separate` takes the score as ``notes=`` (a dict
+        source name -> notes) and the sources are named by its keys
+        (``source_names(notes=...)``).
     sums_to_mixture : bool
         The sources add up to the mixture (False only for baselines).
     min_channels, max_channels : int, int or None
@@ -161,6 +165,7 @@ class Tags:
     kind: str = "mask"
     requires_fit: bool = False
     needs_references: bool = False
+    needs_score: bool = False
     sums_to_mixture: bool = True
     min_channels: int = 1
     max_channels: int | None = None
@@ -510,6 +515,8 @@ class Separator(_Params):
     def _expected_names(self, y, kwargs):
         refs = kwargs.get("references")
         try:
+            if self.tags.needs_score:
+                return self.source_names(n_channels_of(y), notes=kwargs.get("notes"))
             return self.source_names(n_channels_of(y), references=refs)
         except NotImplementedError:
             return None
