@@ -65,6 +65,8 @@ _LAZY = {
     "beta_divergence": "separators.nmf",
     "SupervisedNMF": "separators.nmf",
     "BlindNMF": "separators.nmf",
+    "ScoreNMF": "separators.nmf",
+    "midi_notes": "separators.nmf",
     "IdealBinaryMask": "separators.oracle",
     "IdealRatioMask": "separators.oracle",
     "PhaseSensitiveMask": "separators.oracle",
