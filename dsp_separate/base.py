@@ -124,6 +124,7 @@ class SignalImages:
     """
 
     values: dict
+    info: dict = field(default_factory=dict)
 
 
 _ESTIMATES = (Models, Masks, Images, SignalImages)
