@@ -132,10 +132,22 @@ def mixture(shape_lead=(), dtype=np.float64, seed=0):
     return refs.sum(axis=0).astype(dtype), refs
 
 
+#: The score of ``mixture()`` for score-informed methods (tags.needs_score): the tone's
+#: fundamental is 330 Hz (MIDI 64); the clicks get a low note that covers every frame.
+NOTES = {"tone": np.array([[0.0, 1.0, 64.0]]), "clicks": np.array([[0.0, 1.0, 45.0]])}
+
+
+def side_inputs(cls, refs=None):
+    """The per-call inputs a method's tags ask for: ``references=`` (oracles), ``notes=``."""
+    if cls.tags.needs_references:
+        return {"references": refs}
+    if cls.tags.needs_score:
+        return {"notes": NOTES}
+    return {}
+
+
 def run(sep, y, refs=None, **kw):
-    if type(sep).tags.needs_references:
-        return sep.separate(y, SR, references=refs, **kw)
-    return sep.separate(y, SR, **kw)
+    return sep.separate(y, SR, **side_inputs(type(sep), refs), **kw)
 
 
 def default_lead(cls):
@@ -168,9 +180,9 @@ def test_shapes_dtypes_sum_and_masks(cls, lead, dtype):
     y, refs = mixture(lead, dtype)
     sep = make(cls)
     result = run(sep, y, refs, keep="all")
-    assert result.names == sep.source_names(1 if not lead else lead[-1],
-                                            references=refs if cls.tags.needs_references
-                                            else None)
+    names_of = ({"notes": NOTES} if cls.tags.needs_score else
+                {"references": refs} if cls.tags.needs_references else {})
+    assert result.names == sep.source_names(1 if not lead else lead[-1], **names_of)
     assert list(result) == list(result.names)
     for name in result.names:
         src = result[name]
@@ -341,7 +353,7 @@ def test_bad_audio_is_a_parameter_error(cls):
     ]:
         with pytest.raises(ds.ParameterError, match=word):
             run(sep, bad, refs)
-    kwargs = {"references": refs} if cls.tags.needs_references else {}
+    kwargs = side_inputs(cls, refs)
     with pytest.raises(ds.ParameterError, match="sr="):
         sep.separate(y, 0, **kwargs)
 
@@ -349,7 +361,7 @@ def test_bad_audio_is_a_parameter_error(cls):
 def test_channels_last_audio_is_refused(cls):
     """soundfile's (n_samples, n_channels) layout is refused, not split into 2-sample rows."""
     y, refs = mixture((2,), np.float32)
-    kwargs = {"references": np.swapaxes(refs, -1, -2)} if cls.tags.needs_references else {}
+    kwargs = side_inputs(cls, np.swapaxes(refs, -1, -2))
     with pytest.raises(ds.ParameterError, match=r"n_samples, n_channels"):
         make(cls).separate(y.T, SR, **kwargs)
 
@@ -404,8 +416,9 @@ def test_block_runner_equals_whole_signal(cls):
 
 
 def test_separate_file_equals_separate(cls, tmp_path):
-    if cls.tags.needs_references:
-        pytest.skip("oracles need references; they have no file interface")
+    if cls.tags.needs_references or cls.tags.needs_score:
+        pytest.skip("oracles and score-informed methods need per-call inputs (references, "
+                    "notes); they have no file interface")
     lead = default_lead(cls)
     y, _ = mixture(lead, np.float32)
     y = 0.5 * y / np.abs(y).max()
