@@ -91,6 +91,10 @@ _LAZY = {
     "OMLSA": "separators.enhance",
     "SpectralGating": "separators.enhance",
     "get_separator": "separators",
+    "example": "_examples",
+    "examples": "_examples",
+    "example_info": "_examples",
+    "example_training": "_examples",
 }
 _SUBMODULES = {
     "metrics", "io", "masks", "separators", "cli", "datasets", "evaluation",
