@@ -1,6 +1,6 @@
 """
 NMF, step by step: templates, activations, the objective per β, and separation
-=============================================================================
+==============================================================================
 
 A magnitude spectrogram V is approximated by W H: the columns of W are spectral templates,
 the rows of H say when and how loudly each template sounds (Lee & Seung 2000; the
