@@ -125,8 +125,12 @@ def leads(cls):
 def mixture(shape_lead=(), dtype=np.float64, seed=0):
     """(mixture, references) with references of shape (2,) + mixture.shape."""
     refs = two_sources(n=SR, sr=SR, seed=seed)  # (2, n)
-    gains = np.linspace(0.6, 1.0, int(np.prod(shape_lead)) or 1).reshape(shape_lead or ())
-    refs = refs.reshape((2,) + (1,) * len(shape_lead) + (-1,)) * np.asarray(gains)[..., None]
+    # each source has its own channel gains, so that a multichannel mixture has full rank
+    # (equal gains would make every channel a multiple of one signal: a rank-deficient
+    # mixture that the determined blind methods rightly refuse)
+    g = np.linspace(0.6, 1.0, int(np.prod(shape_lead)) or 1)
+    gains = np.stack([g, g[::-1]]).reshape((2,) + tuple(shape_lead))
+    refs = refs.reshape((2,) + (1,) * len(shape_lead) + (-1,)) * gains[..., None]
     refs = np.ascontiguousarray(np.broadcast_to(refs, (2,) + tuple(shape_lead) + (SR,)))
     refs = refs.astype(dtype)
     return refs.sum(axis=0).astype(dtype), refs
