@@ -265,3 +265,157 @@ def test_supervised_nmf_bad_input():
         ds.SupervisedNMF(n_free=1, stft=TF).fit({"residual": a}, sr=SR)
     with pytest.raises(ds.ParameterError, match="n_components=3: must be at least"):
         ds.BlindNMF(n_sources=4, n_components=3).separate(a, SR)
+
+
+# ---------------------------------------------------------------------------- score-informed
+def score_voice(notes, n_harmonics, slope, decay, n=2 * SR):
+    """A voice playing ``notes`` (onset_s, offset_s, midi) with decaying harmonic tones."""
+    t = np.arange(n) / SR
+    x = np.zeros(n)
+    for on, off, p in notes:
+        f0 = 440.0 * 2 ** ((p - 69) / 12)
+        m = (t >= on) & (t < off)
+        tt = t[m] - on
+        env = np.exp(-decay * tt) * np.minimum(1, tt / 0.01) * np.minimum(1, (off - t[m]) / 0.01)
+        x[m] += env * sum(np.sin(2 * np.pi * h * f0 * tt) * h ** -slope
+                          for h in range(1, n_harmonics + 1))
+    return x / np.sqrt(np.mean(x ** 2))
+
+
+#: Two voices whose notes overlap in time and share partials (D4's 3rd = A4's 2nd).
+NOTES_A = [(0.0, 0.5, 60), (0.5, 1.0, 62), (1.0, 2.0, 65)]
+NOTES_B = [(0.25, 1.25, 69), (1.25, 2.0, 67)]
+
+
+def score_pair():
+    return score_voice(NOTES_A, 10, 1.0, 3.0), score_voice(NOTES_B, 4, 2.0, 1.0)
+
+
+def test_score_nmf_separates_voices_from_their_notes():
+    a, b = score_pair()
+    sep = ds.ScoreNMF(stft=TF)
+    result = sep.separate(a + b, SR, notes={"a": NOTES_A, "b": np.array(NOTES_B)})
+    assert result.names == ("a", "b")
+    sdr_a, sdr_b = ds.metrics.si_sdr(a, result["a"]), ds.metrics.si_sdr(b, result["b"])
+    assert sdr_a >= 15 and sdr_b >= 15, (sdr_a, sdr_b)
+    # the score carries the separation: the voices' notes swapped give the other voice
+    swapped = sep.separate(a + b, SR, notes={"a": NOTES_B, "b": NOTES_A})
+    assert ds.metrics.si_sdr(a, swapped["a"]) < 0 and ds.metrics.si_sdr(b, swapped["b"]) < 0
+    # stereo: channels share the templates, each has its own activations
+    y = np.stack([a + 0.5 * b, 0.5 * a + b])
+    stereo = sep.separate(y, SR, notes={"a": NOTES_A, "b": NOTES_B})
+    assert np.all(ds.metrics.si_sdr(np.stack([a, 0.5 * a]), stereo["a"]) >= 15)
+    assert np.all(ds.metrics.si_sdr(np.stack([0.5 * b, b]), stereo["b"]) >= 15)
+
+
+def test_score_nmf_models_are_zero_outside_the_notes():
+    """The multiplicative updates keep the score's zeros: no activation outside a note's
+    span (plus tolerances), no template energy away from its partials."""
+    from dsp_separate.separators.nmf import harmonic_templates, score_nmf_models
+
+    a, b = score_pair()
+    S = np.abs(TF.forward(a + b))
+    notes = {"a": np.array(NOTES_A, float), "b": np.array(NOTES_B, float)}
+    m_a, m_b = score_nmf_models(S, notes, sr=SR, stft=TF, onset_tolerance=0.05,
+                                offset_tolerance=0.1, max_iter=50)
+    times = TF.frame_times(S.shape[-1], SR)
+    silent_b = times < 0.25 - 0.05  # voice b starts at 0.25 s
+    assert np.all(m_b[:, silent_b] == 0) and np.all(m_b[:, ~silent_b].sum(axis=0) > 0)
+    assert m_a.min() >= 0 and np.all(m_a.sum(axis=0) > 0)  # voice a plays throughout
+    # only the partial bands of b's two pitches carry energy
+    comb = harmonic_templates([67, 69], TF.bin_frequencies(SR)).sum(axis=1) > 0
+    assert np.all(m_b[~comb] == 0) and m_b[comb].sum() > 0
+
+
+def test_harmonic_templates_and_activations():
+    from dsp_separate.separators.nmf import harmonic_templates, score_activations
+
+    freqs = TF.bin_frequencies(SR)  # 7.8125 Hz bins
+    W = harmonic_templates([57, 81], freqs, n_harmonics=4, tolerance=0.5)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0)
+    for k, f0 in enumerate((220.0, 880.0)):
+        on = freqs[W[:, k] > 0]
+        # every lit bin is within a partial's band; every partial below Nyquist is lit
+        dist = np.min(np.abs(on[:, None] - f0 * np.arange(1, 5)[None]), axis=1)
+        assert np.all(dist <= np.maximum(f0 * 4 * (2 ** (0.5 / 12) - 1), 7.8125) + 1e-9)
+        assert all(np.any(np.abs(on - f0 * h) < 7.8125) for h in range(1, 5) if f0 * h < 4000)
+    H = score_activations(np.array([[0.5, 1.0, 57.0], [1.5, 1.6, 57.0]]), np.array([57.0]),
+                          np.arange(20) / 10, onset_tolerance=0.1, offset_tolerance=0.2)
+    assert np.flatnonzero(H[0]).tolist() == [4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18]
+
+
+def test_score_nmf_bad_notes():
+    a, b = score_pair()
+    sep = ds.ScoreNMF(stft=TF)
+    for notes, match in [
+        (None, "notes=None: ScoreNMF needs the score"),
+        ({}, "notes=.*non-empty dict"),
+        ([(0, 1, 60)], "notes=.*dict"),
+        ({"a": [(0, 1, 60)], 3: [(0, 1, 62)]}, "source name 3"),
+        ({"a": [(0, 1)]}, r"notes\['a'\]: has shape \(1, 2\)"),
+        ({"a": [(0, np.nan, 60)]}, "finite"),
+        ({"a": [(-0.5, 1, 60)]}, "onset -0.5 s < 0"),
+        ({"a": [(1.0, 1.0, 60)]}, r"notes\['a'\]\[0\]: offset 1 s must be after"),
+        ({"a": [(2.5, 3.0, 60)]}, "onset 2.5 s is outside the signal"),
+        ({"a": [(0, 1, 128)]}, "MIDI pitch 128 must be in"),
+        ({"a": [(0, 1, 120)]}, "below the Nyquist"),
+        ({"a": [("x", 1, 60)]}, "must be numbers"),
+    ]:
+        with pytest.raises(ds.ParameterError, match=match):
+            sep.separate(a + b, SR, notes=notes)
+    with pytest.raises(ds.ParameterError, match="takes only notes="):
+        sep.separate(a, SR, notes={"a": NOTES_A}, references=[a])
+    with pytest.raises(ds.ParameterError, match="pitch_tolerance=0"):
+        ds.ScoreNMF(pitch_tolerance=0).separate(a, SR, notes={"a": NOTES_A})
+    # offsets past the end are clipped; a voice without notes gets a silent source
+    notes = {"a": [(0.0, 9.0, 60)], "rest": np.zeros((0, 3))}
+    result = sep.separate(a, SR, notes=notes)
+    assert result.names == ("a", "rest") and np.all(np.isfinite(result["rest"]))
+    np.testing.assert_allclose(result["a"] + result["rest"], a, atol=1e-9)
+
+
+def _vlq(n):
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def _chunk(tag, body):
+    return tag + len(body).to_bytes(4, "big") + body
+
+
+def test_midi_notes_reads_format_1_with_tempo_changes(tmp_path):
+    from dsp_separate.separators.nmf import midi_notes
+
+    # track 0: tempo map, 120 bpm, then 60 bpm from tick 960 (2 quarters at 480 ticks)
+    tempo = (_vlq(0) + b"\xff\x51\x03" + (500000).to_bytes(3, "big")
+             + _vlq(960) + b"\xff\x51\x03" + (1000000).to_bytes(3, "big")
+             + _vlq(0) + b"\xff\x2f\x00")
+    # track 1: C4 0-480, running-status E4 480-1440 (note-on velocity 0 as note-off),
+    # a sysex and a program change in between, channel 1 G4 960 to the end of the track
+    notes = (_vlq(0) + b"\xc0\x28" + _vlq(0) + b"\x90\x3c\x64" + _vlq(480) + b"\x80\x3c\x00"
+             + _vlq(0) + b"\x90\x40\x50" + _vlq(0) + b"\xf0\x02\x7e\xf7"
+             + _vlq(480) + b"\x91\x43\x40" + _vlq(480) + b"\x90\x40\x00"
+             + _vlq(480) + b"\xff\x2f\x00")
+    header = _chunk(b"MThd", (1).to_bytes(2, "big") + (2).to_bytes(2, "big")
+                    + (480).to_bytes(2, "big"))
+    path = tmp_path / "score.mid"
+    path.write_bytes(header + _chunk(b"MTrk", tempo) + _chunk(b"MTrk", notes))
+    # ticks -> s: 0.5 s per quarter up to tick 960 (1 s), then 1 s per quarter
+    np.testing.assert_allclose(midi_notes(path), [[0.0, 0.5, 60], [0.5, 2.0, 64],
+                                                   [1.0, 3.0, 67]])
+    np.testing.assert_allclose(midi_notes(path, channel=1), [[1.0, 3.0, 67]])
+    assert midi_notes(path, track=0).shape == (0, 3)
+    with pytest.raises(ds.ParameterError, match="track=2"):
+        midi_notes(path, track=2)
+    with pytest.raises(ds.ParameterError, match="channel=16"):
+        midi_notes(path, channel=16)
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"RIFF....WAVE")
+    with pytest.raises(ds.AudioFileError, match="bad.mid: not a standard MIDI file"):
+        midi_notes(bad)
+    with pytest.raises(ds.AudioFileError, match="no such MIDI file"):
+        midi_notes(tmp_path / "missing.mid")
