@@ -1,0 +1,358 @@
+"""Write docs/which_method.md ("which method when") from benchmarks/RESULTS.md.
+
+Nothing on the page is typed by hand except the decision table at the top: the figures are
+the quality tables of ``benchmarks/RESULTS.md`` (any markdown table whose first column is
+``method`` or ``row`` and which has numeric columns), sorted into tasks by the heading
+above them; "what it needs" and "runs" come from each separator's :class:`~dsp_separate.Tags`;
+"speed" is the per-item wall time of the quality table, or the "Nx real time" of a speed
+table row naming the method.  Sections that are missing (a family not benchmarked yet) are
+simply absent; a task without any table says so.
+
+Run by hand: ``python docs/_ext/which_method.py benchmarks/RESULTS.md out.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# task key, title, regex on the heading right above a table (then on its section heading)
+TASKS = [
+    ("hpss", "Harmonic / percussive (music)", r"\bhpss\b|harmonic"),
+    ("repet", "Accompaniment / melody (repeating background)", r"\brepet\b|accompaniment"),
+    ("instruments", "Instruments (music, several voices)", r"\binstruments?"),
+    ("speech", "Speech in noise", r"\bspeech\b|enhancement"),
+    ("multichannel", "Multichannel (two or more microphones)",
+     r"\bmc_|multichannel|\bica\b|\biva\b|\bduet\b|spatial"),
+]
+
+ORACLE_NAMES = {"irm", "ibm", "psm", "oracle_wiener", "irm2"}
+PEER_PREFIXES = ("librosa", "nussl", "sklearn", "norbert", "logmmse", "noisereduce", "pra_",
+                 "pyroomacoustics", "museval", "mir_eval", "fast_bss_eval")
+
+# module of a separator -> docs page, where the page is not simply docs/<module>.md
+PAGES = {"ft2d": "repet", "rpca": "repet", "kam": "repet", "oracle": "evaluation"}
+
+DECISIONS = """\
+## Decision table
+
+Read the first line that fits your recording; the measured figures below say how far each
+choice gets on the development corpus, and each method's page says how it fails.
+
+| your recording | start with | why |
+|---|---|---|
+| you have the true sources (a test, a teaching demo) | `IdealRatioMask` / `OracleWiener` | the upper bound any mask / filter method can reach: see the tutorial on oracle masks |
+| several microphones, sources at different places | the multichannel family (`MultichannelWiener` after a first separation; ICA / IVA / DUET where installed) | spatial cues separate what spectra cannot |
+| music: drums against pitched instruments | `HPSS` | no training, about 60-80x real time, works on any channel count, runs block by block |
+| music: a repeating accompaniment under a melody or voice | `REPETSIM` (`REPET` for a strictly periodic loop, `AdaptiveREPET` when the tempo drifts) | the accompaniment repeats, the melody does not |
+| several instruments, and you have solo recordings of each | `SupervisedNMF` (`fit` on the solos) | a dictionary per instrument; blind NMF does not separate similar timbres |
+| speech with steady or slowly changing noise | `ds.denoise` / `LogMMSE` or `OMLSA` (give `noise=` a noise-only clip when you have one) | causal, real time, block by block |
+| speech with noise you can record alone | `SpectralGating` or any enhancer with `noise=` | the noise profile comes from the clip instead of a tracker |
+| none of the above | `HPSS`, then listen | cheapest baseline; add `wiener_iterations=1` on stereo |
+"""
+
+
+@dataclass
+class Table:
+    headings: list[str]
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Row:
+    name: str
+    kind: str
+    scores: dict[str, float]
+    cells: dict[str, str]
+    headline: float | None
+    wall: float | None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _cells(line: str) -> list[str]:
+    line = line.strip()
+    if line.startswith("|"):
+        line = line[1:]
+    if line.endswith("|"):
+        line = line[:-1]
+    return [c.strip() for c in line.split("|")]
+
+
+def parse_tables(text: str) -> list[Table]:
+    """Every markdown table with the headings (outermost first) it sits under."""
+    tables: list[Table] = []
+    headings: dict[int, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if m:
+            level = len(m.group(1))
+            headings = {k: v for k, v in headings.items() if k < level}
+            headings[level] = m.group(2).strip()
+            i += 1
+            continue
+        if (line.lstrip().startswith("|") and i + 1 < len(lines)
+                and re.match(r"^\s*\|?\s*:?-{2,}", lines[i + 1])):
+            header = _cells(line)
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                cells = _cells(lines[i])
+                if len(cells) == len(header):
+                    rows.append(cells)
+                i += 1
+            tables.append(Table([headings[k] for k in sorted(headings)], header, rows))
+            continue
+        i += 1
+    return tables
+
+
+def _number(cell: str) -> float | None:
+    cell = cell.replace("\u2212", "-").strip()
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?", cell):
+        return float(cell)
+    return None
+
+
+def _kind(name: str) -> str:
+    low = name.lower()
+    base = re.split(r"[\s(]", low, maxsplit=1)[0]
+    if base.startswith("oracle") or base in ORACLE_NAMES:
+        return "oracle"
+    if base.startswith("mixture"):
+        return "floor"
+    if base.startswith(PEER_PREFIXES):
+        return "peer"
+    return "ds"
+
+
+def quality_rows(table: Table) -> tuple[list[str], list[Row]] | None:
+    """The score columns and rows of a quality table, or None for any other table."""
+    head = [h.lower() for h in table.header]
+    if not head or head[0] not in ("method", "row") or len(table.rows) == 0:
+        return None
+    kind_col = head.index("kind") if "kind" in head else None
+    wall_col = next((j for j, h in enumerate(head) if h.startswith("wall")), None)
+    numeric = [j for j in range(1, len(head))
+               if j not in (kind_col, wall_col)
+               and all(_number(r[j]) is not None or r[j] in ("", "-") for r in table.rows)
+               and any(_number(r[j]) is not None for r in table.rows)]
+    if not numeric:
+        return None
+    score_cols = [table.header[j] for j in numeric]
+    if "sdr" in head:
+        headline_cols = [head.index("sdr")]
+    elif "mean" in head and head.index("mean") in numeric:
+        headline_cols = [head.index("mean")]
+    else:   # per-source SDR columns: their mean is the headline (shown as a "mean" column)
+        headline_cols = numeric
+        score_cols = score_cols + ["mean"] if len(numeric) > 1 else score_cols
+    rows = []
+    for r in table.rows:
+        scores = {table.header[j]: _number(r[j]) for j in numeric}
+        vals = [_number(r[j]) for j in headline_cols]
+        vals = [v for v in vals if v is not None]
+        rows.append(Row(
+            name=r[0],
+            kind=(r[kind_col].lower() if kind_col is not None else _kind(r[0])),
+            scores=scores,
+            cells={table.header[j]: r[j] for j in numeric},
+            headline=(sum(vals) / len(vals)) if vals else None,
+            wall=_number(r[wall_col]) if wall_col is not None else None,
+        ))
+    return score_cols, rows
+
+
+def task_of(table: Table) -> str | None:
+    for heading in reversed(table.headings):
+        for key, _title, pattern in TASKS:
+            if re.search(pattern, heading, flags=re.IGNORECASE):
+                return key
+    return None
+
+
+def _registry():
+    try:
+        import dsp_separate as ds
+
+        return ds.available_separators(), set(ds._LAZY)
+    except Exception:  # the page still builds from RESULTS.md alone
+        return {}, set()
+
+
+def match_separator(name: str, registry: dict):
+    """The registered class a result row measures (``HPSS()``, ``ds_repet_sim``,
+    ``log_mmse (noise=0.25 s)``, ``ds_nmf_blind4`` ...), or None."""
+    base = re.split(r"[\s(]", name.strip(), maxsplit=1)[0].lower()
+    for prefix in ("oracle_ds_", "ds_"):
+        if base.startswith(prefix):
+            base = base[len(prefix):]
+    if base in registry:
+        return registry[base]
+    by_class = {cls.__name__.lower(): cls for cls in registry.values()}
+    if base in by_class:
+        return by_class[base]
+    keys = sorted((k for k in registry if base.startswith(k + "_") or base.startswith(k)),
+                  key=len, reverse=True)
+    return registry[keys[0]] if keys else None
+
+
+def needs(cls) -> str:
+    if cls is None:
+        return ""
+    tags = cls.tags
+    out = []
+    if tags.needs_references:
+        out.append("the true sources")
+    if tags.requires_fit:
+        out.append("training examples (`fit`)")
+    if getattr(tags, "needs_score", False):
+        out.append("a score")
+    if tags.min_channels > 1:
+        out.append(f"{tags.min_channels}+ channels")
+    return ", ".join(out) or "the mixture only"
+
+
+def runs(cls) -> str:
+    if cls is None:
+        return ""
+    return {"causal": "real time, block by block", "bounded": "block by block",
+            "offline": "whole signal"}.get(cls.tags.streaming, cls.tags.streaming)
+
+
+def speed_notes(tables: list[Table], registry: dict) -> dict:
+    """class -> "Nx real time (input)" from the speed tables (first row naming it)."""
+    out = {}
+    for t in tables:
+        head = [h.lower() for h in t.header]
+        if not head or head[0] != "operation":
+            continue
+        inp = head.index("input") if "input" in head else None
+        for r in t.rows:
+            m = re.search(r"(\d+(?:\.\d+)?)x(?: / \d+x)? real time", " ".join(r))
+            if not m:
+                continue
+            op = r[0]
+            for key, cls in registry.items():
+                if cls in out:
+                    continue
+                if (op.startswith(f"{cls.__name__}(") or op.startswith(f"{key}:")
+                        or op.startswith(f"{key} ")):
+                    where = f" ({r[inp]})" if inp is not None else ""
+                    out[cls] = f"{m.group(1)}x real time{where}"
+    return out
+
+
+def _fmt(v: float | None, signed: bool = False) -> str:
+    if v is None:
+        return "-"
+    return f"{v:+.1f}" if signed else f"{v:.1f}"
+
+
+def _method_cell(name: str, cls, lazy: set, docs: Path) -> str:
+    if cls is None:
+        return name
+    module = cls.__module__.rsplit(".", 1)[-1]
+    page = PAGES.get(module, module)
+    text = name.replace("|", "\\|")
+    if (docs / f"{page}.md").exists():
+        text = f"[{text}]({page}.md)"
+    if cls.__name__ in lazy:
+        text += f" ({{py:class}}`~dsp_separate.{cls.__name__}`)"
+    return text
+
+
+def render(results_path: Path, docs: Path) -> str:
+    results_path = Path(results_path)
+    text = results_path.read_text(encoding="utf-8") if results_path.exists() else ""
+    tables = parse_tables(text)
+    registry, lazy = _registry()
+    speeds = speed_notes(tables, registry)
+
+    by_task: dict[str, list[tuple[Table, list[str], list[Row]]]] = {k: [] for k, *_ in TASKS}
+    for t in tables:
+        task = task_of(t)
+        parsed = quality_rows(t)
+        if task is None or parsed is None:
+            continue
+        by_task[task].append((t, *parsed))
+
+    out = [
+        "<!-- Generated by docs/_ext/which_method.py from benchmarks/RESULTS.md at build time;"
+        " do not edit. -->",
+        "",
+        "# Which method when",
+        "",
+        "The decision table is advice; every figure under it is read from "
+        "`benchmarks/RESULTS.md` when the site is built (median over the dev corpus items, "
+        "BSS Eval SDR in dB unless the column says otherwise; higher is better).  *ds* rows "
+        "are this package, *peer* rows other libraries run on the same items, *oracle* rows "
+        "the upper bounds that know the true sources, *floor* the mixture itself.  "
+        "A method that is not benchmarked yet has no row.",
+        "",
+        DECISIONS,
+        "## Measured, per task",
+        "",
+    ]
+    for key, title, _ in TASKS:
+        out += [f"### {title}", ""]
+        entries = by_task[key]
+        if not entries:
+            out += ["No measurement in `benchmarks/RESULTS.md` yet.", ""]
+            continue
+        best = None
+        for _t, _cols, rows in entries:
+            for row in rows:
+                if row.kind == "ds" and row.headline is not None:
+                    if best is None or row.headline > best.headline:
+                        best = row
+        if best is not None:
+            cls = match_separator(best.name, registry)
+            out += [f"**Recommended default** (the best measured method of this package): "
+                    f"{_method_cell(best.name, cls, lazy, docs)} — {_fmt(best.headline)} dB "
+                    f"({needs(cls) or 'see its page'}).", ""]
+        else:
+            out += ["No method of this package is measured on this task yet: the table shows "
+                    "the bounds (oracles and the mixture) it will be judged against.", ""]
+        for t, cols, rows in entries:
+            source = " / ".join(h for h in t.headings[-2:])
+            out += [f"From *{source}*:", ""]
+            header = ["method", "kind"] + cols + ["speed", "needs", "runs"]
+            out.append("| " + " | ".join(header) + " |")
+            out.append("|---|---|" + "---:|" * len(cols) + "---|---|---|")
+            for row in sorted(rows, key=lambda r: -(r.headline if r.headline is not None
+                                                    else -1e9)):
+                cls = match_separator(row.name, registry) if row.kind != "peer" else None
+                if row.kind == "oracle" and cls is None:
+                    need = "the true sources"
+                elif row.kind in ("peer", "floor"):
+                    need = ""
+                else:
+                    need = needs(cls)
+                if row.wall is not None:
+                    speed = f"{row.wall:.2f} s per item"
+                else:
+                    speed = speeds.get(cls, "")
+                cells = ([_method_cell(row.name, cls, lazy, docs), row.kind]
+                         + [row.cells.get(c, _fmt(row.headline)) for c in cols]
+                         + [speed, need, runs(cls) if row.kind in ("ds", "oracle") else ""])
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+    return "\n".join(out) + "\n"
+
+
+def write_which_method(results_path: Path, out_path: Path) -> None:
+    out_path = Path(out_path)
+    text = render(results_path, out_path.parent)
+    if not out_path.exists() or out_path.read_text(encoding="utf-8") != text:
+        out_path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # the tree, not site-packages
+    write_which_method(Path(sys.argv[1]), Path(sys.argv[2]))
