@@ -90,6 +90,7 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "show_memory": False,
     "plot_gallery": "True",
+    "write_computation_times": False,   # no sg_execution_times page at the top of docs/
 }
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -103,3 +104,24 @@ html_theme_options = {
 }
 html_static_path: list[str] = []
 html_show_sourcelink = False
+
+
+# --- a page added to docs/ joins the contents without editing index.md ----------------------
+def _append_new_pages(app, docname, source):
+    if docname != root_doc:
+        return
+    text = source[0]
+    start = text.find("```{toctree}")
+    end = text.find("```", start + 3) if start >= 0 else -1
+    if end < 0:
+        return
+    listed = set(text[start:end].split())
+    generated = {"api", "which_method", "results"}
+    extra = sorted(p.stem for p in DOCS.glob("*.md")
+                   if p.stem != root_doc and p.stem not in listed and p.stem not in generated)
+    if extra:
+        source[0] = text[:end] + "".join(f"{name}\n" for name in extra) + text[end:]
+
+
+def setup(app):
+    app.connect("source-read", _append_new_pages)
