@@ -102,14 +102,14 @@ _LAZY = {
 }
 _SUBMODULES = {
     "metrics", "io", "masks", "separators", "cli", "datasets", "evaluation",
-    "synth", "base", "result",
+    "synth", "base", "result", "plot",
 }
 
 __all__ = sorted(
     ["AudioFileError", "ConvergenceWarning", "DspSeparateError", "NotFittedError",
      "ParameterError", "__version__"]
     + list(_LAZY)
-    + ["metrics", "synth"]
+    + ["metrics", "synth", "plot"]
 )
 
 

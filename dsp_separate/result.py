@@ -104,6 +104,20 @@ class Separation(Mapping):
             f"sr={self.sr}, method={self.method})"
         )
 
+    def plot(self, **kwargs):
+        """Draw the mixture, the sources and their masks: :func:`dsp_separate.plot.separation`.
+
+        Keyword arguments (``mixture=``, ``masks=``, ``references=``, ``log_freq=``, ...) are
+        passed on.  Needs matplotlib (the ``plot`` extra).
+
+        Returns
+        -------
+        fig : matplotlib Figure
+        """
+        from .plot import separation
+
+        return separation(self, **kwargs)
+
     def stack(self) -> np.ndarray:
         """All sources as one array, shape ``(n_sources, ..., n_samples)``."""
         return np.stack([self.sources[n] for n in self.names])
