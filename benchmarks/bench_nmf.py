@@ -12,9 +12,11 @@ products of one KL iteration (W @ H twice, (V / WH) @ H.T, W.T @ (V / WH)), a lo
 Quality: the dev corpus ``instruments`` and ``instruments_mono`` tasks, scored with
 ``../shared/peers/score.py``: ``supervised_nmf`` with one dictionary per instrument learned
 from ``instruments/training/<program>_<name>.flac`` (the item's instruments, from its
-``meta.json``; 24 templates each, soft masks of power 2, as the peer's recipe), and blind
-``nmf`` with 4 sources and 32 components (best permutation), beside the peers' rows in
-``../shared/peers/results``.
+``meta.json``; 24 templates each, soft masks of power 2, as the peer's recipe),
+``score_nmf`` given each voice's notes from ``instruments/<item>/midi/<voice>.mid`` (read
+with ``midi_notes``; the ``instruments_mono`` items are the same excerpts, so they use the
+same MIDI files), and blind ``nmf`` with 4 sources and 32 components (best permutation),
+beside the peers' rows in ``../shared/peers/results``.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ def quality(quick: bool) -> str:
     dicts = _dictionaries(root, needed, stft, sr, n_components)
     out = []
     for task, items in metas.items():
-        scores = {"ds_supervised_nmf": [], "ds_nmf_blind4": []}
+        scores = {"ds_score_nmf": [], "ds_supervised_nmf": [], "ds_nmf_blind4": []}
         walls = {k: [] for k in scores}
         for item in items:
             meta = json.loads((item / "meta.json").read_text())
@@ -175,13 +177,18 @@ def quality(quick: bool) -> str:
             sup.sr_ = sr
             blind = ds.BlindNMF(n_sources=4, n_components=32, max_iter=100, power=2.0,
                                 random_state=0, stft=stft)
-            for name, sep in (("ds_supervised_nmf", sup), ("ds_nmf_blind4", blind)):
+            midi = root / "instruments" / item.name.replace("instmono_", "inst_") / "midi"
+            notes = {v: ds.midi_notes(midi / f"{v}.mid") for v in VOICES}
+            score = ds.ScoreNMF(stft=stft)
+            for name, sep in (("ds_score_nmf", score), ("ds_supervised_nmf", sup),
+                              ("ds_nmf_blind4", blind)):
+                kwargs = {"notes": notes} if name == "ds_score_nmf" else {}
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    result = sep.separate(y, sr)
+                    result = sep.separate(y, sr, **kwargs)
                 walls[name].append(time.perf_counter() - t0)
-                est = ({v: result[v] for v in VOICES} if name == "ds_supervised_nmf"
+                est = ({v: result[v] for v in VOICES} if name != "ds_nmf_blind4"
                        else [result[n] for n in result.names])
                 sc = score_item(str(item), est)
                 scores[name].append([sc["sources"][v]["sdr"] for v in VOICES])
