@@ -11,6 +11,8 @@ from .exceptions import ParameterError
 
 __all__ = ["Separation"]
 
+HTML_MAX_BYTES = 8 * 2**20  # WAV bytes that _repr_html_ embeds at most, all sources together
+
 
 class Separation(Mapping):
     """Separated sources, with the STFTs and masks that produced them.
@@ -103,6 +105,70 @@ class Separation(Mapping):
             f"Separation(names={self.names}, shape={first.shape}, dtype={first.dtype}, "
             f"sr={self.sr}, method={self.method})"
         )
+
+    html_max_bytes = HTML_MAX_BYTES
+
+    def _repr_html_(self) -> str:
+        """A table of the sources with an HTML5 audio player each (Jupyter shows it).
+
+        One row per source: name, shape, duration, peak and RMS level in dBFS, and an
+        ``<audio controls>`` player holding the source as a 16-bit WAV (base64 in the page;
+        no IPython needed).  Players are embedded in source order while the WAV bytes stay
+        within :attr:`html_max_bytes` (8 MiB; set it on the instance or the class to change
+        it); the rows beyond say so instead.  Sources with more than 2 channels, or a batch,
+        are described but not embedded (browsers play mono and stereo); a source that peaks
+        above full scale is scaled down for the player only, and its row says by how much.
+        """
+        import base64
+        import html
+        import io
+
+        import soundfile as sf
+
+        def level(a):
+            return "silent" if a <= 0 else f"{20 * np.log10(a):.1f}"
+
+        cap = int(self.html_max_bytes)
+        used = 0
+        rows = []
+        for name, audio in self.sources.items():
+            x = np.asarray(audio, dtype=np.float64)
+            n = x.shape[-1]
+            peak = float(np.max(np.abs(x))) if x.size else 0.0
+            rms = float(np.sqrt(np.mean(x**2))) if x.size else 0.0
+            n_ch = 1 if x.ndim == 1 else x.shape[0]
+            size = 44 + 2 * n * n_ch
+            note = ""
+            if x.ndim > 2:
+                player = f"not embedded: a batch of shape {x.shape} (play one item)"
+            elif n_ch > 2:
+                player = f"not embedded: {n_ch} channels (browsers play mono and stereo)"
+            elif n == 0:
+                player = "not embedded: no samples"
+            elif used + size > cap:
+                player = (f"not embedded: {size / 2**20:.1f} MiB of WAV would pass the "
+                          f"{cap / 2**20:.1f} MiB cap of this page (Separation.html_max_bytes)"
+                          "; use .save() or listen to fewer sources")
+            else:
+                if peak > 1.0:
+                    x = x / peak
+                    note = f" (scaled by {-20 * np.log10(peak):.1f} dB to play)"
+                buf = io.BytesIO()
+                sf.write(buf, x.T if x.ndim == 2 else x, self.sr, format="WAV",
+                         subtype="PCM_16")
+                used += size
+                data = base64.b64encode(buf.getvalue()).decode("ascii")
+                player = (f'<audio controls preload="none"><source '
+                          f'src="data:audio/wav;base64,{data}" type="audio/wav"></audio>')
+            rows.append(
+                f"<tr><td><b>{html.escape(str(name))}</b></td><td>{x.shape}</td>"
+                f"<td>{n / self.sr:.2f} s</td><td>{level(peak)}</td><td>{level(rms)}</td>"
+                f"<td>{player}{html.escape(note)}</td></tr>")
+        head = (f"<p><b>Separation</b>: {len(self.sources)} sources at {self.sr} Hz, "
+                f"{html.escape(self.method or 'unknown method')}</p>")
+        return (head + "<table><thead><tr><th>source</th><th>shape</th><th>duration</th>"
+                "<th>peak (dBFS)</th><th>RMS (dBFS)</th><th>listen</th></tr></thead><tbody>"
+                + "".join(rows) + "</tbody></table>")
 
     def plot(self, **kwargs):
         """Draw the mixture, the sources and their masks: :func:`dsp_separate.plot.separation`.
