@@ -236,24 +236,33 @@ def _ridge(Z, eps, typical_weight):
     return eps * typical_weight * (c + BIN_FLOOR * float(c.mean()))
 
 
-def _finish(Z, W, Y, scale, proj, X_shape):
-    """Demixing matrices (F, K, M) on the input's scale and Y (K, F, T)."""
+def _finish(W, Y, scale, proj):
+    """(Y (K, F, T) on the normalised scale, W (F, K, M) mapping the normalised mixture)."""
     Wout = W if proj is None else W @ proj
-    Wout = Wout / scale
-    return np.ascontiguousarray(np.transpose(Y, (1, 0, 2))), Wout
+    return np.ascontiguousarray(np.transpose(Y, (1, 0, 2))), Wout, scale
 
 
 def _silent_result(X, K):
     M, F, T = X.shape
     W = np.zeros((F, K, M), dtype=np.complex128)
     W[:, np.arange(K), np.arange(K)] = 1.0
-    return np.zeros((K, F, T), dtype=np.complex128), W
+    return np.zeros((K, F, T), dtype=np.complex128), W, 1.0
 
 
-def _notify(callback, iteration, objective, W, scale, proj):
+def _public(Y, W, scale):
+    """What the pure functions return: Y on the input's scale and W with Y = W X.
+
+    With ``Z = proj X / scale`` and ``Y_n = W_n Z``: ``Y_n * scale = (W_n proj) X``, so the
+    returned demixing matrices need no division by the scale (no overflow for subnormal
+    input)."""
+    with np.errstate(under="ignore"):
+        return Y * scale, W
+
+
+def _notify(callback, iteration, objective, W, proj):
     if callback is None:
         return False
-    Wout = (W if proj is None else W @ proj) / scale
+    Wout = W if proj is None else W @ proj
     return bool(callback(iteration, {"objective": objective, "W": Wout}))
 
 
@@ -277,12 +286,20 @@ def _auxiva_weights(P, model, r_min, F):
 
 
 def _auxiva(X, K, n_iter, update, model, eps, callback):
-    """Unchecked AuxIVA on one (M, F, T) STFT; returns (Y, W, objective list)."""
+    """Unchecked AuxIVA on one (M, F, T) STFT.
+
+    Returns ``Y_n`` (K, F, T), ``W`` (F, K, M), ``scale`` and the objective list, with
+    ``Y_n * scale = W X`` (underflow to zero is harmless here and not reported).
+    """
+    with np.errstate(under="ignore"):
+        return _auxiva_run(X, K, n_iter, update, model, eps, callback)
+
+
+def _auxiva_run(X, K, n_iter, update, model, eps, callback):
     M, F, T = X.shape
     Z, scale, proj = _prepare(X, K)
     if Z is None:
-        Y, W = _silent_result(X, K)
-        return Y, W, []
+        return _silent_result(X, K) + ([],)
     W = np.zeros((F, K, K), dtype=np.complex128)
     W[:, np.arange(K), np.arange(K)] = 1.0
     Y = np.empty((F, K, T), dtype=np.complex128)
@@ -306,10 +323,9 @@ def _auxiva(X, K, n_iter, update, model, eps, callback):
             _k.iss_update(Y, W, phi, delta)
         logdet = _k.demix(Z, W, Y, P)
         objective.append(_auxiva_objective(P, logdet, W, delta, model, r_min, F, T))
-        if _notify(callback, it, objective[-1], W, scale, proj):
+        if _notify(callback, it, objective[-1], W, proj):
             break
-    Yout, Wout = _finish(Z, W, Y, scale, proj, X.shape)
-    return Yout, Wout, objective
+    return _finish(W, Y, scale, proj) + (objective,)
 
 
 def auxiva(X: np.ndarray, n_iter: int = 50, update: str = "ip", model: str = "laplace", *,
@@ -418,18 +434,23 @@ def auxiva(X: np.ndarray, n_iter: int = 50, update: str = "ip", model: str = "la
     model = check_choice(model, "model", MODELS)
     eps = _check_eps(eps)
     callback = _check_callback(callback)
-    Y, W, objective = _auxiva(X, K, n_iter, update, model, eps, callback)
+    Y, W, scale, objective = _auxiva(X, K, n_iter, update, model, eps, callback)
+    Y, W = _public(Y, W, scale)
     return Y, W, {"objective": objective, "n_iter": len(objective)}
 
 
 # ---------------------------------------------------------------------------- ILRMA
 def _ilrma(X, K, n_components, n_iter, eps, rng, callback):
-    """Unchecked ILRMA on one (M, F, T) STFT; returns (Y, W, objective list)."""
+    """Unchecked ILRMA on one (M, F, T) STFT; returns as ``_auxiva``."""
+    with np.errstate(under="ignore"):
+        return _ilrma_run(X, K, n_components, n_iter, eps, rng, callback)
+
+
+def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
     M, F, T = X.shape
     Z, scale, proj = _prepare(X, K)
     if Z is None:
-        Y, W = _silent_result(X, K)
-        return Y, W, []
+        return _silent_result(X, K) + ([],)
     W = np.zeros((F, K, K), dtype=np.complex128)
     W[:, np.arange(K), np.arange(K)] = 1.0
     Y = np.empty((F, K, T), dtype=np.complex128)
@@ -454,10 +475,9 @@ def _ilrma(X, K, n_components, n_iter, eps, rng, callback):
         cost = _k.ilrma_nmf(Y, Tb, Vb, Rinv, ILRMA_FLOOR, False)
         penalty = float(np.sum(delta[:, None, None] * (W.real ** 2 + W.imag ** 2)))
         objective.append(float(cost / T - 2.0 * logdet + penalty))
-        if _notify(callback, it, objective[-1], W, scale, proj):
+        if _notify(callback, it, objective[-1], W, proj):
             break
-    Yout, Wout = _finish(Z, W, Y, scale, proj, X.shape)
-    return Yout, Wout, objective
+    return _finish(W, Y, scale, proj) + (objective,)
 
 
 def _rng(random_state):
@@ -555,7 +575,8 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
     eps = _check_eps(eps)
     rng = _rng(random_state)
     callback = _check_callback(callback)
-    Y, W, objective = _ilrma(X, K, n_components, n_iter, eps, rng, callback)
+    Y, W, scale, objective = _ilrma(X, K, n_components, n_iter, eps, rng, callback)
+    Y, W = _public(Y, W, scale)
     return Y, W, {"objective": objective, "n_iter": len(objective)}
 
 
@@ -596,8 +617,9 @@ class _IVABase(Separator):
         for i, Xi in enumerate(Xs):
             if ys is not None:
                 check_mixture_rank(ys[i], K, type(self).__name__)
-            Y, W, objective = self._run(Xi, K, i if len(Xs) > 1 else None, rng)
-            images[:, i] = images_from_demixing(Y, W)
+            Y, W, scale, objective = self._run(Xi, K, i if len(Xs) > 1 else None, rng)
+            with np.errstate(under="ignore"):
+                images[:, i] = images_from_demixing(Y, W) * scale
             objectives.append(objective)
             n_iters.append(len(objective))
         values = {f"source_{k}": images[k].reshape(lead + (M, F, T)) for k in range(K)}
