@@ -128,8 +128,7 @@ def _power_lines(X) -> np.ndarray:
     Xl = X.reshape(-1, F, T)
     P = np.empty((Xl.shape[0], T, F))
     for i in range(Xl.shape[0]):
-        x = Xl[i].T
-        P[i] = x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2
+        _k.power_frames(np.ascontiguousarray(Xl[i]), P[i])
     return P
 
 
@@ -840,13 +839,21 @@ class _Enhancer(Separator):
             else:
                 N[i] = state["clip"][i]
             self._gains(P[i], N[i], st["gain"], sr, stft, G[i])
+        # the masks in the STFT's real dtype (float32 for float32 audio): one cast-transpose
+        real = np.float32 if X.dtype == np.complex64 else np.float64
+        gain = np.empty(shape, real)
+        rest = np.empty(shape, real)
         if per_channel:
-            gain = np.swapaxes(G, -1, -2).reshape(shape)
-        else:
-            gain = np.broadcast_to(np.swapaxes(G, -1, -2).reshape(
-                shape[:-3] + (1, F, T)), shape)
-        gain = np.ascontiguousarray(gain)
-        return Masks({"signal": gain, "noise": 1.0 - gain}), state
+            for i, (g, r) in enumerate(zip(gain.reshape(-1, F, T), rest.reshape(-1, F, T))):
+                _k.gain_masks(G[i], g, r)
+        else:  # one gain per mixture, the same for each of its C channels
+            gl = gain.reshape(-1, C, F, T)
+            rl = rest.reshape(-1, C, F, T)
+            for i in range(G.shape[0]):
+                _k.gain_masks(G[i], gl[i, 0], rl[i, 0])
+                gl[i, 1:] = gl[i, 0]
+                rl[i, 1:] = rl[i, 0]
+        return Masks({"signal": gain, "noise": rest}), state
 
     def _clip_psd(self, stft):
         """(n_freq,) or (n_channels, n_freq) noise level from the clip ``self.noise``."""
