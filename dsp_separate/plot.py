@@ -32,8 +32,8 @@ Examples
 >>> y, sr = ds.example("hpss")
 >>> result = ds.HPSS().separate(y, sr, keep="masks")
 >>> fig = ds.plot.separation(result)
->>> len(fig.axes)          # mixture + 2 sources, then the 2 masks
-5
+>>> [ax.get_title() for ax in fig.axes]    # then the cell holding the colour bars
+['mixture', 'harmonic', 'percussive', 'harmonic mask', 'percussive mask', '']
 """
 
 from __future__ import annotations
@@ -287,7 +287,7 @@ def mask(M, sr=22050, *, stft=None, ax=None, log_freq=False, channel=None, cmap=
 
 
 def separation(result, *, mixture=None, masks="auto", references=None, log_freq=False,
-               db_range=80.0, channel=None, fig=None):
+               db_range=80.0, channel=None, colorbar=True, fig=None):
     """Draw a separation: the mixture and each source, their masks, and the true sources.
 
     One column for the mixture and one per source.  Row 1: spectrograms in dB, all on the
@@ -312,14 +312,18 @@ def separation(result, *, mixture=None, masks="auto", references=None, log_freq=
     db_range : float, default 80.0
     channel : int, optional
         For multichannel results, the channel to draw; default the RMS over channels.
+    colorbar : bool, default True
+        Colour bars for the dB scale and the masks, in the empty cells below the mixture
+        (beside the row when there is only one row).
     fig : matplotlib Figure, optional
         Draw into this (empty) figure; default a new one.
 
     Returns
     -------
     fig : matplotlib Figure
-        Its axes, row by row: mixture and sources, then masks, then references (cells with
-        nothing to draw are left out).
+        Its axes: first the panels, row by row (mixture and sources, then masks, then
+        references; cells with nothing to draw are left out), then the colour bars (with
+        more than one row: the empty cell that holds them, then one bar per scale).
 
     Examples
     --------
@@ -348,6 +352,7 @@ def separation(result, *, mixture=None, masks="auto", references=None, log_freq=
                              "{source name: true source}")
     db_range = check_positive_float(db_range, "db_range")
     log_freq = check_bool(log_freq, "log_freq")
+    colorbar = check_bool(colorbar, "colorbar")
     names = result.names
     first = result[names[0]]
     if mixture is None:
@@ -415,6 +420,23 @@ def separation(result, *, mixture=None, masks="auto", references=None, log_freq=
                                          np.asarray(result[name], dtype=np.float64))))
             tf(panel(row, j, ax0), D, f"true {name} (SI-SDR {score:.1f} dB)", row, j,
                cmap="magma", vmin=-db_range, vmax=0.0)
+    if colorbar:
+        spec = next(iter(cells.values())).images or next(iter(cells.values())).collections
+        mask_ax = next((ax for (r, c), ax in cells.items() if show_masks and r == 1), None)
+        if n_rows == 1:
+            fig.colorbar(spec[0], ax=list(cells.values()), label="dB", format="%+.0f",
+                         shrink=0.9)
+        else:
+            # the mixture column is empty below the mixture: the colour bars go there
+            key = fig.add_subplot(grid[1:, 0])
+            key.set_axis_off()
+            bars = [(spec[0], "dB (0 = the mixture's peak)")]
+            if mask_ax is not None:
+                bars.append(((mask_ax.images or mask_ax.collections)[0],
+                             "mask (1 = all of the bin)"))
+            for k, (artist, label) in enumerate(bars):
+                cax = key.inset_axes([0.12, 0.7 - 0.45 * k, 0.76, 0.07])
+                fig.colorbar(artist, cax=cax, orientation="horizontal", label=label)
     # axis labels only on the lowest panel of each column and the first panel of each row
     for (r, c), ax in cells.items():
         if any((r2, c) in cells for r2 in range(r + 1, n_rows)):

@@ -145,7 +145,7 @@ def test_mask_values_and_colour_limits():
 # ----------------------------------------------------------------------------- separation
 def test_separation_rows_and_titles(hp):
     y, truth, result = hp
-    fig = ds.plot.separation(result, mixture=y)
+    fig = ds.plot.separation(result, mixture=y, colorbar=False)
     assert [ax.get_title() for ax in fig.axes] == [
         "mixture", "harmonic", "percussive", "harmonic mask", "percussive mask"]
     assert all(len(ax.images) == 1 for ax in fig.axes)
@@ -156,13 +156,25 @@ def test_separation_rows_and_titles(hp):
     # labels only on the outer panels: the percussive mask (bottom row) has x, not y labels
     assert fig.axes[4].get_xlabel() == "time (s)" and fig.axes[4].get_ylabel() == ""
     assert fig.axes[1].get_xlabel() == ""
+    # colour bars: the empty cell under the mixture holds a dB bar and a mask bar
+    fig = ds.plot.separation(result, mixture=y)
+    assert len(fig.axes) == 5 + 1
+    key = fig.axes[5]
+    assert key.get_subplotspec().rowspan == range(1, 2)
+    assert key.get_subplotspec().colspan == range(0, 1) and not key.axison
+    bars = key.child_axes
+    assert [ax.get_xlabel() for ax in bars] == [
+        "dB (0 = the mixture's peak)", "mask (1 = all of the bin)"]
+    assert bars[0].get_xlim() == (-80.0, 0.0) and bars[1].get_xlim() == (0.0, 1.0)
 
 
 def test_separation_with_references_reports_si_sdr(hp):
     y, truth, result = hp
     fig = ds.plot.separation(result, references=truth, masks=False)
     titles = [ax.get_title() for ax in fig.axes]
-    assert len(fig.axes) == 5 and titles[:3] == ["mixture", "harmonic", "percussive"]
+    assert len(fig.axes) == 5 + 1  # panels, the key cell (rows 2-3) holding the dB bar
+    assert len(fig.axes[5].child_axes) == 1
+    assert titles[:3] == ["mixture", "harmonic", "percussive"]
     score = float(ds.metrics.si_sdr(truth["harmonic"].astype(np.float64),
                                     result["harmonic"].astype(np.float64)))
     assert titles[3] == f"true harmonic (SI-SDR {score:.1f} dB)"
@@ -173,9 +185,11 @@ def test_separation_with_references_reports_si_sdr(hp):
 def test_separation_method_and_errors(hp):
     y, truth, result = hp
     fig = result.plot(masks=True, references={"harmonic": truth["harmonic"]})
-    assert len(fig.axes) == 3 + 2 + 1
+    assert len(fig.axes) == 3 + 2 + 1 + 1
+    assert fig.axes[6].get_subplotspec().rowspan == range(1, 3)
     no_masks = ds.HPSS(kernel_size=9, stft=TF).separate(y, SR)
-    assert len(no_masks.plot().axes) == 3
+    assert len(no_masks.plot().axes) == 3 + 1  # one row: a dB bar beside it
+    assert len(no_masks.plot(colorbar=False).axes) == 3
     with pytest.raises(ParameterError, match="masks=True: this Separation holds no masks"):
         no_masks.plot(masks=True)
     with pytest.raises(ParameterError, match="result=.*must be a Separation"):
@@ -190,7 +204,7 @@ def test_separation_stereo(hp):
     y, truth, _ = hp
     y2 = np.stack([y, 0.5 * y])
     result = ds.HPSS(kernel_size=9, stft=TF).separate(y2, SR, keep="masks")
-    fig = ds.plot.separation(result, channel=1, log_freq=True)
+    fig = ds.plot.separation(result, channel=1, log_freq=True, colorbar=False)
     assert len(fig.axes) == 5 and all(ax.get_yscale() == "log" for ax in fig.axes)
 
 
