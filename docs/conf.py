@@ -25,9 +25,10 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))          # document the tree being built
 sys.path.insert(0, str(DOCS / "_ext"))
 
-import dsp_separate  # noqa: E402
 from api_page import write_api_page  # noqa: E402
 from which_method import write_which_method  # noqa: E402
+
+import dsp_separate  # noqa: E402
 
 project = "dsp_separate"
 author = "dsp_separate developers"
@@ -76,6 +77,14 @@ _out = DOCS / "_build" / "example_output"
 _out.mkdir(parents=True, exist_ok=True)
 os.environ["DSP_SEPARATE_EXAMPLES_OUT"] = str(_out)
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The gallery runs in this process.  One BLAS thread: the examples' matrices are small, and
+# on a shared machine two BLAS threads per process made NMF 8x slower here (oversubscription).
+try:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
+    pass
 
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
@@ -123,5 +132,11 @@ def _append_new_pages(app, docname, source):
         source[0] = text[:end] + "".join(f"{name}\n" for name in extra) + text[end:]
 
 
+def _reread_index(app, env, added, changed, removed):
+    # the contents depend on which pages exist, not only on index.md's own text
+    return [root_doc]
+
+
 def setup(app):
     app.connect("source-read", _append_new_pages)
+    app.connect("env-get-outdated", _reread_index)

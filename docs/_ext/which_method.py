@@ -35,23 +35,8 @@ PEER_PREFIXES = ("librosa", "nussl", "sklearn", "norbert", "logmmse", "noiseredu
 # module of a separator -> docs page, where the page is not simply docs/<module>.md
 PAGES = {"ft2d": "repet", "rpca": "repet", "kam": "repet", "oracle": "evaluation"}
 
-DECISIONS = """\
-## Decision table
-
-Read the first line that fits your recording; the measured figures below say how far each
-choice gets on the development corpus, and each method's page says how it fails.
-
-| your recording | start with | why |
-|---|---|---|
-| you have the true sources (a test, a teaching demo) | `IdealRatioMask` / `OracleWiener` | the upper bound any mask / filter method can reach: see the tutorial on oracle masks |
-| several microphones, sources at different places | the multichannel family (`MultichannelWiener` after a first separation; ICA / IVA / DUET where installed) | spatial cues separate what spectra cannot |
-| music: drums against pitched instruments | `HPSS` | no training, about 60-80x real time, works on any channel count, runs block by block |
-| music: a repeating accompaniment under a melody or voice | `REPETSIM` (`REPET` for a strictly periodic loop, `AdaptiveREPET` when the tempo drifts) | the accompaniment repeats, the melody does not |
-| several instruments, and you have solo recordings of each | `SupervisedNMF` (`fit` on the solos) | a dictionary per instrument; blind NMF does not separate similar timbres |
-| speech with steady or slowly changing noise | `ds.denoise` / `LogMMSE` or `OMLSA` (give `noise=` a noise-only clip when you have one) | causal, real time, block by block |
-| speech with noise you can record alone | `SpectralGating` or any enhancer with `noise=` | the noise profile comes from the clip instead of a tracker |
-| none of the above | `HPSS`, then listen | cheapest baseline; add `wiener_iterations=1` on stereo |
-"""
+# the hand-written part of the page (advice, not measurements)
+DECISIONS = (Path(__file__).with_name("which_method_decisions.md")).read_text(encoding="utf-8")
 
 
 @dataclass
