@@ -555,9 +555,10 @@ class FDICA(Separator):
 
     Regularisation: each bin's covariance eigenvalues are floored at ``floor`` times the
     bin's largest plus ``floor`` times the mean bin power (bins holding one source, or
-    nothing, stay finite).  More channels than sources: per-bin PCA to ``n_sources``
-    components.  Fewer channels than sources, or a mixture whose covariance summed over bins
-    has rank below ``n_sources`` (identical channels, a silent channel): ParameterError.
+    nothing, stay finite).  Silence or a constant returns ``1 / n_sources`` of the mixture
+    per source.  More channels than sources: per-bin PCA to ``n_sources`` components.
+    Fewer channels than sources, or a mixture whose covariance summed over bins has rank
+    below ``n_sources`` (identical channels, a silent channel): ParameterError.
 
     IVA (``auxiva``, ``ilrma``) solves the permutation problem inside the model and is
     usually better; FDICA is here as the classic baseline and for teaching.  It fails when
@@ -627,20 +628,27 @@ class FDICA(Separator):
         flat = X.reshape((-1, m, F, T))
         out = np.empty((k,) + flat.shape, dtype=X.dtype)
         infos = []
+        ys = None if y is None else y.reshape((-1, m, y.shape[-1]))
         for b in range(flat.shape[0]):
-            out[:, b], info = self._one(flat[b], k)
+            out[:, b], info = self._one(flat[b], k, None if ys is None else ys[b])
             infos.append(info)
         info = infos[0] if len(infos) == 1 else {
             key: [i[key] for i in infos] for key in infos[0]}
         return Images({f"source_{j}": out[j].reshape(lead + (m, F, T)) for j in range(k)},
                       info=info)
 
-    def _one(self, X, k):
+    def _one(self, X, k, y=None):
         m, F, T = X.shape
         Xd = X.astype(np.complex128)
         power = np.abs(Xd) ** 2
         scale = float(np.sqrt(np.mean(power))) if power.size else 0.0
-        if scale == 0.0:
+        constant = False
+        if y is not None and y.size:
+            yd = np.asarray(y, dtype=np.float64)
+            spread = float(np.max(np.abs(yd - yd.mean(axis=-1, keepdims=True))))
+            constant = spread <= 1e-12 * float(np.max(np.abs(yd)))
+        if scale == 0.0 or constant:
+            # silence or a constant: nothing to separate; each source gets an equal share
             return (np.broadcast_to(X / k, (k,) + X.shape).copy(),
                     {"objective": [], "n_iter": 0, "converged": True,
                      "permutation": np.tile(np.arange(k), (F, 1))})
