@@ -103,9 +103,10 @@ def demix(X, W, Y, P):  # pragma: no cover - compiled
     logdet = 0.0
     for f in range(F):
         for k in range(K):
+            w0 = W[f, k, 0]
             for t in range(T):
-                Y[f, k, t] = 0.0
-            for m in range(M):
+                Y[f, k, t] = w0 * X[f, 0, t]
+            for m in range(1, M):
                 w = W[f, k, m]
                 for t in range(T):
                     Y[f, k, t] += w * X[f, m, t]
@@ -143,20 +144,25 @@ def ip_update(X, W, phi, delta):  # pragma: no cover - compiled
     inv_T = 1.0 / T
     for f in range(F):
         fi = 0 if shared else f
-        V[:, :, :] = 0.0
-        for t in range(T):
-            for m in range(M):
-                xm = X[f, m, t]
-                for n in range(m, M):
-                    p = xm * X[f, n, t].conjugate()
-                    for k in range(K):
-                        V[k, m, n] += phi[k, fi, t] * p
+        # one scalar reduction over contiguous frames per entry: vectorised, in registers
         for k in range(K):
             for m in range(M):
-                V[k, m, m] = V[k, m, m].real * inv_T + delta[f]
+                acc = 0.0
+                for t in range(T):
+                    a = X[f, m, t]
+                    acc += phi[k, fi, t] * (a.real * a.real + a.imag * a.imag)
+                V[k, m, m] = acc * inv_T + delta[f]
                 for n in range(m + 1, M):
-                    V[k, m, n] *= inv_T
-                    V[k, n, m] = V[k, m, n].conjugate()
+                    re = 0.0
+                    im = 0.0
+                    for t in range(T):
+                        a = X[f, m, t]
+                        b = X[f, n, t]
+                        c = phi[k, fi, t]
+                        re += c * (a.real * b.real + a.imag * b.imag)
+                        im += c * (a.imag * b.real - a.real * b.imag)
+                    V[k, m, n] = complex(re * inv_T, im * inv_T)
+                    V[k, n, m] = complex(re * inv_T, -im * inv_T)
         for k in range(K):
             # B = W_f V_k ; solve B u = e_k
             for i in range(M):
@@ -261,57 +267,99 @@ def ilrma_nmf(Y, Tb, Vb, Rinv, floor, update):  # pragma: no cover - compiled
     """
     F, K, T = Y.shape
     L = Tb.shape[2]
-    numT = np.empty((F, L))
-    denT = np.empty((F, L))
+    R = np.empty(T)
+    A = np.empty(T)
+    IR = np.empty(T)
     numV = np.empty((L, T))
     denV = np.empty((L, T))
     cost = 0.0
     for k in range(K):
-        if update:
-            numT[:, :] = 0.0
-            denT[:, :] = 0.0
+        # pass 1: the cost on entry and the numerators / denominators of the T update
         for f in range(F):
+            _model_row(Tb, Vb, k, f, R, floor)
+            logs = 0.0
+            prod = 1.0
             for t in range(T):
-                r = 0.0
-                for l in range(L):
-                    r += Tb[k, f, l] * Vb[k, l, t]
-                r = max(r, floor)
+                r = R[t]
                 y = Y[f, k, t]
                 p = y.real * y.real + y.imag * y.imag
                 ir = 1.0 / r
-                cost += p * ir + math.log(r)
-                if update:
-                    a = p * ir * ir
-                    for l in range(L):
-                        numT[f, l] += a * Vb[k, l, t]
-                        denT[f, l] += ir * Vb[k, l, t]
+                cost += p * ir
+                A[t] = p * ir * ir
+                IR[t] = ir
+                prod *= r
+                if (t & 7) == 7:  # one log per 8 frames (r >= floor keeps the product normal)
+                    logs += math.log(prod)
+                    prod = 1.0
+            cost += logs + math.log(prod)
+            if update:
+                for l in range(L):
+                    num = 0.0
+                    den = 0.0
+                    for t in range(T):
+                        v = Vb[k, l, t]
+                        num += A[t] * v
+                        den += IR[t] * v
+                    if den > 0.0:
+                        Tb[k, f, l] *= math.sqrt(num / den)
         if not update:
             continue
-        for f in range(F):
-            for l in range(L):
-                if denT[f, l] > 0.0:
-                    Tb[k, f, l] *= math.sqrt(numT[f, l] / denT[f, l])
+        # pass 2: the V update with the new T
         numV[:, :] = 0.0
         denV[:, :] = 0.0
         for f in range(F):
+            _model_row(Tb, Vb, k, f, R, floor)
             for t in range(T):
-                r = 0.0
-                for l in range(L):
-                    r += Tb[k, f, l] * Vb[k, l, t]
-                ir = 1.0 / max(r, floor)
                 y = Y[f, k, t]
-                a = (y.real * y.real + y.imag * y.imag) * ir * ir
-                for l in range(L):
-                    numV[l, t] += a * Tb[k, f, l]
-                    denV[l, t] += ir * Tb[k, f, l]
+                ir = 1.0 / R[t]
+                A[t] = (y.real * y.real + y.imag * y.imag) * ir * ir
+                IR[t] = ir
+            for l in range(L):
+                c = Tb[k, f, l]
+                for t in range(T):
+                    numV[l, t] += c * A[t]
+                    denV[l, t] += c * IR[t]
         for l in range(L):
             for t in range(T):
                 if denV[l, t] > 0.0:
                     Vb[k, l, t] *= math.sqrt(numV[l, t] / denV[l, t])
+        # pass 3: the weights of the updated model
         for f in range(F):
+            _model_row(Tb, Vb, k, f, R, floor)
             for t in range(T):
-                r = 0.0
-                for l in range(L):
-                    r += Tb[k, f, l] * Vb[k, l, t]
-                Rinv[k, f, t] = 1.0 / max(r, floor)
+                Rinv[k, f, t] = 1.0 / R[t]
     return cost
+
+
+@jit(nogil=True)
+def _model_row(Tb, Vb, k, f, R, floor):  # pragma: no cover - compiled
+    """``R[t] = max(sum_l Tb[k, f, l] Vb[k, l, t], floor)``."""
+    T = R.shape[0]
+    L = Tb.shape[2]
+    c = Tb[k, f, 0]
+    for t in range(T):
+        R[t] = c * Vb[k, 0, t]
+    for l in range(1, L):
+        c = Tb[k, f, l]
+        for t in range(T):
+            R[t] += c * Vb[k, l, t]
+    for t in range(T):
+        R[t] = max(R[t], floor)
+
+
+@jit(nogil=True)
+def normalise(W, Y, Tb, lam):  # pragma: no cover - compiled
+    """ILRMA's scale normalisation in place: row k of every W_f and y_k divided by
+    ``lam[k]``, the NMF bases of source k by ``lam[k]**2``."""
+    F, K, T = Y.shape
+    M = W.shape[2]
+    L = Tb.shape[2]
+    for k in range(K):
+        il = 1.0 / lam[k]
+        for f in range(F):
+            for m in range(M):
+                W[f, k, m] *= il
+            for t in range(T):
+                Y[f, k, t] *= il
+            for l in range(L):
+                Tb[k, f, l] *= il * il

@@ -461,22 +461,29 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
     logdet = _k.demix(Z, W, Y, P)
     delta = _ridge(Z, eps, 1.0)
     objective = []
+    pending = None  # (log-determinant, ridge penalty) after the previous iteration
+    stopped = False
     for it in range(1, n_iter + 1):
-        _k.ilrma_nmf(Y, Tb, Vb, Rinv, ILRMA_FLOOR, True)
+        # the NMF step's first pass gives the cost of the state the last iteration left,
+        # so the objective of iteration it - 1 is known here without a pass of its own
+        cost = _k.ilrma_nmf(Y, Tb, Vb, Rinv, ILRMA_FLOOR, True)
+        if pending is not None:
+            objective.append(float(cost / T - 2.0 * pending[0] + pending[1]))
+            if _notify(callback, it - 1, objective[-1], W, proj):
+                stopped = True  # W, Y are those of iteration it - 1
+                break
         _k.ip_update(Z, W, Rinv, delta)
         logdet = _k.demix(Z, W, Y, P)
         # Kitamura et al. 2016, sec. IV-D: unit mean power per source, model rescaled with it
         lam = np.sqrt(P.sum(axis=1) / (F * T))
         lam = np.where(lam > 0.0, lam, 1.0)
-        W /= lam[None, :, None]
-        Y /= lam[None, :, None]
-        Tb /= (lam * lam)[:, None, None]
+        _k.normalise(W, Y, Tb, lam)
         logdet -= F * float(np.sum(np.log(lam)))
+        pending = (logdet, float(np.sum(delta[:, None, None] * (W.real ** 2 + W.imag ** 2))))
+    if not stopped and pending is not None:
         cost = _k.ilrma_nmf(Y, Tb, Vb, Rinv, ILRMA_FLOOR, False)
-        penalty = float(np.sum(delta[:, None, None] * (W.real ** 2 + W.imag ** 2)))
-        objective.append(float(cost / T - 2.0 * logdet + penalty))
-        if _notify(callback, it, objective[-1], W, proj):
-            break
+        objective.append(float(cost / T - 2.0 * pending[0] + pending[1]))
+        _notify(callback, n_iter, objective[-1], W, proj)
     return _finish(W, Y, scale, proj) + (objective,)
 
 
@@ -593,6 +600,23 @@ class _IVABase(Separator):
             return tuple(f"source_{i}" for i in range(int(n_channels)))
         return tuple(f"source_{i}" for i in range(int(self.n_sources)))
 
+    def _transform(self, sr=None):
+        """Default transform: a window of about 256 ms (``n_fft`` the nearest power of two
+        to 0.256 s, hop a quarter of it): 4096 / 1024 at 16 kHz, 2048 / 512 at 8 kHz.
+
+        Reverberant rooms need a window longer than the important part of the impulse
+        responses for the per-bin instantaneous model to hold; on the dev corpus's
+        convolutive task (RT60 0.3-0.4 s, 16 kHz) 4096 / 1024 gave AuxIVA 7.2 dB and ILRMA
+        9.8 dB median SDR against 5.3 and 6.5 dB with 2048 / 512.
+        """
+        if self.stft is None and sr is not None:
+            from .._stft import STFT
+
+            n_fft = int(2 ** round(np.log2(0.256 * sr)))
+            n_fft = max(n_fft, 16)
+            return STFT(n_fft=n_fft, hop_length=n_fft // 4)
+        return super()._transform(sr)
+
     def _validate_common(self):
         _check_n_sources(self.n_sources)
         check_positive_int(self.n_iter, "n_iter")
@@ -660,8 +684,9 @@ class AuxIVA(_IVABase):
     eps : float, default 1e-6
         Relative ridge of the weighted covariances.
     stft : STFT or dict, optional
-        Transform; default ``STFT(n_fft=2048, hop_length=512)``.  For reverberant rooms the
-        window should be longer than the impulse responses' important part.
+        Transform; default: a window of about 256 ms with a quarter hop (4096 / 1024 at
+        16 kHz, 2048 / 512 at 8 kHz; see ``_transform``).  For reverberant rooms the window
+        should be longer than the impulse responses' important part.
     callback : callable, optional
         ``callback(iteration, state)`` after every iteration (``state``: ``"objective"``,
         ``"W"``, and ``"item"`` for batched input); returning True stops early.
@@ -732,7 +757,8 @@ class ILRMA(_IVABase):
         Relative ridge of the weighted covariances.
     random_state : None, int or numpy.random.Generator, default 0
     stft : STFT or dict, optional
-        Transform; default ``STFT(n_fft=2048, hop_length=512)``.
+        Transform; default: a window of about 256 ms with a quarter hop (as
+        :class:`AuxIVA`).
     callback : callable, optional
         ``callback(iteration, state)`` after every iteration; returning True stops early.
 
