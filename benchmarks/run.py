@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ._harness import markdown
 
-MODULES = ["stft", "hpss", "wiener", "metrics", "quality", "enhance", "repet", "nmf"]
+MODULES = ["stft", "hpss", "wiener", "metrics", "quality", "enhance", "repet", "nmf", "iva"]
 
 
 def machine() -> str:
