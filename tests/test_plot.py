@@ -319,3 +319,14 @@ def test_gain_over_time():
         ds.plot.gain_over_time(G, SR, stft=TF, freq_range=(3000, 1000))
     with pytest.raises(ParameterError, match="floor_db=0.0: must be a negative"):
         ds.plot.gain_over_time(G, SR, stft=TF, floor_db=0)
+
+
+def test_multi_panel_functions_draw_into_a_given_figure(hp):
+    _, _, result = hp
+    fig = plt.figure()
+    assert ds.plot.separation(result, fig=fig, colorbar=False) is fig and len(fig.axes) == 5
+    fig2 = plt.figure()
+    W, H = np.ones((TF.n_freq, 2)), np.ones((2, 7))
+    assert ds.plot.nmf(W, H, SR, n_fft=256, hop_length=64, fig=fig2) is fig2
+    assert len(fig2.axes) == 4
+    assert sorted(plt.get_fignums()) == [fig.number, fig2.number]  # no other figure opened
