@@ -44,6 +44,14 @@ class Separation(Mapping):
         What the method reported besides the sources, e.g. ``"objective"`` (one value per
         iteration for iterative methods), ``"n_iter"``, a DUET histogram, a REPET period.
         Empty for methods that report nothing.
+    html_max_bytes : int
+        At most this many bytes of WAV audio are embedded in the notebook view (8 MiB).
+
+    Notes
+    -----
+    At the end of a notebook cell a ``Separation`` shows itself as a table of its sources
+    with an audio player each (:meth:`_repr_html_`); :meth:`plot` draws the spectrograms
+    and masks (:func:`dsp_separate.plot.separation`, needs matplotlib).
 
     Examples
     --------
