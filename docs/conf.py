@@ -39,6 +39,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",   # MathJax 3 copied into the build: equations render offline
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",

@@ -109,6 +109,8 @@ def write_api_page(path: Path) -> dict:
     ]
     for title, module, names in sections:
         parts.append(_underline(title, "-"))
+        if module != "dsp_separate":   # a public submodule: its docstring, and a target for :mod:
+            parts.append(f".. automodule:: {module}\n   :no-members:\n")
         parts.append(_table(module, names))
     text = "\n".join(parts)
     path = Path(path)
