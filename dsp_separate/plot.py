@@ -764,8 +764,8 @@ def nmf(W, H, sr=22050, *, n_fft=2048, hop_length=512, log_freq=False, fig=None)
     return fig
 
 
-def duet_histogram(hist, alpha, delta, *, peaks=None, ax=None, cmap="viridis", log=False,
-                   colorbar=True, title=None):
+def duet_histogram(hist, alpha=None, delta=None, *, peaks=None, ax=None, cmap="viridis",
+                   log=False, colorbar=True, title=None):
     r"""Draw DUET's two-dimensional histogram of (symmetric attenuation, delay).
 
     Each time-frequency bin votes, weighted by its energy, for the attenuation
@@ -776,8 +776,10 @@ def duet_histogram(hist, alpha, delta, *, peaks=None, ax=None, cmap="viridis", l
 
     Parameters
     ----------
-    hist : ndarray, shape (n_alpha, n_delta)
-        Non-negative weights; ``hist[i, j]`` is the bin at ``alpha[i]``, ``delta[j]``.
+    hist : ndarray, shape (n_alpha, n_delta), or a histogram object
+        Non-negative weights; ``hist[i, j]`` is the bin at ``alpha[i]``, ``delta[j]``.  Or
+        what :func:`dsp_separate.duet_histogram` returns (anything with ``hist``,
+        ``alpha`` and ``delay`` attributes), with ``alpha`` and ``delta`` left out.
     alpha : ndarray, shape (n_alpha,)
         Bin centres of the symmetric attenuation, increasing.
     delta : ndarray, shape (n_delta,)
@@ -809,6 +811,12 @@ def duet_histogram(hist, alpha, delta, *, peaks=None, ax=None, cmap="viridis", l
     >>> ax.get_xlabel(), len(ax.lines)
     ('relative delay δ', 1)
     """
+    if alpha is None and delta is None and all(hasattr(hist, k) for k in
+                                               ("hist", "alpha", "delay")):
+        hist, alpha, delta = hist.hist, hist.alpha, hist.delay
+    if alpha is None or delta is None:
+        raise ParameterError("alpha, delta: give the bin centres of both axes (or pass the "
+                             "object ds.duet_histogram returns)")
     hist = _check_nonneg_2d(hist, "hist")
     alpha = np.asarray(alpha, dtype=np.float64)
     delta = np.asarray(delta, dtype=np.float64)

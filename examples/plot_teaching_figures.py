@@ -95,29 +95,19 @@ for label, c in curves.items():
 # gives that source's relative attenuation :math:`a = |X_2 / X_1|` and delay
 # :math:`\delta = -\angle(X_2 / X_1) / \omega`.  A histogram of
 # :math:`(\alpha, \delta) = (a - 1/a, \delta)` weighted by :math:`|X_1 X_2|` has one peak
-# per source (Yilmaz & Rickard 2004, W-disjoint orthogonality).  Ten lines of numpy make
-# it; the crosses are the true mixing parameters of the clip (``ds.example_info``).
+# per source (Yilmaz & Rickard 2004, W-disjoint orthogonality).  ``ds.duet_histogram``
+# computes it (Rickard's weighting :math:`|X_1 X_2|`), ``ds.duet_peaks`` finds the peaks
+# (crosses); ``ds.example_info`` has the clip's true mixing parameters to compare with.
 y, sr = ds.example("mc_anechoic")
-X = ds.STFT(n_fft=1024, hop_length=256).forward(y)
-X1, X2 = X[0, 1:], X[1, 1:]                           # leave out the 0 Hz bin
-omega = 2 * np.pi * np.arange(1, X.shape[1])[:, None] / 1024  # radians per sample
-R = (X2 + 1e-12) / (X1 + 1e-12)
-a = np.abs(R)
-alpha, delta = a - 1 / a, -np.angle(R) / omega
-weight = np.abs(X1 * X2)
-keep = (np.abs(alpha) < 1.5) & (np.abs(delta) < 1.5)
-hist, a_edges, d_edges = np.histogram2d(alpha[keep], delta[keep], bins=(61, 61),
-                                        range=((-1.5, 1.5), (-1.5, 1.5)),
-                                        weights=weight[keep])
-info = ds.example_info("mc_anechoic")
-truth = [(g - 1 / g, d) for g, d in zip(info["gains"], info["delays_samples"])]
-centres = ((a_edges[1:] + a_edges[:-1]) / 2, (d_edges[1:] + d_edges[:-1]) / 2)
-ax = ds.plot.duet_histogram(hist, *centres, peaks=truth, log=True,  # delay in samples
-                            title="DUET histogram (x: the true sources)")
+h = ds.duet_histogram(ds.STFT(n_fft=1024, hop_length=256).forward(y), sr)
+peaks, found = ds.duet_peaks(h, 3)
+ax = ds.plot.duet_histogram(h, peaks=peaks, log=True, title="DUET histogram and its peaks")
 ax.figure.savefig(out / "teaching_duet.png", dpi=60)
-i, j = np.unravel_index(np.argmax(hist), hist.shape)
-print(f"DUET: the highest bin is at alpha={centres[0][i]:+.2f}, delta={centres[1][j]:+.2f}; "
-      "true: " + ", ".join(f"({a_:+.2f}, {d_:+.2f})" for a_, d_ in truth))
+info = ds.example_info("mc_anechoic")
+truth = sorted((g - 1 / g, d) for g, d in zip(info["gains"], info["delays_samples"]))
+print("DUET peaks (alpha, delay in samples): "
+      + ", ".join(f"({a_:+.2f}, {d_:+.2f})" for a_, d_ in peaks)
+      + "; true: " + ", ".join(f"({a_:+.2f}, {d_:+.2f})" for a_, d_ in truth))
 
 # %%
 # Denoising: the gain over time

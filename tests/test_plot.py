@@ -282,6 +282,15 @@ def test_duet_histogram_with_peaks():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.4, 0.0])   # y = attenuation
     assert ax.get_xlim() == pytest.approx((-2.1, 2.1))
     assert ax.get_ylim() == pytest.approx((-1.1, 1.1))
+    # what ds.duet_histogram returns: an object with hist, alpha and delay
+    from types import SimpleNamespace
+
+    ax = ds.plot.duet_histogram(SimpleNamespace(hist=hist, alpha=alpha, delay=delta),
+                                colorbar=False)
+    np.testing.assert_allclose(ax.collections[0].get_array().reshape(hist.shape), hist)
+    assert len(ax.figure.axes) == 1 and len(ax.lines) == 0
+    with pytest.raises(ParameterError, match="alpha, delta: give the bin centres"):
+        ds.plot.duet_histogram(hist)
     with pytest.raises(ParameterError, match="alpha=.*must be 11 increasing"):
         ds.plot.duet_histogram(hist, alpha[::-1], delta)
     with pytest.raises(ParameterError, match=r"peaks=.*shape \(n_sources, 2\)"):
