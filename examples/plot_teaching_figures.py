@@ -1,6 +1,6 @@
 """
 The figures of each family: beat spectrum, similarity, NMF, DUET histogram, denoising gain
-=========================================================================================
+==========================================================================================
 
 Each separation family has one picture that explains it.  :mod:`dsp_separate.plot` draws
 them from the arrays the library computes; every clip here ships with the package
