@@ -57,7 +57,9 @@ def improvement(images, est):
 SEPARATORS = {
     "auxiva_ip": lambda **kw: ds.AuxIVA(stft=STFT, **kw),
     "auxiva_iss": lambda **kw: ds.AuxIVA(update="iss", stft=STFT, **kw),
-    "auxiva_gauss": lambda **kw: ds.AuxIVA(model="gauss", stft=STFT, **kw),
+    "auxiva_laplace": lambda **kw: ds.AuxIVA(model="laplace", stft=STFT, **kw),
+    "auxiva_iss_laplace": lambda **kw: ds.AuxIVA(update="iss", model="laplace", stft=STFT,
+                                                 **kw),
     "ilrma": lambda **kw: ds.ILRMA(stft=STFT, **kw),
 }
 
@@ -91,7 +93,7 @@ def test_convolutive_3x3_auxiva_and_ilrma():
 
 
 @pytest.mark.parametrize("update, model", [("ip", "laplace"), ("ip", "gauss"),
-                                           ("iss", "laplace")])
+                                           ("iss", "laplace"), ("iss", "gauss")])
 def test_auxiva_objective_does_not_increase(conv2, update, model):
     _, y = conv2
     X = ds.STFT(**STFT).forward(y)
@@ -207,7 +209,8 @@ def test_bad_stft_input():
 # ---------------------------------------------------------------------------- robustness
 ROBUST = {
     "auxiva": lambda: ds.AuxIVA(n_iter=10, stft=STFT),
-    "auxiva_iss_gauss": lambda: ds.AuxIVA(n_iter=10, update="iss", model="gauss", stft=STFT),
+    "auxiva_iss_laplace": lambda: ds.AuxIVA(n_iter=10, update="iss", model="laplace",
+                                            stft=STFT),
     "ilrma": lambda: ds.ILRMA(n_iter=10, stft=STFT),
 }
 

@@ -328,7 +328,7 @@ def _auxiva_run(X, K, n_iter, update, model, eps, callback):
     return _finish(W, Y, scale, proj) + (objective,)
 
 
-def auxiva(X: np.ndarray, n_iter: int = 50, update: str = "ip", model: str = "laplace", *,
+def auxiva(X: np.ndarray, n_iter: int = 50, update: str = "ip", model: str = "gauss", *,
            n_sources: int | None = None, eps: float = 1e-6, callback=None):
     r"""Auxiliary-function independent vector analysis (AuxIVA) of one multichannel STFT.
 
@@ -382,8 +382,11 @@ def auxiva(X: np.ndarray, n_iter: int = 50, update: str = "ip", model: str = "la
     update : {"ip", "iss"}, default "ip"
         Iterative projection (one M x M solve per source and bin) or iterative source
         steering (no solve; rank-1 updates).
-    model : {"laplace", "gauss"}, default "laplace"
-        Spherical Laplace or time-varying Gauss source model.
+    model : {"gauss", "laplace"}, default "gauss"
+        Time-varying Gauss or spherical Laplace source model.  Gauss is the default because
+        it measured better on the dev corpus with the same STFT (median SDR 8.4 against
+        7.2 dB on ``mc_convolutive``, 17.4 against 0.4 dB on ``mc_instantaneous``, where
+        pyroomacoustics' Laplace AuxIVA gives the same as ours on the same STFT).
     n_sources : int, optional
         Default: one per channel.  Fewer: each bin is first reduced to its ``n_sources``
         principal components (whitening PCA), and ``W`` maps the channels to the sources.
@@ -680,7 +683,8 @@ class AuxIVA(_IVABase):
         Default: one per channel.
     n_iter : int, default 50
     update : {"ip", "iss"}, default "ip"
-    model : {"laplace", "gauss"}, default "laplace"
+    model : {"gauss", "laplace"}, default "gauss"
+        Source model (:func:`auxiva` says why Gauss is the default).
     eps : float, default 1e-6
         Relative ridge of the weighted covariances.
     stft : STFT or dict, optional
@@ -717,7 +721,7 @@ class AuxIVA(_IVABase):
     summary = "auxiliary-function independent vector analysis, IP or ISS updates (Ono 2011)"
     param_choices = {"update": UPDATES, "model": MODELS}
 
-    def __init__(self, n_sources=None, n_iter=50, update="ip", model="laplace", eps=1e-6,
+    def __init__(self, n_sources=None, n_iter=50, update="ip", model="gauss", eps=1e-6,
                  stft=None, callback=None):
         self.n_sources = n_sources
         self.n_iter = n_iter
