@@ -99,7 +99,7 @@ def run(quick: bool) -> list[Row]:
         Xt = np.ascontiguousarray(np.transpose(X, (2, 1, 0)))  # pyroomacoustics: (T, F, M)
         size = f"{n_ch} ch x {seconds} s @ 16 kHz, STFT 2048/512 ({X.shape[-1]} frames)"
         for label, ours, peer in [
-            ("AuxIVA IP Laplace", lambda X=X: auxiva(X, n_iter, model="laplace"),
+            ("AuxIVA IP Laplace", lambda X=X: auxiva(X, n_iter, source_model="laplace"),
              lambda Xt=Xt: pra.bss.auxiva(Xt, n_iter=n_iter, proj_back=False)),
             ("ILRMA (2 components)", lambda X=X: ilrma(X, 2, n_iter),
              lambda Xt=Xt: pra.bss.ilrma(Xt, n_iter=n_iter, n_components=2,
@@ -133,7 +133,7 @@ def _ours():
     import dsp_separate as ds
 
     return {"ds_auxiva": ds.AuxIVA(), "ds_auxiva_iss": ds.AuxIVA(update="iss"),
-            "ds_auxiva_laplace": ds.AuxIVA(model="laplace"), "ds_ilrma": ds.ILRMA()}
+            "ds_auxiva_laplace": ds.AuxIVA(source_model="laplace"), "ds_ilrma": ds.ILRMA()}
 
 
 def _peer_rows(task):

@@ -51,9 +51,9 @@ print(f"mixture as estimate: {sdr(np.stack([y, y])):5.1f} dB")
 # 2. The separators; the callback records the objective as the iterations go.
 stft = {"n_fft": 512, "hop_length": 128}
 runs = {
-    "AuxIVA IP, Laplace": ds.AuxIVA(n_iter=40, stft=stft),
-    "AuxIVA ISS, Laplace": ds.AuxIVA(n_iter=40, update="iss", stft=stft),
-    "AuxIVA IP, Gauss": ds.AuxIVA(n_iter=40, model="gauss", stft=stft),
+    "AuxIVA IP, Gauss": ds.AuxIVA(n_iter=40, stft=stft),
+    "AuxIVA ISS, Gauss": ds.AuxIVA(n_iter=40, update="iss", stft=stft),
+    "AuxIVA IP, Laplace": ds.AuxIVA(n_iter=40, source_model="laplace", stft=stft),
     "ILRMA (2 bases)": ds.ILRMA(n_iter=40, stft=stft),
 }
 curves = {}

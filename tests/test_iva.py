@@ -57,8 +57,8 @@ def improvement(images, est):
 SEPARATORS = {
     "auxiva_ip": lambda **kw: ds.AuxIVA(stft=STFT, **kw),
     "auxiva_iss": lambda **kw: ds.AuxIVA(update="iss", stft=STFT, **kw),
-    "auxiva_laplace": lambda **kw: ds.AuxIVA(model="laplace", stft=STFT, **kw),
-    "auxiva_iss_laplace": lambda **kw: ds.AuxIVA(update="iss", model="laplace", stft=STFT,
+    "auxiva_laplace": lambda **kw: ds.AuxIVA(source_model="laplace", stft=STFT, **kw),
+    "auxiva_iss_laplace": lambda **kw: ds.AuxIVA(update="iss", source_model="laplace", stft=STFT,
                                                  **kw),
     "ilrma": lambda **kw: ds.ILRMA(stft=STFT, **kw),
 }
@@ -97,7 +97,7 @@ def test_convolutive_3x3_auxiva_and_ilrma():
 def test_auxiva_objective_does_not_increase(conv2, update, model):
     _, y = conv2
     X = ds.STFT(**STFT).forward(y)
-    _, _, info = auxiva(X, n_iter=25, update=update, model=model)
+    _, _, info = auxiva(X, n_iter=25, update=update, source_model=model)
     obj = np.array(info["objective"])
     assert obj.size == 25 and np.isfinite(obj).all()
     assert np.all(np.diff(obj) <= 1e-10 * np.abs(obj).max()), np.diff(obj).max()
@@ -183,7 +183,7 @@ def test_fewer_channels_than_sources_is_a_parameter_error(conv2):
 
 
 @pytest.mark.parametrize("kwargs, word", [
-    ({"update": "newton"}, "update="), ({"model": "cauchy"}, "model="),
+    ({"update": "newton"}, "update="), ({"source_model": "cauchy"}, "source_model="),
     ({"n_iter": 0}, "n_iter="), ({"eps": -1.0}, "eps="), ({"n_sources": 0}, "n_sources="),
     ({"callback": 3}, "callback="),
 ])
@@ -209,7 +209,7 @@ def test_bad_stft_input():
 # ---------------------------------------------------------------------------- robustness
 ROBUST = {
     "auxiva": lambda: ds.AuxIVA(n_iter=10, stft=STFT),
-    "auxiva_iss_laplace": lambda: ds.AuxIVA(n_iter=10, update="iss", model="laplace",
+    "auxiva_iss_laplace": lambda: ds.AuxIVA(n_iter=10, update="iss", source_model="laplace",
                                             stft=STFT),
     "ilrma": lambda: ds.ILRMA(n_iter=10, stft=STFT),
 }
