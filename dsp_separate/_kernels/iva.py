@@ -122,7 +122,7 @@ def demix(X, W, Y, P):  # pragma: no cover - compiled
 
 
 @jit(nogil=True)
-def ip_update(X, W, phi, delta):  # pragma: no cover - compiled
+def ip_update(X, W, phi, delta, rel):  # pragma: no cover - compiled
     r"""Iterative projection (Ono 2011), every source of every bin, in place on ``W``.
 
     .. math::
@@ -131,6 +131,9 @@ def ip_update(X, W, phi, delta):  # pragma: no cover - compiled
         u = (W_f V_{kf})^{-1} e_k,\quad
         w_{kf} = u / \sqrt{u^H V_{kf} u}
 
+    and, when ``rel > 0``, a relative ridge on top, :math:`V_{kf} \leftarrow V_{kf} +
+    \text{rel}\,\frac{\operatorname{tr} V_{kf}}{M} I` (condition number at most about
+    :math:`M/\text{rel}` whatever the weights; ILRMA, whose weights span many decades).
     Sources are updated in order ``k = 0, 1, ...``; a bin whose system is singular keeps
     its row (cannot happen with ``delta > 0`` and a non-singular ``W``).
     """
@@ -163,6 +166,12 @@ def ip_update(X, W, phi, delta):  # pragma: no cover - compiled
                         im += c * (a.imag * b.real - a.real * b.imag)
                     V[k, m, n] = complex(re * inv_T, im * inv_T)
                     V[k, n, m] = complex(re * inv_T, -im * inv_T)
+            if rel > 0.0:
+                tr = 0.0
+                for m in range(M):
+                    tr += V[k, m, m].real
+                for m in range(M):
+                    V[k, m, m] += rel * tr / M
         for k in range(K):
             # B = W_f V_k ; solve B u = e_k
             for i in range(M):

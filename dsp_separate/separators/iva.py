@@ -85,6 +85,8 @@ MODELS = ("laplace", "gauss")
 R_FLOOR = 1e-6
 #: Floor of ILRMA's NMF variance, relative to the unit mean power the normalisation fixes.
 ILRMA_FLOOR = 1e-10
+#: ILRMA's scale normalisation divides no source by less than this x the loudest one's.
+LAM_FLOOR = 1e-4
 #: Per-bin ridge: a bin's regulariser also gets this fraction of the mean bin's power.
 BIN_FLOOR = 1e-3
 #: Relative eigenvalue below which the channels count as linearly dependent.
@@ -318,7 +320,7 @@ def _auxiva_run(X, K, n_iter, update, model, eps, callback):
     for it in range(1, n_iter + 1):
         phi = _auxiva_weights(P, model, r_min, F)[:, None, :]
         if update == "ip":
-            _k.ip_update(Z, W, phi, delta)
+            _k.ip_update(Z, W, phi, delta, 0.0)
         else:
             _k.iss_update(Y, W, phi, delta)
         logdet = _k.demix(Z, W, Y, P)
@@ -476,11 +478,14 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
             if _notify(callback, it - 1, objective[-1], W, proj):
                 stopped = True  # W, Y are those of iteration it - 1
                 break
-        _k.ip_update(Z, W, Rinv, delta)
+        _k.ip_update(Z, W, Rinv, delta, eps)
         logdet = _k.demix(Z, W, Y, P)
         # Kitamura et al. 2016, sec. IV-D: unit mean power per source, model rescaled with it
         lam = np.sqrt(P.sum(axis=1) / (F * T))
-        lam = np.where(lam > 0.0, lam, 1.0)
+        # a (nearly) silent source is not blown up to unit power: that would make W_f
+        # ill-conditioned and the projection back inexact (LAM_FLOOR x the loudest source)
+        top = float(lam.max())
+        lam = np.maximum(lam, LAM_FLOOR * top) if top > 0.0 else np.ones_like(lam)
         _k.normalise(W, Y, Tb, lam)
         logdet -= F * float(np.sum(np.log(lam)))
         pending = (logdet, float(np.sum(delta[:, None, None] * (W.real ** 2 + W.imag ** 2))))
@@ -531,12 +536,17 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
     U_{kf} u}` (eq. 27-28); (3) :math:`y = W x`; (4) the scale normalisation of sec. IV-D,
     :math:`\lambda_k = (\frac{1}{FT}\sum_{f,t}|y_{kft}|^2)^{1/2}`, :math:`w_{kf} \leftarrow
     w_{kf}/\lambda_k`, :math:`y_k \leftarrow y_k/\lambda_k`, :math:`t_{kfl} \leftarrow
-    t_{kfl}/\lambda_k^2` (which leaves the likelihood unchanged).
+    t_{kfl}/\lambda_k^2` (which leaves the likelihood unchanged), with :math:`\lambda_k`
+    floored at :math:`10^{-4} \max_j \lambda_j` so that a silent source is not blown up.
 
-    Regularisation (fixed before the first iteration): the mixture is scaled to unit mean
-    power; :math:`r_{kft}` is floored at :math:`10^{-10}` (the normalisation keeps each
-    source at unit mean power); :math:`\delta_f = \varepsilon\,(c_f + 10^{-3}\,\bar c)`,
-    :math:`c_f` the bin's mean channel power, :math:`\bar c` its mean over bins.
+    Regularisation: the mixture is scaled to unit mean power; :math:`r_{kft}` is floored at
+    :math:`10^{-10}` (the normalisation keeps each source at unit mean power);
+    :math:`U_{kf}` gets the fixed ridge :math:`\delta_f = \varepsilon\,(c_f +
+    10^{-3}\,\bar c)` (:math:`c_f` the bin's mean channel power, :math:`\bar c` its mean
+    over bins) and, since the weights :math:`1/r` span many decades, also
+    :math:`\varepsilon \operatorname{tr}(U_{kf})/M\, I` (so its condition number stays
+    below about :math:`M/\varepsilon`; the objective is then non-increasing up to terms of
+    that order, not exactly).
 
     Parameters
     ----------
