@@ -165,53 +165,81 @@ def _per_channel(fn, y):
     return np.stack([fn(ch) for ch in y]) if y.ndim == 2 else fn(y)
 
 
-def run(quick: bool) -> list[Row]:
+def _logmmse_stft(sr):
+    """The frames of ``logmmse.logmmse``: 20 ms Hann window, 50 % overlap, FFT of twice
+    the window (zero-padded); its noise: the first 6 non-overlapping windows."""
+    from dsp_separate import STFT
+
+    slen = int(np.floor(0.02 * sr))
+    slen += slen % 2
+    return STFT(n_fft=2 * slen, win_length=slen, hop_length=slen // 2), 6 * slen / sr
+
+
+def peers_for(y, sr):
+    """(label of ours, our separator, peer label, peer callable, target) for one input."""
     import dsp_separate as ds
     from dsp_separate import STFT
+
+    rows = []
+    peer = None
+    try:
+        import noisereduce
+
+        for stationary in (True, False):
+            rows.append((
+                "spectral_gating (same STFT 1024/256)", ds.SpectralGating(stft=STFT(1024, 256)),
+                f"noisereduce.reduce_noise(stationary={stationary})",
+                lambda y=y, sr=sr, s=stationary: noisereduce.reduce_noise(
+                    y=y, sr=sr, stationary=s, n_fft=1024, hop_length=256, n_jobs=1),
+                ">= 1x"))
+    except ImportError:
+        pass
+    try:
+        import logmmse
+
+        tf, noise_s = _logmmse_stft(sr)
+        def peer(y=y, sr=sr):
+            return _per_channel(lambda c: logmmse.logmmse(c, sr), y)
+
+        rows.append(("log_mmse (defaults: 32 ms / 75 %, IMCRA)", ds.LogMMSE(),
+                     "logmmse.logmmse", peer, ">= 10x"))
+        rows.append((f"log_mmse (same frames {tf.win_length}/{tf.n_fft}/{tf.hop_length}, "
+                     f"noise = first {noise_s:g} s as the peer)",
+                     ds.LogMMSE(stft=tf, noise=noise_s), "logmmse.logmmse", peer, ">= 10x"))
+    except ImportError:
+        pass
+    try:
+        from pyroomacoustics.denoise import apply_spectral_sub
+
+        def peer(y=y):  # noqa: F811 (one peer callable per block)
+            return _per_channel(lambda c: apply_spectral_sub(c, nfft=512), y)
+
+        rows.append(("spectral_subtraction (defaults: 32 ms / 75 %, IMCRA)",
+                     ds.SpectralSubtraction(), "pyroomacoustics apply_spectral_sub", peer,
+                     ">= 10x"))
+        rows.append(("spectral_subtraction (same STFT 512/256, minimum statistics)",
+                     ds.SpectralSubtraction(stft=STFT(512, 256), noise="minimum_statistics"),
+                     "pyroomacoustics apply_spectral_sub", peer, ">= 10x"))
+    except ImportError:
+        pass
+    return rows
+
+
+def run(quick: bool, rtf: bool = True) -> list[Row]:
+    import dsp_separate as ds
 
     seconds = 10 if quick else 60
     rows = []
     for sr, channels in ((16000, 1), (44100, 2)):
         y = noisy(sr, seconds, channels)
         size = f"{seconds} s {'mono' if channels == 1 else 'stereo'} @ {sr / 1000:g} kHz"
-        peers = []
-        try:
-            import noisereduce
-
-            for stationary in (True, False):
-                ours_sep = ds.SpectralGating(stft=STFT(1024, 256))
-                peers.append((
-                    "spectral_gating (STFT 1024/256)", ours_sep,
-                    f"noisereduce.reduce_noise(stationary={stationary})",
-                    lambda y=y, sr=sr, s=stationary: noisereduce.reduce_noise(
-                        y=y, sr=sr, stationary=s, n_fft=1024, hop_length=256, n_jobs=1),
-                    ">= 1x"))
-        except ImportError:
-            pass
-        try:
-            import logmmse
-
-            peers.append(("log_mmse", ds.LogMMSE(), "logmmse.logmmse",
-                          lambda y=y, sr=sr: _per_channel(
-                              lambda c, sr=sr: logmmse.logmmse(c, sr), y),
-                          ">= 10x"))
-        except ImportError:
-            pass
-        try:
-            from pyroomacoustics.denoise import apply_spectral_sub
-
-            peers.append(("spectral_subtraction", ds.SpectralSubtraction(),
-                          "pyroomacoustics apply_spectral_sub",
-                          lambda y=y: _per_channel(lambda c: apply_spectral_sub(c, nfft=512),
-                                                   y),
-                          ">= 10x"))
-        except ImportError:
-            pass
-        for op, sep, peer_name, peer_fn, target in peers:
+        for op, sep, peer_name, peer_fn, target in peers_for(y, sr):
             t_ours, t_peer = side_by_side(lambda sep=sep, y=y, sr=sr: sep.separate(y, sr), peer_fn,
                                           repeats=3, warmup=1)
             rows.append(Row(op, size, t_ours, t_peer, peer_name, target,
                             note=f"ours {seconds / t_ours:.0f}x real time"))
+        if not rtf:
+            continue
         # real-time factors, offline and streaming in 10 ms blocks
         block = sr // 100
         for method in METHODS:
@@ -293,3 +321,7 @@ def memory(hours: float = 1.0) -> str:
 if __name__ == "__main__":
     if "--memory" in sys.argv:
         print(memory())
+    elif "--peers" in sys.argv:  # the side-by-side rows only (no real-time factors)
+        from ._harness import markdown
+
+        print(markdown(run("--quick" in sys.argv, rtf=False)))

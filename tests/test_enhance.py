@@ -123,6 +123,39 @@ def test_wiener_subtraction_presence_and_omlsa_gains():
         en.speech_presence_probability(1.0, 1.0, 1.0)
 
 
+def _omlsa_presence(P, zp_min=1.0, zp_max=10.0):
+    from dsp_separate._kernels import enhance as k
+
+    T, F = P.shape
+    G, pres, frame = np.empty_like(P), np.empty_like(P), np.zeros(2)
+    k.omlsa_gains(P, np.ones_like(P), 0.92, 10 ** -2.5, 10 ** -1.5, 0.7, en._hann_weights(1),
+                  en._hann_weights(15), 0.1, 10 ** -0.5, zp_min, zp_max, 1, F, 0.95,
+                  np.zeros(F), np.zeros(F), frame, np.zeros(1, np.int64), G, pres)
+    return pres, frame
+
+
+def test_omlsa_frame_term_tracks_the_peak_of_the_frame_snr():
+    """Cohen & Berdugo 2001 eqs. 29-31: a steady weak component (a posteriori SNR 3, frame
+    SNR about -1.5 dB) is speech when it starts from silence (its first frames set the
+    confined peak to about 3 dB),
+    but after a loud segment (peak confined to 10 dB) it is more than 10 dB below the peak:
+    P_frame = 0 and the presence probability falls to the q_max = 0.95 floor."""
+    F, T = 65, 200
+    weak = np.full((T, F), 3.0)
+    after_loud = weak.copy()
+    after_loud[20:50] = 100.0
+    p_weak, frame_weak = _omlsa_presence(weak)
+    p_after, frame_after = _omlsa_presence(after_loud)
+    assert abs(10 * np.log10(frame_after[0]) + 1.45) < 0.5      # zeta_frame, dB
+    assert frame_after[1] == 10.0 and 1.0 <= frame_weak[1] < 3.2  # the confined peaks
+    assert p_weak[-1, 30] > 0.99
+    assert p_after[-1, 30] < 0.15
+    assert p_after[21:24, 30].min() > 0.99                      # onset: P_frame = 1
+    # without the peak (confined to ~0): the frame term no longer sees the offset
+    p_flat, _ = _omlsa_presence(after_loud, zp_min=1e-9, zp_max=1e-9)
+    assert p_flat[-1, 30] > 0.99
+
+
 def test_decision_directed_equals_a_plain_loop():
     rng = np.random.default_rng(0)
     P = rng.exponential(2.0, size=(7, 40))

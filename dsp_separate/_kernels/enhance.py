@@ -300,39 +300,59 @@ def spectral_subtraction_gains(P, N, alpha0, slope, alpha_lo, alpha_hi, beta, G)
 
 
 @jit(nogil=True)
-def omlsa_gains(P, N, alpha, xi_min, g_min, beta, b_local, b_global, z_min, z_max, q_max,
-                prev, zeta, started, G, Pres):
+def _log_linear(z, z_min, z_max, lz):
+    """0 at or below ``z_min``, 1 at or above ``z_max``, log-linear between."""
+    if z <= z_min:
+        return 0.0
+    if z >= z_max:
+        return 1.0
+    return math.log(z / z_min) / lz
+
+
+@jit(nogil=True)
+def omlsa_gains(P, N, alpha, xi_min, g_min, beta, b_local, b_global, z_min, z_max,
+                zp_min, zp_max, k_lo, k_hi, q_max, prev, zeta, frame, started, G, Pres):
     """OM-LSA gains (Cohen & Berdugo 2001) with the a priori speech absence probability.
 
-    ``q = 1 - P_local P_global P_frame`` from the recursively averaged a priori SNR
-    ``zeta`` (smoothing ``beta``) smoothed over a local and a global frequency window
-    (``b_local``, ``b_global``); each P is 0 below ``z_min``, 1 above ``z_max`` and
-    log-linear between (``P_frame`` from the frame mean, without the paper's peak
-    tracking).  ``p = 1 / (1 + q / (1 - q) (1 + xi) exp(-v))``;
-    ``G = G_H1^p g_min^(1 - p)`` with ``G_H1`` the log-MMSE gain, which also drives the
-    decision-directed recursion.  State: ``prev`` (F,), ``zeta`` (F,), ``started`` (1,).
-    Writes ``G`` and the speech presence probability ``Pres`` (T, F).
+    ``q = 1 - P_local P_global P_frame`` (bounded by ``q_max``) from the recursively
+    averaged a priori SNR ``zeta`` (smoothing ``beta``, eq. 26) of the previous frames:
+    ``P_local`` and ``P_global`` from ``zeta`` smoothed over a local and a global frequency
+    window (``b_local``, ``b_global``), each 0 below ``z_min``, 1 above ``z_max`` and
+    log-linear between (eqs. 27-28); ``P_frame`` from the mean ``zeta_frame`` over bins
+    ``k_lo .. k_hi - 1`` (eqs. 29-31): 0 at or below ``z_min``; 1 while ``zeta_frame``
+    rises, when the peak ``zeta_peak`` is also set to ``zeta_frame`` confined to
+    [``zp_min``, ``zp_max``]; otherwise log-linear between ``zeta_peak z_min`` and
+    ``zeta_peak z_max`` (the speech-onset / speech-offset rule).  Then
+    ``p = 1 / (1 + q / (1 - q) (1 + xi) exp(-v))`` (eq. 16) and
+    ``G = G_H1^p g_min^(1 - p)`` (eq. 12), ``G_H1`` the log-MMSE gain, which also drives the
+    decision-directed recursion (eq. 24).  State: ``prev`` (F,), ``zeta`` (F,), ``frame``
+    (2,) = (previous ``zeta_frame``, ``zeta_peak``), ``started`` (1,).  Writes ``G`` and
+    the speech presence probability ``Pres`` (T, F).
     """
     T, F = P.shape
     loc = np.empty(F)
     glob = np.empty(F)
     xi_row = np.empty(F)
     lz = math.log(z_max / z_min)
+    n_band = max(k_hi - k_lo, 1)
     for t in range(T):
         # q from the smoothed a priori SNR of the previous frames
+        p_frame = 1.0
         if started[0]:
             _smooth_row(zeta, b_local, loc)
             _smooth_row(zeta, b_global, glob)
             zf = 0.0
-            for f in range(F):
+            for f in range(k_lo, k_hi):
                 zf += zeta[f]
-            zf /= F
+            zf /= n_band
             if zf <= z_min:
                 p_frame = 0.0
-            elif zf >= z_max:
+            elif zf > frame[0]:                      # rising: speech onset, track the peak
+                frame[1] = min(max(zf, zp_min), zp_max)
                 p_frame = 1.0
             else:
-                p_frame = math.log(zf / z_min) / lz
+                p_frame = _log_linear(zf / frame[1], z_min, z_max, lz)
+            frame[0] = zf
         for f in range(F):
             gamma = max(P[t, f] / max(N[t, f], TINY), GAMMA_MIN)
             ml = max(gamma - 1.0, 0.0)
@@ -344,10 +364,8 @@ def omlsa_gains(P, N, alpha, xi_min, g_min, beta, b_local, b_global, z_min, z_ma
             xi_row[f] = xi
             g1 = min(gain_of(LOG_MMSE, xi, gamma), 1.0)
             if started[0]:
-                zl = loc[f]
-                pl = 0.0 if zl <= z_min else (1.0 if zl >= z_max else math.log(zl / z_min) / lz)
-                zg = glob[f]
-                pg = 0.0 if zg <= z_min else (1.0 if zg >= z_max else math.log(zg / z_min) / lz)
+                pl = _log_linear(loc[f], z_min, z_max, lz)
+                pg = _log_linear(glob[f], z_min, z_max, lz)
                 q = min(1.0 - pl * pg * p_frame, q_max)
             else:
                 q = q_max

@@ -1086,14 +1086,19 @@ class OMLSA(_Enhancer):
         _check_alpha(self.q_max, "q_max")
 
     def _init_gain_state(self, F):
-        return {"prev": np.zeros(F), "zeta": np.zeros(F), "started": np.zeros(1, np.int64)}
+        return {"prev": np.zeros(F), "zeta": np.zeros(F), "frame": np.zeros(2),
+                "started": np.zeros(1, np.int64)}
 
     def _gains(self, Pt, Nt, st, sr, stft, out):
         pres = np.empty_like(out)
+        F = Pt.shape[1]
+        # the frame term averages zeta over 50 Hz .. 10 kHz (Cohen's band)
+        k_lo = min(int(round(50.0 * stft.n_fft / sr)), F - 1)
+        k_hi = max(min(int(round(10000.0 * stft.n_fft / sr)) + 1, F), k_lo + 1)
         _k.omlsa_gains(Pt, Nt, float(self.alpha), 10 ** (-25 / 10),
                        10 ** (self.g_min_db / 20), 0.7, _hann_weights(1), _hann_weights(15),
-                       0.1, 0.3162, float(self.q_max), st["prev"], st["zeta"],
-                       st["started"], out, pres)
+                       0.1, 10 ** (-5 / 10), 1.0, 10.0, k_lo, k_hi, float(self.q_max),
+                       st["prev"], st["zeta"], st["frame"], st["started"], out, pres)
 
 
 class SpectralSubtraction(_Enhancer):
