@@ -1,0 +1,173 @@
+"""The documentation site: its generated pages, and the whole build checked as a reader sees it.
+
+The fast tests need no Sphinx: the "which method when" generator (docs/_ext/which_method.py),
+the API page generator (docs/_ext/api_page.py) and the rendered-HTML checker
+(docs/check_render.py).  The build test is slow and needs the ``docs`` extra; without it
+it is skipped with the reason (``.ci/run`` installs the extra and runs this file again).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+which_method = _load("_docs_which_method", DOCS / "_ext" / "which_method.py")
+api_page = _load("_docs_api_page", DOCS / "_ext" / "api_page.py")
+check_render = _load("_docs_check_render", DOCS / "check_render.py")
+
+PARTIAL_RESULTS = """\
+# Benchmark results
+
+## Speed
+
+| operation | input | ours (s) | peer | peer (s) | ratio (peer/ours) | target | note |
+|---|---|---:|---|---:|---:|---|---|
+| HPSS().separate(y, sr) | 180 s stereo | 2.318 | - | - | - |  | 78x real time |
+
+## Quality
+
+### hpss (3 items)
+
+| method | harmonic | percussive |
+|---|---:|---:|
+| HPSS() | 1.19 | 2.63 |
+| librosa_hpss | 1.10 | 2.50 |
+| irm | 13.71 | 15.92 |
+| mixture | -1.35 | 1.35 |
+
+### speech, per input SNR
+
+| row | -5 dB | +0 dB |
+|---|---|---|
+| omlsa | +5.6 / 1.04 / 0.617 | +6.5 / 1.03 / 0.712 |
+"""
+
+
+def test_which_method_with_missing_sections(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    results.write_text(PARTIAL_RESULTS)
+    page = which_method.render(results, DOCS)
+    # the one quality table is there, with its numbers as written and the mean computed
+    assert "| [HPSS()](hpss.md)" in page
+    assert "| 1.19 | 2.63 | 1.9 |" in page
+    assert "78x real time (180 s stereo)" in page         # speed from the speed table
+    assert "Recommended default** (the best measured method of this package): [HPSS()]" in page
+    assert "| librosa_hpss | peer |" in page
+    assert "| the true sources |" in page                  # the oracle row's needs
+    # every other task is present and says it has no figures; the per-SNR table of
+    # "a / b / c" cells is not mistaken for a quality table
+    for _key, title, _pattern in which_method.TASKS[1:]:
+        section = page.split(f"### {title}")[1].split("###")[0]
+        assert "No measurement" in section, title
+    assert "+5.6 / 1.04" not in page
+    # a missing RESULTS.md still gives a page
+    empty = which_method.render(tmp_path / "nothing.md", DOCS)
+    assert empty.count("No measurement") == len(which_method.TASKS)
+
+
+def test_which_method_from_the_repository_results():
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    page = which_method.render(results, DOCS)
+    tables = which_method.parse_tables(results.read_text(encoding="utf-8"))
+    n_rows = 0
+    for table in tables:
+        parsed = which_method.quality_rows(table)
+        if parsed is None or which_method.task_of(table) is None:
+            continue
+        for row in parsed[1]:
+            if row.kind == "ds":
+                assert row.name.replace("|", "\\|") in page, row.name   # no ds row dropped
+                n_rows += 1
+    assert n_rows >= 5
+    assert page.count("**Recommended default**") >= 3
+
+
+def test_api_page_lists_every_public_name(tmp_path):
+    import dsp_separate
+
+    out = tmp_path / "api.rst"
+    names = api_page.write_api_page(out)
+    text = out.read_text()
+    listed = {line.strip() for line in text.splitlines() if line.startswith("   ")}
+    missing = [name for name in dsp_separate._LAZY if name not in listed]
+    assert not missing
+    assert "dsp_separate.metrics" in text and "si_sdr" in listed
+    # names differing only by case get distinct page names
+    assert names.get("dsp_separate.stft") == "dsp_separate.stft-function"
+    assert "dsp_separate.STFT" not in names
+
+
+def test_check_render_reports_each_kind_of_problem(tmp_path):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "ok.png").write_bytes(b"png")
+    (tmp_path / "other.html").write_text('<html><body><h1 id="here">x</h1></body></html>')
+    (tmp_path / "index.html").write_text(
+        '<html><body>'
+        '<img src="img/ok.png"><img src="img/gone.png">'
+        '<a href="other.html#here">fine</a><a href="missing.html">broken</a>'
+        '<a href="other.html#nowhere">bad anchor</a><a href="https://example.org">ext</a>'
+        '<a href="#"><code class="xref py py-obj">dsp_separate.HPSS</code></a>'
+        '<code class="xref py py-obj docutils literal">dsp_separate.nothing</code>'
+        '<code class="xref py py-obj docutils literal">numpy.fft.rfft</code>'
+        '<code class="xref py py-func docutils literal">dsp_separate._bss.private()</code>'
+        '</body></html>')
+    problems = check_render.check_html(tmp_path)
+    assert len(problems) == 4, problems
+    joined = "\n".join(problems)
+    assert "missing image img/gone.png" in joined
+    assert "broken link missing.html" in joined
+    assert "no anchor #nowhere" in joined
+    assert "unresolved reference dsp_separate.nothing" in joined
+
+
+def _docs_tools_missing() -> str | None:
+    for module in ("sphinx", "numpydoc", "myst_parser", "sphinx_gallery",
+                   "pydata_sphinx_theme", "matplotlib"):
+        if importlib.util.find_spec(module) is None:
+            return f'{module} is not installed (pip install ".[docs]")'
+    if importlib.util.find_spec("sphinx-mathjax-offline") is None:
+        return 'sphinx-mathjax-offline is not installed (pip install ".[docs]")'
+    return None
+
+
+@pytest.mark.slow  # the whole site with the executed gallery: about a minute warm, 2-3 cold
+def test_docs_build_and_render(tmp_path):
+    reason = _docs_tools_missing()
+    if reason:
+        pytest.skip(reason)
+    html = tmp_path / "html"
+    out = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         "-d", str(tmp_path / "doctrees"), str(DOCS), str(html)],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert out.returncode == 0, (out.stdout[-3000:] + out.stderr[-6000:])
+    assert check_render.check_html(html) == []
+    for page in ["index", "api", "which_method", "results", "auto_examples/index",
+                 "generated/dsp_separate.HPSS", "generated/dsp_separate.metrics.si_sdr",
+                 "hpss", "repet", "nmf", "enhance"]:
+        assert (html / f"{page}.html").is_file(), page
+    tutorials = sorted(p.stem for p in (ROOT / "examples").glob("plot_tutorial_*.py"))
+    assert len(tutorials) >= 5
+    for stem in tutorials:
+        text = (html / "auto_examples" / f"{stem}.html").read_text(encoding="utf-8")
+        assert "<img" in text, stem                         # its figures were drawn
+        assert "<audio" in text, stem                       # and its Separation plays
+    which = (html / "which_method.html").read_text(encoding="utf-8")
+    assert "Recommended default" in which and "<table" in which
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()   # math offline
