@@ -19,9 +19,11 @@ We use the harmonic + percussive clip that ships with the package.
 #
 # .. math::
 #
-#    \text{IBM: } M_j = [\,|S_j| \ge |S_i|\ \forall i\,], \qquad
-#    \text{IRM: } M_j = \frac{|S_j|^p}{\sum_i |S_i|^p}, \qquad
-#    \text{PSM: } M_j = \frac{|S_j|}{|X|}\cos(\angle S_j - \angle X).
+#    \text{IBM: } M_j = [\,|S_j| \ge |S_i|\ \forall i\,]
+#
+#    \text{IRM: } M_j = \frac{|S_j|^p}{\sum_i |S_i|^p}
+#
+#    \text{PSM: } M_j = \frac{|S_j|}{|X|}\cos(\angle S_j - \angle X)
 #
 # The binary mask (Wang 2005) keeps each bin whole; the ratio mask shares it; the
 # phase-sensitive mask (Erdogan et al., ICASSP 2015) also corrects for the phase, and is the
