@@ -110,8 +110,10 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "header_links_before_dropdown": 6,
-    "secondary_sidebar_items": ["page-toc"],
+    # the wide generated tables get the whole width
+    "secondary_sidebar_items": {"**": ["page-toc"], "which_method": [], "results": []},
 }
+html_sidebars = {"which_method": [], "results": []}
 html_static_path: list[str] = []
 html_show_sourcelink = False
 

@@ -74,8 +74,10 @@ fig.tight_layout()
 # Lesson 1: the ceiling depends on the STFT
 # -----------------------------------------
 # The same ideal ratio mask with different windows: short windows blur the harmonics
-# together, long windows blur the drum hits.  An oracle tells you which transform a method
-# should use before you write the method.
+# together, long windows blur the drum hits.  On this clip the longest window gives the
+# highest ceiling (the strings need frequency resolution more than the drums need time
+# resolution), as it did for HPSS.  An oracle tells you which transform a method should use
+# before you write the method.
 for n_fft in (256, 1024, 4096):
     sep = ds.IdealRatioMask(stft=ds.STFT(n_fft=n_fft, hop_length=n_fft // 4))
     r = sep.separate(y, sr, references=stems)

@@ -67,7 +67,7 @@ def test_which_method_with_missing_sections(tmp_path):
     # the one quality table is there, with its numbers as written and the mean computed
     assert "| [HPSS()](hpss.md)" in page
     assert "| 1.19 | 2.63 | 1.9 |" in page
-    assert "78x real time (180 s stereo)" in page         # speed from the speed table
+    assert "| 78x real time |" in page                    # speed from the speed table
     assert "Recommended default** (the best measured method of this package): [HPSS()]" in page
     assert "| librosa_hpss | peer |" in page
     assert "| the true sources |" in page                  # the oracle row's needs

@@ -217,7 +217,6 @@ def speed_notes(tables: list[Table], registry: dict) -> dict:
         head = [h.lower() for h in t.header]
         if not head or head[0] != "operation":
             continue
-        inp = head.index("input") if "input" in head else None
         for r in t.rows:
             m = re.search(r"(\d+(?:\.\d+)?)x(?: / \d+x)? real time", " ".join(r))
             if not m:
@@ -228,8 +227,7 @@ def speed_notes(tables: list[Table], registry: dict) -> dict:
                     continue
                 if (op.startswith(f"{cls.__name__}(") or op.startswith(f"{key}:")
                         or op.startswith(f"{key} ")):
-                    where = f" ({r[inp]})" if inp is not None else ""
-                    out[cls] = f"{m.group(1)}x real time{where}"
+                    out[cls] = f"{m.group(1)}x real time"
     return out
 
 
@@ -328,6 +326,9 @@ def render(results_path: Path, docs: Path) -> str:
                          + [speed, need, runs(cls) if row.kind in ("ds", "oracle") else ""])
                 out.append("| " + " | ".join(cells) + " |")
             out.append("")
+        out += ["*Speed*: the wall time per item of the quality run where the table has one, "
+                "else the real-time factor of the method's row in a speed table (its input "
+                "size is on the [results](results.md) page).", ""]
     return "\n".join(out) + "\n"
 
 
