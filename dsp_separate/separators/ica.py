@@ -192,7 +192,7 @@ def fastica_images(y, n_sources=None, *, random_state=0, fun="logcosh", max_iter
     ev = np.linalg.eigvalsh(xcn @ xcn.T / n)[::-1].clip(min=0.0)
     _check_rank(ev, k, "mixture")
     ica = _SkFastICA(n_components=k, whiten="unit-variance", fun=fun, max_iter=max_iter,
-                     tol=tol, random_state=random_state, whiten_solver="eigh")
+                     tol=tol, random_state=random_state)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         ica.fit(xcn.T)
