@@ -92,7 +92,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": str(DOCS / "auto_examples"),
     "filename_pattern": r"/plot_",          # execute every examples/plot_*.py
     "ignore_pattern": r"__init__\.py",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.TutorialsFirst",   # docs/_ext
     "capture_repr": ("_repr_html_", "__repr__"),   # a Separation at the end of a cell plays
     "image_scrapers": ("matplotlib",),
     "download_all_examples": False,
