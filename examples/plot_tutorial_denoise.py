@@ -29,6 +29,7 @@ sentences in pink noise at 0 dB SNR (5 s, 16 kHz); its clean speech is known.
 # (Cohen & Berdugo 2001) weighs the log-MMSE gain by the probability that speech is present
 # and never goes below a floor :math:`G_{\min}` (-15 dB by default), which keeps residual
 # noise smooth instead of "musical".
+# sphinx_gallery_thumbnail_number = 2
 import matplotlib.pyplot as plt
 import numpy as np
 

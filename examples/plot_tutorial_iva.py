@@ -43,6 +43,7 @@ source *images* (each source as the microphones hear it) are known.
 # :math:`\mathbf{w}_{k,f}` is solved in closed form from the weighted covariance
 # :math:`V_{k,f} = \frac{1}{T}\sum_t \frac{G'(r_{k,t})}{r_{k,t}}\,
 # \mathbf{x}_{f,t}\mathbf{x}_{f,t}^H`, and :math:`J` never increases.
+# sphinx_gallery_thumbnail_number = 2
 import matplotlib.pyplot as plt
 import numpy as np
 
