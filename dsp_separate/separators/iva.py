@@ -365,7 +365,9 @@ def auxiva(X: np.ndarray, n_iter: int = 50, update: str = "ip", source_model: st
         v_k = 1 - (w_{kf}^H V_{kf} w_{kf})^{-1/2}.
 
     Both are majorisation-minimisation steps of :math:`J`, which therefore does not increase
-    (up to rounding).  :math:`W_f = I` at the start.
+    (up to rounding).  :math:`W_f = I` at the start.  This function does not check the
+    mixture's rank (the :class:`AuxIVA` separator does, :func:`check_mixture_rank`): on
+    linearly dependent channels it returns finite but meaningless sources.
 
     Regularisation (fixed before the first iteration): the mixture is scaled to unit mean
     power; :math:`\delta_f = \varepsilon\, \bar\varphi\,(c_f + 10^{-3}\,\bar c)`, with
