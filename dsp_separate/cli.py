@@ -277,13 +277,29 @@ def _add_stft_options(p) -> None:
                       help="window name, e.g. hann, hamming, blackman (default: hann)")
 
 
+#: Option names the command line gives every method; a method parameter may not reuse them.
+_RESERVED = frozenset({"inputs", "outdir", "format", "subtype", "sr", "model", "quiet",
+                       "n_fft", "hop_length", "win_length", "window", "help"})
+#: Parameters that only make sense from Python (a function); the command line leaves them out.
+_PYTHON_ONLY = frozenset({"stft", "callback"})
+
+
+def _check_param_name(method: str, param: str) -> None:
+    if param in _RESERVED:
+        raise RuntimeError(
+            f"method {method!r} has a parameter {param!r}, which is also an option every "
+            f"sub-command has (--{param.replace('_', '-')}); rename the parameter"
+        )
+
+
 def _add_light_method_parser(sub, info: _MethodInfo) -> None:
     """The sub-command of a method from its source text: same options, short help."""
     p = sub.add_parser(info.name, help=info.summary, description=f"{info.name}: {info.summary}")
     _add_common_options(p, info.name)
     group = p.add_argument_group(f"{info.name} parameters")
     for param in info.params:
-        if param != "stft":
+        if param not in _PYTHON_ONLY:
+            _check_param_name(info.name, param)
             group.add_argument("--" + param.replace("_", "-"), dest=f"param_{param}",
                                type=_parse_value, default=argparse.SUPPRESS, metavar="VALUE",
                                choices=info.choices.get(param))
@@ -302,9 +318,10 @@ def _add_method_parser(sub, name, cls) -> None:
     declared = getattr(cls, "param_choices", {}) or {}
     signature = inspect.signature(cls.__init__).parameters
     for param in signature.values():
-        if param.name in ("self", "stft") or param.kind in (param.VAR_KEYWORD,
-                                                             param.VAR_POSITIONAL):
+        if param.name == "self" or param.name in _PYTHON_ONLY or param.kind in (
+                param.VAR_KEYWORD, param.VAR_POSITIONAL):
             continue
+        _check_param_name(name, param.name)
         desc, doc_choices = _param_doc(cls.__doc__, param.name)
         choices = tuple(declared.get(param.name, ())) or doc_choices
         words = [desc] if desc else []

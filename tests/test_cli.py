@@ -537,3 +537,19 @@ def test_failed_run_leaves_no_folder_it_created(tmp_path, capsys):
     assert main(["hpss", str(bad), "-o", str(tmp_path / "a" / "b" / "c"), "-q"]) == 2
     assert "nan.wav" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+def test_no_method_parameter_reuses_a_common_option():
+    # a method parameter named like a common option (--model, --sr, ...) breaks argparse
+    # for every sub-command; the parser names the method and the parameter instead
+    import inspect
+
+    from dsp_separate import cli
+    from dsp_separate.separators import available_separators, get_separator
+
+    for name in available_separators():
+        cls = get_separator(name)
+        params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        assert not params & cli._RESERVED, (name, params & cli._RESERVED)
+    with pytest.raises(RuntimeError, match="'demo_method' has a parameter 'model'"):
+        cli._check_param_name("demo_method", "model")

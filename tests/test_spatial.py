@@ -102,11 +102,11 @@ def test_duet_refuses_other_channel_counts_and_bad_params():
 
 
 # ---------------------------------------------------------------------------- clustering
-@pytest.mark.parametrize("model,mask", [("gmm", "soft"), ("gmm", "binary"),
+@pytest.mark.parametrize("clusterer,mask", [("gmm", "soft"), ("gmm", "binary"),
                                         ("kmeans", "binary")])
-def test_spatial_clustering_three_sources_in_stereo(model, mask):
+def test_spatial_clustering_three_sources_in_stereo(clusterer, mask):
     y, images = anechoic()
-    result = ds.SpatialClustering(n_sources=3, model=model, mask=mask).separate(y, SR)
+    result = ds.SpatialClustering(n_sources=3, clusterer=clusterer, mask=mask).separate(y, SR)
     scores = sdr(images, result)
     # measured: gmm soft 16.5 / 14.5 / 19.6 dB, gmm binary 16.2 / 13.6 / 18.5 dB, k-means
     # binary 15.1 / 13.8 / 19.4 dB

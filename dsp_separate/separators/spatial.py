@@ -486,9 +486,9 @@ class SpatialClustering(Separator):
     loudest, at most ``max_points`` of them, chosen with ``random_state``), weighted
     towards the loud ones by keeping them, then every bin gets:
 
-    * ``model="gmm"``: scikit-learn's ``GaussianMixture`` (full covariances); soft masks are
+    * ``clusterer="gmm"``: scikit-learn's ``GaussianMixture`` (full covariances); soft masks are
       the posteriors :math:`p(k \mid \text{features})`, binary masks their argmax;
-    * ``model="kmeans"``: scikit-learn's ``KMeans``; binary masks from the nearest centre,
+    * ``clusterer="kmeans"``: scikit-learn's ``KMeans``; binary masks from the nearest centre,
       soft masks :math:`\propto \exp(-d_k^2 / 2)` (a GMM with unit covariances).
 
     The masks are applied at every channel (each source is its image) and sum to one.
@@ -500,7 +500,7 @@ class SpatialClustering(Separator):
     Parameters
     ----------
     n_sources : int, default 2
-    model : {"gmm", "kmeans"}, default "gmm"
+    clusterer : {"gmm", "kmeans"}, default "gmm"
     mask : {"soft", "binary"}, default "soft"
     level_scale : float, default 6.0
         dB of level difference counted as one unit (like one sample of delay).
@@ -529,14 +529,14 @@ class SpatialClustering(Separator):
     name = "spatial_clustering"
     summary = "GMM / k-means clustering of inter-channel level and phase differences"
     tags = Tags(kind="mask", min_channels=2, n_sources="parameter")
-    param_choices = {"model": ("gmm", "kmeans"), "mask": ("soft", "binary"),
+    param_choices = {"clusterer": ("gmm", "kmeans"), "mask": ("soft", "binary"),
                      "covariance_type": _COVARIANCES}
 
-    def __init__(self, n_sources=2, model="gmm", mask="soft", covariance_type="tied",
+    def __init__(self, n_sources=2, clusterer="gmm", mask="soft", covariance_type="tied",
                  level_scale=6.0, dynamic_range=30.0, min_hz=100.0, max_points=20000,
                  random_state=0, stft=None):
         self.n_sources = n_sources
-        self.model = model
+        self.clusterer = clusterer
         self.covariance_type = covariance_type
         self.mask = mask
         self.level_scale = level_scale
@@ -548,7 +548,7 @@ class SpatialClustering(Separator):
 
     def _validate_params(self):
         _check_n_sources(self.n_sources)
-        check_choice(self.model, "model", ("gmm", "kmeans"))
+        check_choice(self.clusterer, "clusterer", ("gmm", "kmeans"))
         check_choice(self.mask, "mask", ("soft", "binary"))
         check_choice(self.covariance_type, "covariance_type", _COVARIANCES)
         check_positive_float(self.level_scale, "level_scale")
@@ -607,7 +607,7 @@ class SpatialClustering(Separator):
         flat = feats.reshape(-1, d)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # degenerate clusters: handled below
-            if self.model == "gmm":
+            if self.clusterer == "gmm":
                 from sklearn.mixture import GaussianMixture
 
                 gm = GaussianMixture(k, covariance_type=self.covariance_type,
