@@ -17,6 +17,7 @@ TINY = 1e-300
 #: Smallest a posteriori SNR used in the gain rules (their limit at 0 is infinite).
 GAMMA_MIN = 1e-10
 EULER = 0.5772156649015329
+_LSA_C = math.exp(-0.5 * EULER)
 
 # gain rule codes shared with the Python layer
 WIENER, MMSE_STSA, LOG_MMSE = 0, 1, 2
@@ -160,7 +161,28 @@ def gain_of(kind, xi, gamma):
         h = 0.5 * v
         return 0.8862269254527580 * math.sqrt(v) / gamma * ((1.0 + v) * i0e(h) + v * i1e(h))
     # log-MMSE: xi / (1 + xi) exp(E1(v) / 2)
-    return xi / (1.0 + xi) * math.exp(0.5 * exp1(v))
+    return xi / (1.0 + xi) * lsa_factor(v)
+
+
+@jit(nogil=True)
+def lsa_factor(v):
+    """``exp(E1(v) / 2)``, the log-MMSE gain over the Wiener gain, v > 0.
+
+    Most bins of a noisy spectrogram have a small ``v``; there, with
+    ``E1(v) = -euler - ln v + s(v)``, the factor is ``exp(-euler / 2) exp(s / 2) / sqrt(v)``
+    and ``|s / 2| < 0.04`` for v <= 1/16: a short Taylor series replaces the log and the
+    exp (within 1e-15 relative).
+    """
+    if 0.0 < v <= 0.0625:
+        c = _E1_SERIES
+        s = c[5]
+        for k in range(4, -1, -1):
+            s = s * v + c[k]
+        h = 0.5 * s * v
+        e = 1.0 + h * (1.0 + h * (0.5 + h * (1.0 / 6.0 + h * (1.0 / 24.0 + h * (
+            1.0 / 120.0 + h * (1.0 / 720.0 + h / 5040.0))))))
+        return _LSA_C * e / math.sqrt(v)
+    return math.exp(0.5 * exp1(v))
 
 
 @jit(nogil=True)

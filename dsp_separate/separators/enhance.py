@@ -944,8 +944,13 @@ class WienerDD(_DDEnhancer):
     Parameters
     ----------
     {common}
-    alpha : float, default 0.98
-        Decision-directed smoothing constant (Ephraim & Malah 1984).
+    alpha : float, default 0.95
+        Decision-directed smoothing constant.  Ephraim & Malah (1984) use 0.98; with the
+        Wiener gain 0.95 measures better on the dev corpus on every overall metric (median
+        SDR 9.5 vs 9.1 dB, SI-SDR improvement +6.5 vs +6.1 dB, PESQ-WB 1.21 vs 1.18, STOI
+        0.858 vs 0.836, where ``noisereduce`` has 0.844): the Wiener gain falls faster than
+        the MMSE ones at low a priori SNR, and the slower recursion kept it low through the
+        weak speech onsets.
     xi_min_db : float, default -25.0
         Lower bound of the a priori SNR, dB.
     gain_floor_db : float, default -40.0
@@ -967,6 +972,14 @@ class WienerDD(_DDEnhancer):
     name = "wiener_dd"
     summary = "Wiener gain with decision-directed a priori SNR and noise tracking"
     rule = _k.WIENER
+
+    def __init__(self, noise="imcra", alpha=0.95, xi_min_db=-25.0, gain_floor_db=-40.0,
+                 noise_window_s=None, noise_init_s=0.25,
+                 frame_ms=32.0, per_channel=True, stft=None):
+        super().__init__(noise=noise, alpha=alpha, xi_min_db=xi_min_db,
+                         gain_floor_db=gain_floor_db, noise_window_s=noise_window_s,
+                         noise_init_s=noise_init_s, frame_ms=frame_ms,
+                         per_channel=per_channel, stft=stft)
 
 
 class MMSESTSA(_DDEnhancer):
