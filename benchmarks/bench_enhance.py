@@ -325,3 +325,5 @@ if __name__ == "__main__":
         from ._harness import markdown
 
         print(markdown(run("--quick" in sys.argv, rtf=False)))
+    elif "--quality" in sys.argv:
+        print(quality("--quick" in sys.argv))

@@ -672,6 +672,8 @@ def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd
             prev[f] = g1 * g1 * gamma
             if q >= 1.0:
                 p = 0.0
+            elif q <= 0.0:
+                p = 1.0
             else:
                 v = gamma * xi / (1.0 + xi)
                 r = q / (1.0 - q) * (1.0 + xi)
