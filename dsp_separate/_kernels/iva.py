@@ -91,10 +91,12 @@ def _logabsdet(A):  # pragma: no cover - compiled
 
 
 @jit(nogil=True)
-def demix(X, W, Y, P):  # pragma: no cover - compiled
+def demix(X, W, Y, P, store):  # pragma: no cover - compiled
     r"""``Y[f] = W[f] @ X[f]`` for every bin; ``P[k, t] = \sum_f |y_{kft}|^2``.
 
-    Returns :math:`\sum_f \log|\det W_f|` (square ``W`` only; else 0).
+    With ``store`` false ``Y`` is not written (AuxIVA-IP needs only ``P``; one pass over
+    ``X`` instead of a write and a read of ``Y``).  Returns :math:`\sum_f \log|\det W_f|`
+    (square ``W`` only; else 0).
     """
     F, M, T = X.shape
     K = W.shape[1]
@@ -102,6 +104,44 @@ def demix(X, W, Y, P):  # pragma: no cover - compiled
     work = np.empty((K, K), dtype=W.dtype)
     logdet = 0.0
     for f in range(F):
+        if M == 2 and K == 2:  # both sources in one pass over the frames
+            w00 = W[f, 0, 0]
+            w01 = W[f, 0, 1]
+            w10 = W[f, 1, 0]
+            w11 = W[f, 1, 1]
+            for t in range(T):
+                x0 = X[f, 0, t]
+                x1 = X[f, 1, t]
+                v = w00 * x0 + w01 * x1
+                u = w10 * x0 + w11 * x1
+                if store:
+                    Y[f, 0, t] = v
+                    Y[f, 1, t] = u
+                P[0, t] += v.real * v.real + v.imag * v.imag
+                P[1, t] += u.real * u.real + u.imag * u.imag
+            ad = abs(w00 * w11 - w01 * w10)
+            logdet += math.log(ad) if ad > 0.0 else -math.inf
+            continue
+        if not store:
+            for k in range(K):
+                if M == 2:
+                    w0 = W[f, k, 0]
+                    w1 = W[f, k, 1]
+                    for t in range(T):
+                        v = w0 * X[f, 0, t] + w1 * X[f, 1, t]
+                        P[k, t] += v.real * v.real + v.imag * v.imag
+                else:
+                    for t in range(T):
+                        v = W[f, k, 0] * X[f, 0, t]
+                        for m in range(1, M):
+                            v += W[f, k, m] * X[f, m, t]
+                        P[k, t] += v.real * v.real + v.imag * v.imag
+            if K == M:
+                for i in range(K):
+                    for j in range(K):
+                        work[i, j] = W[f, i, j]
+                logdet += _logabsdet(work)
+            continue
         for k in range(K):
             w0 = W[f, k, 0]
             for t in range(T):
@@ -147,8 +187,48 @@ def ip_update(X, W, phi, delta, rel):  # pragma: no cover - compiled
     inv_T = 1.0 / T
     for f in range(F):
         fi = 0 if shared else f
+        if M == 2 and K == 2:
+            # 2 x 2: both sources' covariances in one pass over the frames, in registers
+            a0 = 0.0
+            c0 = 0.0
+            r0 = 0.0
+            i0 = 0.0
+            a1 = 0.0
+            c1 = 0.0
+            r1 = 0.0
+            i1 = 0.0
+            for t in range(T):
+                x0 = X[f, 0, t]
+                x1 = X[f, 1, t]
+                p00 = x0.real * x0.real + x0.imag * x0.imag
+                p11 = x1.real * x1.real + x1.imag * x1.imag
+                pre = x0.real * x1.real + x0.imag * x1.imag
+                pim = x0.imag * x1.real - x0.real * x1.imag
+                g0 = phi[0, fi, t]
+                g1 = phi[1, fi, t]
+                a0 += g0 * p00
+                c0 += g0 * p11
+                r0 += g0 * pre
+                i0 += g0 * pim
+                a1 += g1 * p00
+                c1 += g1 * p11
+                r1 += g1 * pre
+                i1 += g1 * pim
+            V[0, 0, 0] = a0 * inv_T + delta[f]
+            V[0, 1, 1] = c0 * inv_T + delta[f]
+            V[0, 0, 1] = complex(r0 * inv_T, i0 * inv_T)
+            V[0, 1, 0] = complex(r0 * inv_T, -i0 * inv_T)
+            V[1, 0, 0] = a1 * inv_T + delta[f]
+            V[1, 1, 1] = c1 * inv_T + delta[f]
+            V[1, 0, 1] = complex(r1 * inv_T, i1 * inv_T)
+            V[1, 1, 0] = complex(r1 * inv_T, -i1 * inv_T)
+            if rel > 0.0:
+                for k in range(K):
+                    tr = 0.5 * rel * (V[k, 0, 0].real + V[k, 1, 1].real)
+                    V[k, 0, 0] += tr
+                    V[k, 1, 1] += tr
         # one scalar reduction over contiguous frames per entry: vectorised, in registers
-        for k in range(K):
+        for k in range(K if not (M == 2 and K == 2) else 0):
             for m in range(M):
                 acc = 0.0
                 for t in range(T):
@@ -354,21 +434,3 @@ def _model_row(Tb, Vb, k, f, R, floor):  # pragma: no cover - compiled
             R[t] += c * Vb[k, l, t]
     for t in range(T):
         R[t] = max(R[t], floor)
-
-
-@jit(nogil=True)
-def normalise(W, Y, Tb, lam):  # pragma: no cover - compiled
-    """ILRMA's scale normalisation in place: row k of every W_f and y_k divided by
-    ``lam[k]``, the NMF bases of source k by ``lam[k]**2``."""
-    F, K, T = Y.shape
-    M = W.shape[2]
-    L = Tb.shape[2]
-    for k in range(K):
-        il = 1.0 / lam[k]
-        for f in range(F):
-            for m in range(M):
-                W[f, k, m] *= il
-            for t in range(T):
-                Y[f, k, t] *= il
-            for l in range(L):
-                Tb[k, f, l] *= il * il

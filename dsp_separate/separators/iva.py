@@ -202,13 +202,13 @@ def _prepare(X, K):
     """
     M, F, T = X.shape
     Xf = np.ascontiguousarray(np.transpose(X, (1, 0, 2)), dtype=np.complex128)
-    power = float(np.mean(Xf.real ** 2 + Xf.imag ** 2)) if Xf.size else 0.0
-    peak = float(np.abs(Xf).max()) if Xf.size else 0.0
-    if not peak > 0.0:
-        return None, 0.0, None
+    power = float(np.vdot(Xf, Xf).real) / max(Xf.size, 1)  # BLAS: no temporaries
     if power > 0.0 and np.isfinite(power) and power > np.finfo(np.float64).tiny * 1e20:
         scale = np.sqrt(power)
-    else:  # subnormal or underflowing input: divide by the peak first
+    else:  # silent, subnormal or underflowing input: divide by the peak first
+        peak = float(np.abs(Xf).max()) if Xf.size else 0.0
+        if not peak > 0.0:
+            return None, 0.0, None
         Xf /= peak
         scale = peak * np.sqrt(np.mean(Xf.real ** 2 + Xf.imag ** 2))
         Xf *= peak / scale
@@ -234,7 +234,7 @@ def _project(Xf, K, scale):
 def _ridge(Z, eps, typical_weight):
     """Per-bin ridge delta_f = eps * w * (c_f + BIN_FLOOR * mean_f c_f), c_f the bin's mean
     channel power and w the typical source-model weight."""
-    c = np.mean(Z.real ** 2 + Z.imag ** 2, axis=(1, 2))
+    c = np.array([np.vdot(z, z).real for z in Z]) / (Z.shape[1] * Z.shape[2])
     return eps * typical_weight * (c + BIN_FLOOR * float(c.mean()))
 
 
@@ -306,7 +306,7 @@ def _auxiva_run(X, K, n_iter, update, model, eps, callback):
     W[:, np.arange(K), np.arange(K)] = 1.0
     Y = np.empty((F, K, T), dtype=np.complex128)
     P = np.empty((K, T))
-    logdet = _k.demix(Z, W, Y, P)
+    logdet = _k.demix(Z, W, Y, P, True)
     r0 = np.sqrt(P)
     if model == "laplace":
         r_min = R_FLOOR * float(r0.mean())
@@ -323,9 +323,13 @@ def _auxiva_run(X, K, n_iter, update, model, eps, callback):
             _k.ip_update(Z, W, phi, delta, 0.0)
         else:
             _k.iss_update(Y, W, phi, delta)
-        logdet = _k.demix(Z, W, Y, P)
+        # IP needs only P per iteration; Y is made once at the end
+        stored = update == "iss" or it == n_iter
+        logdet = _k.demix(Z, W, Y, P, stored)
         objective.append(_auxiva_objective(P, logdet, W, delta, model, r_min, F, T))
         if _notify(callback, it, objective[-1], W, proj):
+            if not stored:
+                _k.demix(Z, W, Y, P, True)
             break
     return _finish(W, Y, scale, proj) + (objective,)
 
@@ -466,8 +470,9 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
     Tb = rng.uniform(0.1, 1.0, size=(K, F, n_components))
     Vb = rng.uniform(0.1, 1.0, size=(K, n_components, T))
     Rinv = np.empty((K, F, T))
-    logdet = _k.demix(Z, W, Y, P)
+    logdet = _k.demix(Z, W, Y, P, True)
     delta = _ridge(Z, eps, 1.0)
+    C = np.einsum("fmt,fnt->fmn", Z, Z.conj()) / T  # mixture covariance per bin (IV-D)
     objective = []
     pending = None  # (log-determinant, ridge penalty) after the previous iteration
     stopped = False
@@ -481,15 +486,16 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
                 stopped = True  # W, Y are those of iteration it - 1
                 break
         _k.ip_update(Z, W, Rinv, delta, eps)
-        logdet = _k.demix(Z, W, Y, P)
-        # Kitamura et al. 2016, sec. IV-D: unit mean power per source, model rescaled with it
-        lam = np.sqrt(P.sum(axis=1) / (F * T))
+        # Kitamura et al. 2016, sec. IV-D: unit mean power per source, model rescaled with
+        # it; the power of y_k is (1/F) sum_f w_kf^H C_f w_kf, so W is scaled before y is made
+        lam = np.sqrt(np.einsum("fkm,fmn,fkn->k", W, C, W.conj()).real / F)
         # a (nearly) silent source is not blown up to unit power: that would make W_f
         # ill-conditioned and the projection back inexact (LAM_FLOOR x the loudest source)
         top = float(lam.max())
         lam = np.maximum(lam, LAM_FLOOR * top) if top > 0.0 else np.ones_like(lam)
-        _k.normalise(W, Y, Tb, lam)
-        logdet -= F * float(np.sum(np.log(lam)))
+        W /= lam[None, :, None]
+        Tb /= (lam * lam)[:, None, None]
+        logdet = _k.demix(Z, W, Y, P, True)
         pending = (logdet, float(np.sum(delta[:, None, None] * (W.real ** 2 + W.imag ** 2))))
     if not stopped and pending is not None:
         cost = _k.ilrma_nmf(Y, Tb, Vb, Rinv, ILRMA_FLOOR, False)
