@@ -142,6 +142,23 @@ def test_callback_sees_every_iteration_and_can_stop(conv2):
     assert seen[0][2] == (STFT["n_fft"] // 2 + 1, 2, 2)
 
 
+def test_ilrma_callback_objective_and_early_stop(conv2):
+    """ILRMA reports iteration i's objective from the next NMF step's first pass: the
+    callback still sees 1, 2, ... with the state after that iteration, and can stop."""
+    _, y = conv2
+    X = ds.STFT(**STFT).forward(y)
+    seen = []
+    _, W_full, info = ilrma(X, n_iter=6, callback=lambda i, st: seen.append(
+        (i, st["objective"], st["W"].copy())) and False)
+    assert [s[0] for s in seen] == list(range(1, 7))
+    assert [s[1] for s in seen] == info["objective"]
+    np.testing.assert_allclose(seen[-1][2], W_full)
+    Y3, W3, info3 = ilrma(X, n_iter=6, callback=lambda i, st: i == 3)
+    assert info3["n_iter"] == 3 and info3["objective"] == info["objective"][:3]
+    np.testing.assert_allclose(W3, seen[2][2])
+    np.testing.assert_allclose(Y3, np.einsum("fkm,mft->kft", W3, X), atol=1e-10)
+
+
 def test_ilrma_random_state_is_reproducible(conv2):
     _, y = conv2
     a = ds.ILRMA(n_iter=5, stft=STFT, random_state=3).separate(y, SR)
