@@ -318,7 +318,8 @@ def _auxiva_run(X, K, n_iter, update, model, eps, callback):
     delta = _ridge(Z, eps, typical)
     objective = []
     for it in range(1, n_iter + 1):
-        phi = _auxiva_weights(P, model, r_min, F)[:, None, :]
+        # C-contiguous like ILRMA's per-bin weights: one compiled signature for both
+        phi = np.ascontiguousarray(_auxiva_weights(P, model, r_min, F)[:, None, :])
         if update == "ip":
             _k.ip_update(Z, W, phi, delta, 0.0)
         else:
