@@ -475,6 +475,24 @@ def spatial_features(X, *, level_scale=6.0, min_hz=0.0, sr=None):
     return np.stack(feats, axis=-1)
 
 
+def _histogram_init(pts, k, max_delay, max_level, n_bins=81):
+    """Initial cluster centres for stereo features: the ``k`` highest peaks of their smoothed
+    2-D histogram (DUET's peak picking on the fitted points); None for other channel counts
+    or when fewer than ``k`` peaks exist."""
+    if pts.shape[1] != 2:
+        return None
+    from scipy.ndimage import gaussian_filter
+
+    a_edges = np.linspace(-max_level, max_level, n_bins + 1)
+    d_edges = np.linspace(-max_delay, max_delay, n_bins + 1)
+    hist, _, _ = np.histogram2d(pts[:, 0], pts[:, 1], bins=(a_edges, d_edges))
+    hist = gaussian_filter(hist, 1.0, mode="constant")
+    h = DuetHistogram(hist, 0.5 * (a_edges[1:] + a_edges[:-1]),
+                      0.5 * (d_edges[1:] + d_edges[:-1]), 1)
+    peaks, found = duet_peaks(h, k)
+    return peaks if found >= k else None
+
+
 class SpatialClustering(Separator):
     r"""Clustering of inter-channel level and phase differences (any channel count).
 
@@ -507,9 +525,16 @@ class SpatialClustering(Separator):
     dynamic_range : float, default 30.0
         Bins quieter than this many dB below the loudest are not used for fitting.
     min_hz : float, default 100.0
-        Bins below it get no delay feature.
+        Bins below it get no delay feature and are not fitted on (their phase difference,
+        divided by a small frequency, is mostly noise).
+    max_delay : float, default 2.0
+        Bins whose delay feature exceeds it (samples), or whose level difference exceeds
+        30 dB, are not fitted on.
     max_points : int, default 20000
-        Bins used for fitting at most.
+        Bins drawn for fitting, with replacement, with probabilities proportional to their
+        energy (DUET's power weighting).
+    n_init : int, default 5
+        Initialisations of the clustering (the best likelihood / inertia is kept).
     random_state : int or None, default 0
     stft : STFT, dict or None
         Transform (default n_fft 2048, hop 512).
@@ -533,8 +558,8 @@ class SpatialClustering(Separator):
                      "covariance_type": _COVARIANCES}
 
     def __init__(self, n_sources=2, clusterer="gmm", mask="soft", covariance_type="tied",
-                 level_scale=6.0, dynamic_range=30.0, min_hz=100.0, max_points=20000,
-                 random_state=0, stft=None):
+                 level_scale=6.0, dynamic_range=30.0, min_hz=100.0, max_delay=2.0,
+                 max_points=20000, n_init=5, random_state=0, stft=None):
         self.n_sources = n_sources
         self.clusterer = clusterer
         self.covariance_type = covariance_type
@@ -542,7 +567,9 @@ class SpatialClustering(Separator):
         self.level_scale = level_scale
         self.dynamic_range = dynamic_range
         self.min_hz = min_hz
+        self.max_delay = max_delay
         self.max_points = max_points
+        self.n_init = n_init
         self.random_state = random_state
         self.stft = stft
 
@@ -554,7 +581,9 @@ class SpatialClustering(Separator):
         check_positive_float(self.level_scale, "level_scale")
         check_positive_float(self.dynamic_range, "dynamic_range")
         check_nonnegative_float(self.min_hz, "min_hz")
+        check_positive_float(self.max_delay, "max_delay")
         check_positive_int(self.max_points, "max_points")
+        check_positive_int(self.n_init, "n_init")
         rs = self.random_state
         if rs is not None and (isinstance(rs, bool) or not isinstance(rs, numbers.Integral)
                                or rs < 0):
@@ -589,20 +618,21 @@ class SpatialClustering(Separator):
         # bins without a delay feature (DC, under min_hz) are classified but not fitted on
         freqs = np.arange(F) * sr / max(2 * (F - 1), 1)
         loud &= (freqs >= max(self.min_hz, 1e-12))[:, None]
+        # bins whose delay or level difference is beyond any source position are noise
+        # (phase noise divided by a small frequency): classified, not fitted on
+        half = d // 2
+        loud &= np.all(np.abs(feats[..., half:]) <= self.max_delay, axis=-1)
+        loud &= np.all(np.abs(feats[..., :half]) * self.level_scale <= 30.0, axis=-1)
         pts = feats[loud]
         spread = pts.std(axis=0).max() if len(pts) else 0.0
         if len(pts) < 2 * k or not spread > 1e-6:
             return equal, {"means": np.zeros((k, d))}
+        # power-weighted fit (DUET's weighting, p = 1 on the energy): max_points bins drawn
+        # with replacement with probability proportional to their energy
         rng = np.random.default_rng(self.random_state)
-        if len(pts) > self.max_points:
-            # keep the loudest half of the budget, draw the rest at random
-            w = power[loud]
-            half = self.max_points // 2
-            top_idx = np.argpartition(-w, half)[:half]
-            rest = np.setdiff1d(np.arange(len(pts)), top_idx)
-            pick = np.concatenate([top_idx, rng.choice(rest, self.max_points - half,
-                                                       replace=False)])
-            pts = pts[np.sort(pick)]
+        w = power[loud]
+        pick = rng.choice(len(pts), self.max_points, replace=True, p=w / w.sum())
+        pts = pts[np.sort(pick)]
         seed = None if self.random_state is None else int(self.random_state)
         flat = feats.reshape(-1, d)
         with warnings.catch_warnings():
@@ -610,17 +640,24 @@ class SpatialClustering(Separator):
             if self.clusterer == "gmm":
                 from sklearn.mixture import GaussianMixture
 
+                init = _histogram_init(pts, k, self.max_delay, 30.0 / self.level_scale)
                 gm = GaussianMixture(k, covariance_type=self.covariance_type,
-                                     reg_covar=1e-4, random_state=seed).fit(pts)
+                                     reg_covar=1e-4, random_state=seed,
+                                     n_init=1 if init is not None else self.n_init,
+                                     means_init=init).fit(pts)
                 means = gm.means_
                 post = gm.predict_proba(flat)
             else:
                 from sklearn.cluster import KMeans
 
-                km = KMeans(k, n_init=4, random_state=seed).fit(pts)
+                init = _histogram_init(pts, k, self.max_delay, 30.0 / self.level_scale)
+                km = KMeans(k, n_init=1 if init is not None else self.n_init,
+                            init="k-means++" if init is None else init,
+                            random_state=seed).fit(pts)
                 means = km.cluster_centers_
+                var = max(km.inertia_ / (len(pts) * d), 1e-12)  # within-cluster variance
                 d2 = ((flat[:, None, :] - means[None]) ** 2).sum(-1)
-                post = np.exp(-0.5 * (d2 - d2.min(axis=1, keepdims=True)))
+                post = np.exp(-0.5 * (d2 - d2.min(axis=1, keepdims=True)) / var)
                 post /= post.sum(axis=1, keepdims=True)
         order = np.lexsort(tuple(means[:, c] for c in range(d - 1, -1, -1)))
         means, post = means[order], post[:, order]
