@@ -67,6 +67,8 @@ _LAZY = {
     "BlindNMF": "separators.nmf",
     "ScoreNMF": "separators.nmf",
     "midi_notes": "separators.nmf",
+    "NMFD": "separators.nmf",
+    "nmfd": "separators.nmf",
     "AuxIVA": "separators.iva",
     "auxiva": "separators.iva",
     "ILRMA": "separators.iva",
