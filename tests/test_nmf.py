@@ -419,3 +419,67 @@ def test_midi_notes_reads_format_1_with_tempo_changes(tmp_path):
         midi_notes(bad)
     with pytest.raises(ds.AudioFileError, match="no such MIDI file"):
         midi_notes(tmp_path / "missing.mid")
+
+
+# ---------------------------------------------------------------------------- NMFD
+def drum_pair():
+    """A falling-pitch 'kick' and a noisy 'hi-hat' struck at known times (8 kHz, 2 s)."""
+    rng = np.random.default_rng(0)
+    n = 2 * SR
+    tt = np.arange(int(0.15 * SR)) / SR
+    kick = np.sin(2 * np.pi * (150 * tt - 300 * tt ** 2)) * np.exp(-25 * tt)
+    hat = np.convolve(rng.standard_normal(tt.size), [1, -1], "same") * np.exp(-60 * tt)
+
+    def strike(times, shape):
+        x = np.zeros(n)
+        for t0 in times:
+            i = int(t0 * SR)
+            m = min(shape.size, n - i)
+            x[i:i + m] += shape[:m]
+        return x / np.sqrt(np.mean(x ** 2))
+
+    return (strike([0.0, 0.5, 1.0, 1.25, 1.5], kick),
+            strike([0.25, 0.75, 1.0, 1.5, 1.75, 1.875], hat))
+
+
+def test_nmfd_objective_never_increases_and_templates_are_unit_norm():
+    a, b = drum_pair()
+    V = np.abs(ds.STFT(n_fft=512, hop_length=128).forward(a + b))
+    V_copy = V.copy()
+    W, H, info = ds.nmfd(V, 2, 6, max_iter=60, tol=0, random_state=0)
+    obj = info["objective"]
+    assert W.shape == (6, V.shape[0], 2) and H.shape == (2, V.shape[1])
+    assert info["n_iter"] == 60 and np.all(np.diff(obj) <= 1e-12 * obj[0])
+    assert obj[-1] < 0.05 * obj[0]
+    np.testing.assert_allclose(np.sqrt(np.square(W).sum(axis=(0, 1))), 1.0)
+    np.testing.assert_array_equal(V, V_copy)
+    # a template of one frame is plain KL-NMF: the same objective as ds.nmf's
+    W1, H1, _ = ds.nmfd(V, 2, 1, max_iter=30, tol=0, random_state=0)
+    assert ds.beta_divergence(V, W1[0] @ H1, 1.0) == pytest.approx(
+        ds.nmfd(V, 2, 1, max_iter=30, tol=0, random_state=0)[2]["objective"][-1], rel=1e-9)
+
+
+def test_nmfd_separates_two_drums():
+    a, b = drum_pair()
+    sep = ds.NMFD(n_sources=2, n_template_frames=8, random_state=0,
+                  stft=ds.STFT(n_fft=512, hop_length=128))
+    result = sep.separate(a + b, SR)
+    assert result.names == ("source_0", "source_1")
+    sdr_a, sdr_b = best_sdrs((a, b), result)
+    assert sdr_a >= 15 and sdr_b >= 15, (sdr_a, sdr_b)
+    # source_0 is the lower (kick), by spectral centroid
+    assert ds.metrics.si_sdr(a, result["source_0"]) == pytest.approx(sdr_a)
+
+
+def test_nmfd_bad_input():
+    V = np.ones((8, 10))
+    with pytest.raises(ds.ParameterError, match="n_template_frames=0"):
+        ds.nmfd(V, 2, 0)
+    with pytest.raises(ds.ParameterError, match="V"):
+        ds.nmfd(-V, 2, 3)
+    with pytest.raises(ds.ParameterError, match=r"W=.*\(3, 8, 2\)"):
+        ds.nmfd(V, 2, 3, W=np.ones((3, 8, 3)))
+    with pytest.raises(ds.ParameterError, match="n_sources=0"):
+        ds.NMFD(n_sources=0).separate(np.zeros(4000), SR)
+    with pytest.warns(ConvergenceWarning, match="nmfd stopped at max_iter=2"):
+        ds.nmfd(np.random.default_rng(0).random((8, 10)), 2, 3, max_iter=2, random_state=0)
