@@ -12,7 +12,8 @@ products of one KL iteration (W @ H twice, (V / WH) @ H.T, W.T @ (V / WH)), a lo
 Quality: the dev corpus ``instruments`` and ``instruments_mono`` tasks, scored with
 ``../shared/peers/score.py``: ``supervised_nmf`` with one dictionary per instrument learned
 from ``instruments/training/<program>_<name>.flac`` (the item's instruments, from its
-``meta.json``; 24 templates each, soft masks of power 2, as the peer's recipe),
+``meta.json``; 24 templates each, NNDSVDa start, at most 500 iterations, soft masks of
+power 2, as the peer's recipe; and the same with power-1 masks and 2 Wiener iterations),
 ``score_nmf`` given each voice's notes from ``instruments/<item>/midi/<voice>.mid`` (read
 with ``midi_notes``; the ``instruments_mono`` items are the same excerpts, so they use the
 same MIDI files), and blind ``nmf`` with 4 sources and 32 components (best permutation),
@@ -136,7 +137,9 @@ def _dictionaries(root, instruments, stft, sr, n_components):
         S = np.abs(stft.forward(y))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out[inst] = learn_dictionary(S, n_components, max_iter=200, random_state=0)
+            # the peer's recipe: NNDSVDa start, at most 500 iterations
+            out[inst] = learn_dictionary(S, n_components, max_iter=500, init="nndsvda",
+                                         random_state=0)
     return out
 
 
