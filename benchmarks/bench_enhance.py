@@ -225,15 +225,16 @@ def peers_for(y, sr):
     return rows
 
 
-def run(quick: bool, rtf: bool = True) -> list[Row]:
+def run(quick: bool, rtf: bool = True, configs=((16000, 1), (44100, 2)),
+        peers: bool = True) -> list[Row]:
     import dsp_separate as ds
 
     seconds = 10 if quick else 60
     rows = []
-    for sr, channels in ((16000, 1), (44100, 2)):
+    for sr, channels in configs:
         y = noisy(sr, seconds, channels)
         size = f"{seconds} s {'mono' if channels == 1 else 'stereo'} @ {sr / 1000:g} kHz"
-        for op, sep, peer_name, peer_fn, target in peers_for(y, sr):
+        for op, sep, peer_name, peer_fn, target in (peers_for(y, sr) if peers else ()):
             t_ours, t_peer = side_by_side(lambda sep=sep, y=y, sr=sr: sep.separate(y, sr), peer_fn,
                                           repeats=3, warmup=1)
             rows.append(Row(op, size, t_ours, t_peer, peer_name, target,
@@ -321,9 +322,13 @@ def memory(hours: float = 1.0) -> str:
 if __name__ == "__main__":
     if "--memory" in sys.argv:
         print(memory())
-    elif "--peers" in sys.argv:  # the side-by-side rows only (no real-time factors)
+    elif "--peers" in sys.argv:  # side by side (--rtf: also real-time factors, --no-peers:
+        # only those; --16000, --44100: that input only)
         from ._harness import markdown
 
-        print(markdown(run("--quick" in sys.argv, rtf=False)))
+        which = [c for c in ((16000, 1), (44100, 2)) if f"--{c[0]}" in sys.argv]
+        print(markdown(run("--quick" in sys.argv, rtf="--rtf" in sys.argv,
+                           configs=which or ((16000, 1), (44100, 2)),
+                           peers="--no-peers" not in sys.argv)))
     elif "--quality" in sys.argv:
         print(quality("--quick" in sys.argv))
