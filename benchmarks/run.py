@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ._harness import markdown
 
-MODULES = ["stft", "hpss", "wiener", "metrics", "quality", "enhance", "repet", "nmf", "iva"]
+MODULES = ["stft", "hpss", "wiener", "metrics", "quality", "enhance", "repet", "nmf", "iva",
+           "spatial"]
 
 
 def machine() -> str:
