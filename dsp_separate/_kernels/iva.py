@@ -102,6 +102,7 @@ def demix(X, W, Y, P, store):  # pragma: no cover - compiled
     K = W.shape[1]
     P[:, :] = 0.0
     work = np.empty((K, K), dtype=W.dtype)
+    row = np.empty(T, dtype=X.dtype)
     logdet = 0.0
     for f in range(F):
         if M == 2 and K == 2:  # both sources in one pass over the frames
@@ -124,18 +125,17 @@ def demix(X, W, Y, P, store):  # pragma: no cover - compiled
             continue
         if not store:
             for k in range(K):
-                if M == 2:
-                    w0 = W[f, k, 0]
-                    w1 = W[f, k, 1]
+                # one row of y in a frame-long buffer (cache-resident), vectorised per channel
+                w0 = W[f, k, 0]
+                for t in range(T):
+                    row[t] = w0 * X[f, 0, t]
+                for m in range(1, M):
+                    w = W[f, k, m]
                     for t in range(T):
-                        v = w0 * X[f, 0, t] + w1 * X[f, 1, t]
-                        P[k, t] += v.real * v.real + v.imag * v.imag
-                else:
-                    for t in range(T):
-                        v = W[f, k, 0] * X[f, 0, t]
-                        for m in range(1, M):
-                            v += W[f, k, m] * X[f, m, t]
-                        P[k, t] += v.real * v.real + v.imag * v.imag
+                        row[t] += w * X[f, m, t]
+                for t in range(T):
+                    v = row[t]
+                    P[k, t] += v.real * v.real + v.imag * v.imag
             if K == M:
                 for i in range(K):
                     for j in range(K):
@@ -184,6 +184,8 @@ def ip_update(X, W, phi, delta, rel):  # pragma: no cover - compiled
     B = np.empty((M, M), dtype=X.dtype)
     u = np.empty(M, dtype=X.dtype)
     Vu = np.empty(M, dtype=X.dtype)
+    pr = np.empty(T)
+    pi = np.empty(T)
     inv_T = 1.0 / T
     for f in range(F):
         fi = 0 if shared else f
@@ -227,31 +229,34 @@ def ip_update(X, W, phi, delta, rel):  # pragma: no cover - compiled
                     tr = 0.5 * rel * (V[k, 0, 0].real + V[k, 1, 1].real)
                     V[k, 0, 0] += tr
                     V[k, 1, 1] += tr
-        # one scalar reduction over contiguous frames per entry: vectorised, in registers
-        for k in range(K if not (M == 2 and K == 2) else 0):
+        else:
+            # each product row x_m x_n^* once, then one weighted sum per source
             for m in range(M):
-                acc = 0.0
-                for t in range(T):
-                    a = X[f, m, t]
-                    acc += phi[k, fi, t] * (a.real * a.real + a.imag * a.imag)
-                V[k, m, m] = acc * inv_T + delta[f]
-                for n in range(m + 1, M):
-                    re = 0.0
-                    im = 0.0
+                for n in range(m, M):
                     for t in range(T):
                         a = X[f, m, t]
                         b = X[f, n, t]
-                        c = phi[k, fi, t]
-                        re += c * (a.real * b.real + a.imag * b.imag)
-                        im += c * (a.imag * b.real - a.real * b.imag)
-                    V[k, m, n] = complex(re * inv_T, im * inv_T)
-                    V[k, n, m] = complex(re * inv_T, -im * inv_T)
+                        pr[t] = a.real * b.real + a.imag * b.imag
+                        pi[t] = a.imag * b.real - a.real * b.imag
+                    for k in range(K):
+                        re = 0.0
+                        im = 0.0
+                        for t in range(T):
+                            c = phi[k, fi, t]
+                            re += c * pr[t]
+                            im += c * pi[t]
+                        if m == n:
+                            V[k, m, m] = re * inv_T + delta[f]
+                        else:
+                            V[k, m, n] = complex(re * inv_T, im * inv_T)
+                            V[k, n, m] = complex(re * inv_T, -im * inv_T)
             if rel > 0.0:
-                tr = 0.0
-                for m in range(M):
-                    tr += V[k, m, m].real
-                for m in range(M):
-                    V[k, m, m] += rel * tr / M
+                for k in range(K):
+                    tr = 0.0
+                    for m in range(M):
+                        tr += V[k, m, m].real
+                    for m in range(M):
+                        V[k, m, m] += rel * tr / M
         for k in range(K):
             # B = W_f V_k ; solve B u = e_k
             for i in range(M):
