@@ -596,8 +596,9 @@ def learn_dictionary(S, n_components, *, beta=1.0, max_iter=200, tol=1e-4, l1_H=
         As in :func:`dsp_separate.nmf`.
     init : {"nndsvda", "random"}, default "nndsvda"
         Initialisation (:func:`dsp_separate.nmf`).  NNDSVD starts the templates from the
-        examples' leading singular vectors: on the dev corpus's instrument dictionaries it
-        separates better than a random start (mono 5.9 dB against 5.2 mean SDR).
+        examples' leading singular vectors; on the dev corpus's instrument dictionaries
+        (24 templates, at most 500 iterations) they separate better than dictionaries
+        from a random start (200 iterations): 5.9 against 5.2 dB mean SDR on the mono task.
 
     Returns
     -------
