@@ -771,8 +771,10 @@ def _separate_file_in_blocks(args, separator, path, label, outdir, written_all, 
 
 
 def _default_ms_stft(args, cls) -> bool:
-    """A method with an STFT in milliseconds (``frame_ms``) and no STFT option given."""
-    return "frame_ms" in _signature_names(cls) and (
+    """A method with an STFT in milliseconds (``frame_ms``, or a class whose default STFT
+    depends on the sampling rate: ``sr_dependent_stft = True``) and no STFT option given."""
+    own = "frame_ms" in _signature_names(cls) or getattr(cls, "sr_dependent_stft", False)
+    return own and (
         args.n_fft, args.hop_length, args.win_length, args.window) == (2048, 512, None, "hann")
 
 
