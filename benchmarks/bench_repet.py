@@ -8,11 +8,16 @@ Speed (``run``), in one process, A B A B after warm-up:
   channel, then ``np.minimum(S, filtered)``) on the same magnitude spectrogram (n_fft 2048,
   hop 512) of a stereo loop at 44.1 kHz: 60 s (quick: 15 s; librosa takes minutes on the
   issue's 180 s, too long for a shared 2-core machine).  Plus the whole
-  ``REPETSIM().separate`` as a real-time factor.
+  ``REPETSIM().separate`` on 180 s (quick: 30 s) as a real-time factor.
 * ``REPET().separate`` on 180 s of stereo (quick: 30 s): real-time factor (no peer).
 * ``RPCA().separate`` on 30 s of stereo (quick: 10 s): seconds, iterations and final residual
   per channel (no peer in-process: nussl's ~260 s is the issue's figure).
-* REPET-SIM peak memory (tracemalloc) beside the mixture STFT's size.
+* REPET-SIM memory on 10 minutes of stereo (quick: 20 s), in a fresh process: the model's
+  peak traced allocation beside the mixture STFT's size, and the whole ``separate``'s peak
+  RSS.
+
+``python -m benchmarks.bench_repet --sim`` (or ``--repet``, ``--rpca``, ``--memory``, any
+combination; ``--quick`` for the short sizes) runs only those parts.
 
 Quality (``quality``): median BSS Eval SDR per source on the dev corpus ``repet`` task,
 scored with ``../shared/peers/score.py`` (the scorer of ``../shared/peers/table.md``), beside
@@ -25,7 +30,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -66,71 +70,118 @@ def _librosa_recipe(S, sr, hop):
     return out
 
 
-def run(quick: bool) -> list[Row]:
+def rows_sim(seconds: float, sep_seconds: float) -> list[Row]:
+    """REPET-SIM's model beside librosa's recipe on ``seconds``; ``separate`` on
+    ``sep_seconds`` as a real-time factor."""
     import dsp_separate as ds
     from dsp_separate.separators import repet as R
-    from dsp_separate.separators import rpca as RP
 
-    rows = []
     stft = ds.STFT(2048, 512)
-
-    # --- REPET-SIM vs librosa's nearest-neighbour filtering, same spectrogram
-    seconds = 15 if quick else 60
     y = loop_signal(seconds)
     S = np.abs(stft.forward(y))
     d = int(round(1.0 * SR / 512))
     R.repet_sim_model(S[..., :300], 100, d)  # compile
     _librosa_recipe(S[..., :400], SR, 512)
     t_ours, t_peer = side_by_side(lambda: R.repet_sim_model(S, 100, d),
-                                  lambda: _librosa_recipe(S, SR, 512),
-                                  repeats=2 if quick else 1, warmup=0)
-    rows.append(Row("REPET-SIM model (k=100, 1 s) vs nn_filter recipe (median, cosine, 2 s)",
-                    f"{seconds} s stereo, |STFT| 1025 x {S.shape[-1]}", t_ours, t_peer,
-                    "librosa nn_filter per channel", ">= 20x faster",
-                    note="same spectrogram; ours: one similarity from the channel mean"))
+                                  lambda: _librosa_recipe(S, SR, 512), repeats=1, warmup=0)
+    rows = [Row("REPET-SIM model (k=100, 1 s) vs nn_filter recipe (median, cosine, 2 s)",
+                f"{seconds:g} s stereo, |STFT| 1025 x {S.shape[-1]}", t_ours, t_peer,
+                "librosa nn_filter per channel", ">= 20x faster",
+                note="same spectrogram; ours: one similarity from the channel mean")]
+    y = loop_signal(sep_seconds)
     sep = ds.REPETSIM()
     t_sep = time_alone(lambda: sep.separate(y, SR), repeats=1, warmup=1)
-    rows.append(Row("REPETSIM().separate(y, sr)", f"{seconds} s stereo float32", t_sep, None,
-                    note=f"{seconds / t_sep:.0f}x real time"))
+    rows.append(Row("REPETSIM().separate(y, sr)", f"{sep_seconds:g} s stereo float32", t_sep,
+                    None, note=f"{sep_seconds / t_sep:.0f}x real time"))
+    return rows
 
-    # --- REPET real-time factor
-    seconds = 30 if quick else 180
+
+def rows_repet(seconds: float) -> list[Row]:
+    """``REPET().separate`` as a real-time factor (no peer)."""
+    import dsp_separate as ds
+
     y = loop_signal(seconds)
     sep = ds.REPET()
     t_sep = time_alone(lambda: sep.separate(y, SR), repeats=3, warmup=1)
-    rows.append(Row("REPET().separate(y, sr)", f"{seconds} s stereo float32 @ 44.1 kHz", t_sep,
-                    None, target=">= 200x real time",
-                    note=f"{seconds / t_sep:.0f}x real time"))
+    return [Row("REPET().separate(y, sr)", f"{seconds:g} s stereo float32 @ 44.1 kHz", t_sep,
+                None, target=">= 200x real time", note=f"{seconds / t_sep:.0f}x real time")]
 
-    # --- RPCA on 30 s stereo: time, iterations, residual
-    seconds = 10 if quick else 30
+
+def rows_rpca(seconds: float) -> list[Row]:
+    """``RPCA().separate``: seconds, iterations and final residual per channel."""
+    import dsp_separate as ds
+
     y = loop_signal(seconds)
-    S = np.abs(stft.forward(y))
+    sep = ds.RPCA()
+    sep.separate(y[:, : 2 * SR], SR)  # warm-up
     t0 = time.perf_counter()
-    stats = []
-    for c in range(2):
-        M = S[c].astype(np.float64) / S[c].max()
-        _, _, n_iter, res = RP._rpca(M, 1 / np.sqrt(max(M.shape)), 1e-4, 100,
-                                     np.random.default_rng(0))
-        stats.append(f"{n_iter} it., residual {res:.1e}")
+    result = sep.separate(y, SR)
     t_rpca = time.perf_counter() - t0
-    rows.append(Row("RPCA (tol 1e-4) on both channels' |STFT|", f"{seconds} s stereo",
-                    t_rpca, None, target="< 10 s (nussl ~260 s)", note="; ".join(stats)))
+    stats = "; ".join(f"{n} it., residual {r:.1e}"
+                      for n, r in zip(result.info["n_iter"], result.info["residual"]))
+    return [Row("RPCA().separate (kappa 0.3, tol 1e-4), one decomposition per channel",
+                f"{seconds:g} s stereo", t_rpca, None, target="< 10 s (nussl ~260 s)",
+                note=stats)]
 
-    # --- REPET-SIM memory: peak of the model beside the mixture STFT
-    seconds = 20 if quick else 60
-    y = loop_signal(seconds)
-    X = stft.forward(y)
-    S = np.abs(X)
-    tracemalloc.start()
-    R.repet_sim_model(S, 100, d)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    rows.append(Row("REPET-SIM model peak memory (tracemalloc)", f"{seconds} s stereo", 0.0,
-                    None, target="<= 3x the STFT",
-                    note=f"{peak / X.nbytes:.2f}x the mixture STFT ({X.nbytes / 1e6:.0f} MB); "
-                         f"a frames x frames float32 matrix would be "
-                         f"{4 * S.shape[-1] ** 2 / X.nbytes:.1f}x"))
+
+_MEMORY_CHILD = """
+import resource, sys, tracemalloc, numpy as np
+sys.path.insert(0, {root!r})
+from benchmarks.bench_repet import loop_signal, SR
+import dsp_separate as ds
+from dsp_separate.separators import repet as R
+y = loop_signal({seconds})
+stft = ds.STFT(2048, 512)
+ds.REPETSIM().separate(y[:, : 5 * SR], SR)  # compile, warm the pools
+X = stft.forward(y)
+S = np.abs(X)
+tracemalloc.start()
+R.repet_sim_model(S, 100, int(round(SR / 512)))
+_, peak = tracemalloc.get_traced_memory()
+tracemalloc.stop()
+x_bytes, frames = X.nbytes, X.shape[-1]
+del X, S
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+import os
+with open("/proc/self/statm") as f:
+    cur = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+ds.REPETSIM().separate(y, SR)
+rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(x_bytes, frames, peak, cur, rss0, rss1)
+"""
+
+
+def rows_memory(seconds: float) -> list[Row]:
+    """REPET-SIM on ``seconds`` of stereo, in a fresh process: the model's peak traced
+    allocation beside the mixture STFT, and the whole ``separate``'s peak RSS."""
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[1])
+    code = _MEMORY_CHILD.format(root=root, seconds=seconds)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    x_bytes, frames, peak, cur, rss0, rss1 = (int(v) for v in out[-6:])
+    rows = [Row("REPET-SIM model peak memory (tracemalloc)", f"{seconds / 60:g} min stereo",
+                0.0, None, target="<= 3x the STFT",
+                note=f"{peak / x_bytes:.2f}x the mixture STFT ({x_bytes / 1e6:.0f} MB); "
+                     f"a frames x frames float32 matrix would be {4 * frames ** 2 / 1e9:.1f} GB "
+                     f"({4 * frames ** 2 / x_bytes:.1f}x)"),
+            Row("REPETSIM().separate peak RSS", f"{seconds / 60:g} min stereo", 0.0, None,
+                note=f"peak RSS {max(rss0, rss1) / 1e9:.2f} GB, {(rss1 - cur) / x_bytes:.2f}x "
+                     f"the STFT above the {cur / 1e9:.2f} GB resident before the call "
+                     f"(input {y_bytes(seconds) / 1e6:.0f} MB)")]
+    return rows
+
+
+def y_bytes(seconds: float) -> int:
+    return 2 * int(seconds * SR) * 4
+
+
+def run(quick: bool) -> list[Row]:
+    rows = rows_sim(15 if quick else 60, 30 if quick else 180)
+    rows += rows_repet(30 if quick else 180)
+    rows += rows_rpca(10 if quick else 30)
+    rows += rows_memory(20 if quick else 600)
     return rows
 
 
@@ -213,7 +264,14 @@ if __name__ == "__main__":
     from ._harness import markdown
 
     quick = "--quick" in sys.argv
+    parts = {"sim": lambda: rows_sim(15 if quick else 60, 30 if quick else 180),
+             "repet": lambda: rows_repet(30 if quick else 180),
+             "rpca": lambda: rows_rpca(10 if quick else 30),
+             "memory": lambda: rows_memory(20 if quick else 600)}
+    chosen = [p for p in parts if f"--{p}" in sys.argv]
     if "--quality" in sys.argv:
         print(quality(quick))
+    elif chosen:  # one part at a time keeps each timing run short on a shared machine
+        print(markdown([row for p in chosen for row in parts[p]()]))
     else:
         print(markdown(run(quick)))
