@@ -1048,11 +1048,15 @@ class OMLSA(_Enhancer):
     """Optimally modified log-spectral amplitude estimator (Cohen & Berdugo 2001).
 
     :math:`G = G_{H_1}^p G_{\\min}^{1-p}` (:func:`omlsa_gain`) with the speech presence
-    probability :math:`p` from an a priori speech absence probability estimated from the
-    recursively averaged a priori SNR in a local (3 bins) and a global (31 bins) frequency
-    window and over the frame (the paper's frame term without its peak tracking).
-    Sources
-    ``"signal"`` and ``"noise"``.
+    probability :math:`p` from the a priori speech absence probability
+    :math:`q = 1 - P_{local} P_{global} P_{frame}` estimated from the recursively averaged
+    a priori SNR :math:`\\zeta` (:math:`\\beta = 0.7`) in a local (3 bins) and a global
+    (31 bins) frequency window and over the frame (mean over 50 Hz-10 kHz), each mapped
+    log-linearly between -10 and -5 dB; the frame term is 1 while :math:`\\zeta_{frame}`
+    rises and otherwise compares it with its last confined peak (0 to 10 dB), as in the
+    paper (eqs. 26-31).  Noise by IMCRA (Cohen 2003).  Not included: the extra rules of
+    Cohen's later reference code (probability floor 0.005, reset above 500 Hz, tone
+    removal, a noise-shaped gain floor).  Sources ``"signal"`` and ``"noise"``.
 
     Parameters
     ----------
