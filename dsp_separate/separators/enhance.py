@@ -53,6 +53,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -116,10 +117,14 @@ def _check_rate(sr) -> int:
     return sr
 
 
+@functools.lru_cache(maxsize=16)
 def _hann_weights(w: int) -> np.ndarray:
-    """Normalised Hann smoothing window of 2 w + 1 points (no zero end points)."""
+    """Normalised Hann smoothing window of 2 w + 1 points (no zero end points); cached and
+    read-only (a stream asks for it at every block)."""
     b = np.hanning(2 * w + 3)[1:-1]
-    return b / b.sum()
+    b = b / b.sum()
+    b.setflags(write=False)
+    return b
 
 
 def _power_lines(X) -> np.ndarray:
