@@ -338,6 +338,7 @@ class KAM(Separator):
     n_iter : int, default 2
         Backfitting iterations.
     mask : {"soft", "binary"}, default "soft"
+        Soft (ratio) masks with exponent ``power``, or binary masks.
     power : float, default 1.0
         Exponent applied to the powers in the ratio masks.
     stft : STFT or dict, optional

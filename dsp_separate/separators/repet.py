@@ -810,11 +810,13 @@ class AdaptiveREPET(_RepetBase):
     high_pass : float, default 100.0
         Cut-off in Hz below which everything is background.
     mask : {"soft", "binary"}, default "soft"
+        Soft (ratio) masks with exponent ``power``, or binary masks.
     power : float, default 1.0
         Soft-mask exponent.
     stft : STFT or dict, optional
         Transform; default ``STFT(n_fft=2048, hop_length=512)``.
     wiener_iterations : int, default 0
+        Multichannel Wiener EM iterations after the masks.
 
     References
     ----------
@@ -920,11 +922,13 @@ class REPETSIM(_RepetBase):
     high_pass : float, default 100.0
         Cut-off in Hz below which everything is background.
     mask : {"soft", "binary"}, default "soft"
+        Soft (ratio) masks with exponent ``power``, or binary masks.
     power : float, default 1.0
         Soft-mask exponent.
     stft : STFT or dict, optional
         Transform; default ``STFT(n_fft=2048, hop_length=512)``.
     wiener_iterations : int, default 0
+        Multichannel Wiener EM iterations after the masks.
 
     Notes
     -----
