@@ -155,6 +155,7 @@ class _MethodInfo:
     needs_references: bool
     params: tuple | None  # constructor parameter names; None: not readable from the source
     choices: dict  # parameter -> allowed values (param_choices, or the docstring's {...})
+    needs_score: bool = False  # score-informed: the sub-command takes --score FILE
 
 
 def _literal(node):
@@ -167,7 +168,8 @@ def _literal(node):
 def _class_facts(node: ast.ClassDef, classes: dict, seen=()) -> dict:
     """Class attributes (literals), the needs_references tag and ``__init__`` parameters of a
     class, merged over its bases defined in the same module."""
-    facts = {"params": None, "attrs": {}, "needs_references": False, "doc": ""}
+    facts = {"params": None, "attrs": {}, "needs_references": False, "needs_score": False,
+             "doc": ""}
     known_base = True
     for base in node.bases:
         base_name = base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")
@@ -175,6 +177,7 @@ def _class_facts(node: ast.ClassDef, classes: dict, seen=()) -> dict:
             inherited = _class_facts(classes[base_name], classes, seen + (node.name,))
             facts["attrs"].update(inherited["attrs"])
             facts["needs_references"] = inherited["needs_references"]
+            facts["needs_score"] = inherited["needs_score"]
             facts["params"] = inherited["params"]
             facts["doc"] = inherited["doc"]
             known_base = known_base and inherited["params"] is not None
@@ -192,8 +195,9 @@ def _class_facts(node: ast.ClassDef, classes: dict, seen=()) -> dict:
                     if target.id == "needs_references":
                         facts["needs_references"] = _literal(item.value) is True
             for sub in ast.walk(item.value) if item.value is not None else ():
-                if isinstance(sub, ast.keyword) and sub.arg == "needs_references":
-                    facts["needs_references"] = _literal(sub.value) is True
+                if isinstance(sub, ast.keyword) and sub.arg in ("needs_references",
+                                                                 "needs_score"):
+                    facts[sub.arg] = _literal(sub.value) is True
         elif isinstance(item, ast.FunctionDef) and item.name == "__init__":
             args = item.args
             if args.vararg is not None or args.kwarg is not None:
@@ -231,7 +235,8 @@ def _method_table() -> dict:
                     if found:
                         choices[param] = found
                 table[name] = _MethodInfo(name, summary if isinstance(summary, str) else "",
-                                          facts["needs_references"], facts["params"], choices)
+                                          facts["needs_references"], facts["params"], choices,
+                                          facts["needs_score"])
     return dict(sorted(table.items()))
 
 
@@ -244,9 +249,15 @@ def _tag(cls, name: str, default):
 
 
 # --------------------------------------------------------------------------- methods
-def _add_common_options(p, name: str) -> None:
+def _add_common_options(p, name: str, needs_score: bool = False) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="audio file(s) to separate (any format libsndfile reads)")
+    if needs_score:
+        p.add_argument("--score", required=True, metavar="FILE", action="append",
+                       help="the score of the input(s): a CSV file of rows source,onset_s,"
+                            "offset_s,midi_pitch; or a standard MIDI file with one source per "
+                            "track that has notes (track_0, track_1, ...); or --score once per "
+                            "source, one MIDI file each (the source is named by the file)")
     p.add_argument("-o", "--outdir", required=True,
                    help="folder for the separated files (created if missing)")
     p.add_argument("--format", default="wav", choices=FORMATS,
@@ -295,7 +306,7 @@ def _check_param_name(method: str, param: str) -> None:
 def _add_light_method_parser(sub, info: _MethodInfo) -> None:
     """The sub-command of a method from its source text: same options, short help."""
     p = sub.add_parser(info.name, help=info.summary, description=f"{info.name}: {info.summary}")
-    _add_common_options(p, info.name)
+    _add_common_options(p, info.name, info.needs_score)
     group = p.add_argument_group(f"{info.name} parameters")
     for param in info.params:
         if param not in _PYTHON_ONLY:
@@ -313,7 +324,7 @@ def _add_method_parser(sub, name, cls) -> None:
 
     summary = getattr(cls, "summary", "")
     p = sub.add_parser(name, help=summary, description=f"{name}: {summary}")
-    _add_common_options(p, name)
+    _add_common_options(p, name, cls.tags.needs_score)
     group = p.add_argument_group(f"{name} parameters")
     declared = getattr(cls, "param_choices", {}) or {}
     signature = inspect.signature(cls.__init__).parameters
@@ -548,11 +559,17 @@ def _run_method(args) -> int:
         if key in seen:
             raise _UsageError(f"{PROG}: error: {path}: given twice (also as {seen[key]})")
         seen[key] = path
+    scores = [Path(f) for f in getattr(args, "score", None) or ()]
+    for score in scores:
+        if not score.is_file():
+            raise _UsageError(f"{PROG}: error: --score {score}: no such file")
     _check_outdir(outdir)
     labels = _output_labels(inputs)
     _refuse_overwriting_inputs(inputs, labels, outdir, fmt)
 
     from .exceptions import DspSeparateError
+
+    args.side_inputs = {"notes": _read_scores(scores)} if scores else {}
     from .separators import get_separator
 
     cls = get_separator(args.method)
@@ -611,6 +628,90 @@ def _run_method(args) -> int:
                   file=sys.stderr, flush=True)
         return 2
     return 0
+
+
+def _read_scores(paths) -> dict:
+    """The ``notes=`` of a score-informed method from one or more --score files."""
+    import numpy as np
+
+    midi = [p.suffix.lower() in (".mid", ".midi") for p in paths]
+    if len(paths) == 1 or not all(midi):
+        notes = {}
+        for path in paths:
+            for name, rows in _read_score(path).items():
+                notes[name] = np.concatenate([notes[name], rows]) if name in notes else rows
+        return notes
+    from .exceptions import DspSeparateError
+    from .separators.nmf import midi_notes
+
+    names = [p.stem for p in paths]
+    if len(set(names)) < len(names):
+        raise _UsageError(f"{PROG}: error: --score: the MIDI files name the sources, and two "
+                          f"have the same name ({', '.join(map(str, paths))})")
+    notes = {}
+    for path in paths:
+        try:
+            notes[path.stem] = midi_notes(path)
+        except (DspSeparateError, ValueError, OSError) as exc:
+            raise _UsageError(f"{PROG}: error: --score {path}: {exc}") from None
+    return notes
+
+
+def _read_score(path: Path) -> dict:
+    """``{source: (n_notes, 3) rows of onset_s, offset_s, midi_pitch}`` from --score FILE.
+
+    A ``.mid``/``.midi`` file gives one source per track that has notes (``track_<k>``); any
+    other file is read as CSV rows ``source,onset_s,offset_s,midi_pitch`` (a header line and
+    ``#`` comments are allowed).  Problems are a one-line usage error naming the file.
+    """
+    import numpy as np
+
+    from .exceptions import DspSeparateError
+
+    if path.suffix.lower() in (".mid", ".midi"):
+        from .separators.nmf import midi_notes
+
+        try:
+            n_tracks = int.from_bytes(path.read_bytes()[10:12], "big")
+            notes = {f"track_{k}": midi_notes(path, track=k) for k in range(n_tracks)}
+        except (DspSeparateError, ValueError, OSError) as exc:
+            raise _UsageError(f"{PROG}: error: --score {path}: {exc}") from None
+        notes = {k: v for k, v in notes.items() if len(v)}
+    else:
+        rows = {}
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _UsageError(f"{PROG}: error: --score {path}: {exc}") from None
+        for number, line in enumerate(lines, 1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            fields = [f.strip() for f in text.split(",")]
+            try:
+                if len(fields) != 4:
+                    raise ValueError(f"{len(fields)} fields")
+                values = [float(f) for f in fields[1:]]
+            except ValueError as exc:
+                if number == 1 and len(fields) == 4 and not any(
+                        _is_number(f) for f in fields[1:]):  # a header line
+                    continue
+                raise _UsageError(
+                    f"{PROG}: error: --score {path}: line {number}: {text!r} is not "
+                    f"source,onset_s,offset_s,midi_pitch ({exc})") from None
+            rows.setdefault(fields[0], []).append(values)
+        notes = {k: np.asarray(v, dtype=np.float64) for k, v in rows.items()}
+    if not notes:
+        raise _UsageError(f"{PROG}: error: --score {path}: holds no notes")
+    return notes
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _missing_folders(folder: Path) -> list:
@@ -697,7 +798,7 @@ def _separate_one(args, separator, cls, path, label, outdir, written_all) -> lis
                    f"{HEARTBEAT_SECONDS:g} s until done")
     t1 = time.perf_counter()
     with _Heartbeat(f"{path}: {args.method}", HEARTBEAT_SECONDS, long_input):
-        result = separator.separate(y, sr)
+        result = separator.separate(y, sr, **getattr(args, "side_inputs", {}))
     took = time.perf_counter() - t1
     _say(args, f"{path}: {args.method} in {took:.2f} s ({seconds / max(took, 1e-9):.1f}x "
                "real time)")

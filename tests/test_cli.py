@@ -539,6 +539,62 @@ def test_failed_run_leaves_no_folder_it_created(tmp_path, capsys):
     assert not (tmp_path / "a").exists()
 
 
+def _two_voices(sr=8000):
+    """Two harmonic voices, A3 in the first half and E5 in the second, and their score."""
+    t = np.arange(2 * sr) / sr
+    low = sum(np.sin(2 * np.pi * 220 * h * t) / h for h in range(1, 5)) * (t < 1.0)
+    high = sum(np.sin(2 * np.pi * 659.26 * h * t) / h for h in range(1, 4)) * (t >= 1.0)
+    return 0.2 * low, 0.2 * high
+
+
+def test_score_informed_method_takes_score_file(tmp_path, capsys):
+    from dsp_separate.metrics import si_sdr
+
+    low, high = _two_voices()
+    src = tmp_path / "duet.wav"
+    sf.write(src, (low + high).astype(np.float32), 8000, subtype="FLOAT")
+    score = tmp_path / "duet.csv"
+    score.write_text("source,onset_s,offset_s,midi_pitch\n"
+                     "low,0.0,1.0,57  # A3\n"
+                     "high,1.0,2.0,76\n")
+    out = tmp_path / "out"
+    code = main(["score_nmf", str(src), "--score", str(score), "-o", str(out), "-q",
+                 "--n-fft", "512", "--hop-length", "128"])
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["duet_high.wav", "duet_low.wav"]
+    est_low, _ = sf.read(out / "duet_low.wav")
+    est_high, _ = sf.read(out / "duet_high.wav")
+    assert float(si_sdr(low, est_low)) > 15.0
+    assert float(si_sdr(high, est_high)) > 15.0
+
+
+@pytest.mark.parametrize("text, match", [
+    (None, "--score .*missing.csv: no such file"),
+    ("low,0.0,one,57\n", "line 1: .* is not source,onset_s,offset_s,midi_pitch"),
+    ("# nothing\n", "holds no notes"),
+])
+def test_score_problems_exit_2_with_one_line(tmp_path, capsys, text, match):
+    src = tmp_path / "duet.wav"
+    sf.write(src, np.zeros(8000, dtype=np.float32), 8000)
+    score = tmp_path / "missing.csv"
+    if text is not None:
+        score.write_text(text)
+    assert main(["score_nmf", str(src), "--score", str(score), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    import re
+
+    assert re.search(match, err), err
+
+
+def test_score_informed_method_requires_score(tmp_path, capsys):
+    src = tmp_path / "duet.wav"
+    sf.write(src, np.zeros(8000, dtype=np.float32), 8000)
+    assert main(["score_nmf", str(src), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--score" in err and len(err.splitlines()) == 1
+
+
 def test_no_method_parameter_reuses_a_common_option():
     # a method parameter named like a common option (--model, --sr, ...) breaks argparse
     # for every sub-command; the parser names the method and the parameter instead
@@ -553,3 +609,23 @@ def test_no_method_parameter_reuses_a_common_option():
         assert not params & cli._RESERVED, (name, params & cli._RESERVED)
     with pytest.raises(RuntimeError, match="'demo_method' has a parameter 'model'"):
         cli._check_param_name("demo_method", "model")
+
+
+def _one_note_midi(path, pitch):
+    """A format-0 MIDI file of one half-second note (480 ticks at 120 bpm)."""
+    track = bytes([0, 0x90, pitch, 100, 0x83, 0x60, 0x80, pitch, 0, 0, 0xFF, 0x2F, 0])
+    path.write_bytes(b"MThd" + bytes([0, 0, 0, 6, 0, 0, 0, 1, 1, 0xE0])
+                     + b"MTrk" + len(track).to_bytes(4, "big") + track)
+    return path
+
+
+def test_one_midi_file_per_source_names_the_sources(tmp_path):
+    files = [_one_note_midi(tmp_path / "flute.mid", 72),
+             _one_note_midi(tmp_path / "cello.mid", 48)]
+    notes = cli._read_scores(files)
+    assert list(notes) == ["flute", "cello"]
+    np.testing.assert_allclose(notes["cello"], [[0.0, 0.5, 48.0]])
+    notes = cli._read_scores(files[:1])  # a single MIDI file: one source per track
+    assert list(notes) == ["track_0"]
+    with pytest.raises(cli._UsageError, match="same name"):
+        cli._read_scores([files[0], files[0]])
