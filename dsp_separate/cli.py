@@ -277,15 +277,33 @@ def _add_common_options(p, name: str, needs_score: bool = False) -> None:
 
 
 def _add_stft_options(p) -> None:
-    stft = p.add_argument_group("STFT")
-    stft.add_argument("--n-fft", type=int, default=2048,
-                      help="FFT length in samples (default: 2048)")
-    stft.add_argument("--hop-length", type=int, default=512,
-                      help="samples between two frames (default: 512)")
+    stft = p.add_argument_group(
+        "STFT", "without these options the method's own STFT is used: 2048/512 samples for "
+                "most, a length in milliseconds for speech enhancement and IVA")
+    stft.add_argument("--n-fft", type=int, default=None,
+                      help="FFT length in samples (default: 2048 when any STFT option is "
+                           "given)")
+    stft.add_argument("--hop-length", type=int, default=None,
+                      help="samples between two frames (default: a quarter of the FFT "
+                           "length)")
     stft.add_argument("--win-length", type=int, default=None,
                       help="window length in samples (default: the FFT length)")
-    stft.add_argument("--window", default="hann",
+    stft.add_argument("--window", default=None,
                       help="window name, e.g. hann, hamming, blackman (default: hann)")
+
+
+def _stft_given(args) -> bool:
+    return any(getattr(args, k, None) is not None for k in _STFT_OPTIONS)
+
+
+def _stft_from_args(args):
+    """The STFT the options ask for (defaults 2048 / n_fft // 4 / n_fft / hann)."""
+    from ._stft import STFT
+
+    n_fft = args.n_fft if args.n_fft is not None else 2048
+    hop = args.hop_length if args.hop_length is not None else max(n_fft // 4, 1)
+    return STFT(n_fft=n_fft, hop_length=hop, win_length=args.win_length,
+                window=args.window if args.window is not None else "hann")
 
 
 #: Option names the command line gives every method; a method parameter may not reuse them.
@@ -574,11 +592,8 @@ def _run_method(args) -> int:
 
     cls = get_separator(args.method)
     params = {k[6:]: v for k, v in vars(args).items() if k.startswith("param_")}
-    if "stft" in _signature_names(cls) and not _default_ms_stft(args, cls):
-        from ._stft import STFT
-
-        params["stft"] = STFT(n_fft=args.n_fft, hop_length=args.hop_length,
-                              win_length=args.win_length, window=args.window)
+    if "stft" in _signature_names(cls) and _stft_given(args):
+        params["stft"] = _stft_from_args(args)
     if args.model is not None:
         from .base import load_model
 
@@ -593,9 +608,7 @@ def _run_method(args) -> int:
                               f"({args.method})")
         given = {k[6:] for k in vars(args) if k.startswith("param_")}
         overrides = {k: v for k, v in params.items() if k in given}
-        stft_given = (args.n_fft, args.hop_length, args.win_length,
-                      args.window) != (2048, 512, None, "hann")
-        if stft_given and "stft" in params:  # an STFT option given here wins over the model's
+        if _stft_given(args) and "stft" in params:  # STFT options win over the model's
             overrides["stft"] = params["stft"]
         separator.set_params(**overrides)
     else:
@@ -869,14 +882,6 @@ def _separate_file_in_blocks(args, separator, path, label, outdir, written_all, 
         written_all.add(target.resolve())
         _emit(str(target))
     return written
-
-
-def _default_ms_stft(args, cls) -> bool:
-    """A method with an STFT in milliseconds (``frame_ms``, or a class whose default STFT
-    depends on the sampling rate: ``sr_dependent_stft = True``) and no STFT option given."""
-    own = "frame_ms" in _signature_names(cls) or getattr(cls, "sr_dependent_stft", False)
-    return own and (
-        args.n_fft, args.hop_length, args.win_length, args.window) == (2048, 512, None, "hann")
 
 
 # --------------------------------------------------------------------------- denoise

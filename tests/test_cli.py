@@ -629,3 +629,15 @@ def test_one_midi_file_per_source_names_the_sources(tmp_path):
     assert list(notes) == ["track_0"]
     with pytest.raises(cli._UsageError, match="same name"):
         cli._read_scores([files[0], files[0]])
+
+
+def test_stft_options_only_when_given():
+    # without STFT options a method keeps its own default STFT (IVA's ~256 ms, the
+    # enhancement methods' milliseconds); given ones fill the rest from n_fft
+    parser = cli.build_parser()
+    args = parser.parse_args(["auxiva", "x.wav", "-o", "out"])
+    assert not cli._stft_given(args)
+    args = parser.parse_args(["auxiva", "x.wav", "-o", "out", "--n-fft", "512"])
+    assert cli._stft_given(args)
+    stft = cli._stft_from_args(args)
+    assert (stft.n_fft, stft.hop_length, stft.win_length) == (512, 128, 512)

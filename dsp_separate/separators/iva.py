@@ -613,8 +613,6 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
 # ---------------------------------------------------------------------------- separators
 class _IVABase(Separator):
     tags = Tags(kind="filter", n_sources="parameter", min_channels=2, streaming="offline")
-    #: The command line leaves ``stft=None`` (the ~256 ms default) unless STFT options are given.
-    sr_dependent_stft = True
 
     def source_names(self, n_channels=None, references=None):
         if self.n_sources is None:
