@@ -12,9 +12,8 @@ Speed (``run``), in one process, A B A B after warm-up:
 * ``REPET().separate`` on 180 s of stereo (quick: 30 s): real-time factor (no peer).
 * ``RPCA().separate`` on 30 s of stereo (quick: 10 s): seconds, iterations and final residual
   per channel (no peer in-process: nussl's ~260 s is the issue's figure).
-* REPET-SIM memory on 10 minutes of stereo (quick: 20 s), in a fresh process: the model's
-  peak traced allocation beside the mixture STFT's size, and the whole ``separate``'s peak
-  RSS.
+* REPET-SIM memory on 10 minutes of stereo (quick: 20 s), in a fresh process: the whole
+  ``separate``'s peak traced allocation and peak RSS beside the mixture STFT's size.
 
 ``python -m benchmarks.bench_repet --sim`` (or ``--repet``, ``--rpca``, ``--memory``, any
 combination; ``--quick`` for the short sizes) runs only those parts.
@@ -125,52 +124,44 @@ def rows_rpca(seconds: float) -> list[Row]:
 
 
 _MEMORY_CHILD = """
-import resource, sys, tracemalloc, numpy as np
+import os, resource, sys, tracemalloc, numpy as np
 sys.path.insert(0, {root!r})
 from benchmarks.bench_repet import loop_signal, SR
 import dsp_separate as ds
-from dsp_separate.separators import repet as R
 y = loop_signal({seconds})
-stft = ds.STFT(2048, 512)
-ds.REPETSIM().separate(y[:, : 5 * SR], SR)  # compile, warm the pools
-X = stft.forward(y)
-S = np.abs(X)
-tracemalloc.start()
-R.repet_sim_model(S, 100, int(round(SR / 512)))
-_, peak = tracemalloc.get_traced_memory()
-tracemalloc.stop()
-x_bytes, frames = X.nbytes, X.shape[-1]
-del X, S
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-import os
+sep = ds.REPETSIM()
+sep.separate(y[:, : 5 * SR], SR)  # compile, warm the pools
 with open("/proc/self/statm") as f:
     cur = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-ds.REPETSIM().separate(y, SR)
-rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(x_bytes, frames, peak, cur, rss0, rss1)
+tracemalloc.start()
+sep.separate(y, SR)
+_, peak = tracemalloc.get_traced_memory()
+tracemalloc.stop()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+X = ds.STFT(2048, 512).forward(y)
+print(X.nbytes, X.shape[-1], peak, cur, rss)
 """
 
 
 def rows_memory(seconds: float) -> list[Row]:
-    """REPET-SIM on ``seconds`` of stereo, in a fresh process: the model's peak traced
-    allocation beside the mixture STFT, and the whole ``separate``'s peak RSS."""
+    """``REPETSIM().separate`` on ``seconds`` of stereo, in a fresh process: the peak traced
+    allocation (tracemalloc: numpy's arrays) and the peak RSS, beside the mixture STFT."""
     import subprocess
 
     root = str(Path(__file__).resolve().parents[1])
     code = _MEMORY_CHILD.format(root=root, seconds=seconds)
+    t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    x_bytes, frames, peak, cur, rss0, rss1 = (int(v) for v in out[-6:])
-    rows = [Row("REPET-SIM model peak memory (tracemalloc)", f"{seconds / 60:g} min stereo",
-                0.0, None, target="<= 3x the STFT",
-                note=f"{peak / x_bytes:.2f}x the mixture STFT ({x_bytes / 1e6:.0f} MB); "
-                     f"a frames x frames float32 matrix would be {4 * frames ** 2 / 1e9:.1f} GB "
-                     f"({4 * frames ** 2 / x_bytes:.1f}x)"),
-            Row("REPETSIM().separate peak RSS", f"{seconds / 60:g} min stereo", 0.0, None,
-                note=f"peak RSS {max(rss0, rss1) / 1e9:.2f} GB, {(rss1 - cur) / x_bytes:.2f}x "
-                     f"the STFT above the {cur / 1e9:.2f} GB resident before the call "
-                     f"(input {y_bytes(seconds) / 1e6:.0f} MB)")]
-    return rows
+    wall = time.perf_counter() - t0
+    x_bytes, frames, peak, cur, rss = (int(v) for v in out[-5:])
+    return [Row("REPETSIM().separate peak memory", f"{seconds:g} s stereo", wall, None,
+                target="<= 3x the STFT",
+                note=f"tracemalloc peak {peak / x_bytes:.2f}x the mixture STFT "
+                     f"({x_bytes / 1e6:.0f} MB, counted in: the call makes it); peak RSS "
+                     f"{rss / 1e9:.2f} GB, {(rss - cur) / x_bytes:.2f}x the STFT above the "
+                     f"{cur / 1e9:.2f} GB resident before the call; a frames x frames float32 "
+                     f"matrix would be {4 * frames ** 2 / 1e9:.1f} GB; time includes start-up")]
 
 
 def y_bytes(seconds: float) -> int:
@@ -272,6 +263,7 @@ if __name__ == "__main__":
     if "--quality" in sys.argv:
         print(quality(quick))
     elif chosen:  # one part at a time keeps each timing run short on a shared machine
-        print(markdown([row for p in chosen for row in parts[p]()]))
+        for p in chosen:
+            print(markdown(parts[p]()), flush=True)
     else:
         print(markdown(run(quick)))
