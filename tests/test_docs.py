@@ -82,6 +82,42 @@ def test_which_method_with_missing_sections(tmp_path):
     assert empty.count("No measurement") == len(which_method.TASKS)
 
 
+MULTICHANNEL_RESULTS = """\
+# Benchmark results
+
+## Quality
+
+### mc_instantaneous (3 items)
+
+| method | src0 | src1 |
+|---|---:|---:|
+| ds_fastica | 42.0 | 40.0 |
+
+### mc_convolutive (3 items)
+
+| method | src0 | src1 |
+|---|---:|---:|
+| ds_fastica | -1.0 | -2.0 |
+| ds_ilrma | 9.0 | 10.0 |
+"""
+
+
+def test_which_method_recommends_per_test_set(tmp_path):
+    # 41 dB on instantaneous mixtures says nothing about a room: one maximum over both test
+    # sets would recommend FastICA for the room recordings, where it scores -1.5 dB
+    results = tmp_path / "RESULTS.md"
+    results.write_text(MULTICHANNEL_RESULTS)
+    page = which_method.render(results, DOCS)
+    section = page.split("### Multichannel")[1].split("###")[0]
+    assert "per test set" in section
+    lines = [line for line in section.splitlines() if line.startswith("- on *")]
+    assert len(lines) == 2
+    conv = next(line for line in lines if "*mc_convolutive*" in line)
+    inst = next(line for line in lines if "*mc_instantaneous*" in line)
+    assert "ILRMA" in conv and "9.5 dB" in conv
+    assert "FastICA" in inst and "41.0 dB" in inst
+
+
 def test_which_method_from_the_repository_results():
     results = ROOT / "benchmarks" / "RESULTS.md"
     page = which_method.render(results, DOCS)

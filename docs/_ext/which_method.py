@@ -231,6 +231,13 @@ def speed_notes(tables: list[Table], registry: dict) -> dict:
     return out
 
 
+def _test_set(table: Table) -> str:
+    """The corpus test set a table measures: the first word of its own heading."""
+    heading = table.headings[-1] if table.headings else ""
+    found = re.search(r"`(\w+)`|^(\w+)", heading)
+    return (found.group(1) or found.group(2)) if found else heading
+
+
 def _fmt(v: float | None, signed: bool = False) -> str:
     if v is None:
         return "-"
@@ -288,17 +295,29 @@ def render(results_path: Path, docs: Path) -> str:
         if not entries:
             out += ["No measurement in `benchmarks/RESULTS.md` yet.", ""]
             continue
-        best = None
-        for _t, _cols, rows in entries:
+        # the best per test set: figures on different test sets (instantaneous vs room
+        # mixtures, say) do not compare, so one maximum over all of them would mislead
+        best: dict[str, Row] = {}
+        for t, _cols, rows in entries:
+            test_set = _test_set(t)
             for row in rows:
                 if row.kind == "ds" and row.headline is not None:
-                    if best is None or row.headline > best.headline:
-                        best = row
-        if best is not None:
-            cls = match_separator(best.name, registry)
+                    if test_set not in best or row.headline > best[test_set].headline:
+                        best[test_set] = row
+
+        def _recommend(row):
+            cls = match_separator(row.name, registry)
+            return (f"{_method_cell(row.name, cls, lazy, docs)} — {_fmt(row.headline)} dB "
+                    f"({needs(cls) or 'see its page'})")
+
+        if len(best) == 1:
             out += [f"**Recommended default** (the best measured method of this package): "
-                    f"{_method_cell(best.name, cls, lazy, docs)} — {_fmt(best.headline)} dB "
-                    f"({needs(cls) or 'see its page'}).", ""]
+                    f"{_recommend(next(iter(best.values())))}.", ""]
+        elif best:
+            out += ["**Recommended default** (the best measured method of this package, per "
+                    "test set):", ""]
+            out += [f"- on *{name}*: {_recommend(row)}" for name, row in best.items()]
+            out.append("")
         else:
             out += ["No method of this package is measured on this task yet: the table shows "
                     "the bounds (oracles and the mixture) it will be judged against.", ""]
