@@ -554,8 +554,11 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
     10^{-3}\,\bar c)` (:math:`c_f` the bin's mean channel power, :math:`\bar c` its mean
     over bins) and, since the weights :math:`1/r` span many decades, also
     :math:`\varepsilon \operatorname{tr}(U_{kf})/M\, I` (so its condition number stays
-    below about :math:`M/\varepsilon`; the objective is then non-increasing up to terms of
-    that order, not exactly).
+    below about :math:`M/\varepsilon`).  That relative ridge is not part of :math:`J` and
+    depends on the NMF model, so the reported :math:`J` is **not guaranteed to decrease**:
+    it can rise on short inputs with few frames (measured: 8 rises in 30 iterations, up to
+    2 % of :math:`|J|`, on 1 s of a band-limited convolutive mixture at 8 kHz; 4e-4 of
+    :math:`|J|` on 3 s at 16 kHz).
 
     Parameters
     ----------
