@@ -272,6 +272,9 @@ def mask(M, sr=22050, *, stft=None, ax=None, log_freq=False, channel=None, cmap=
     if M.ndim >= 2 and M.shape[-2] != stft.n_freq:
         raise ParameterError(f"M={describe(M)}: has {M.shape[-2]} frequency bins, the stft "
                              f"({stft!r}) makes {stft.n_freq}")
+    if not np.isfinite(M).all():
+        raise ParameterError(f"M={describe(M)}: must be finite (a NaN would draw as a blank "
+                             "cell)")
     if M.ndim > 2 and channel is None:
         M = np.asarray(M, dtype=np.float64).reshape((-1,) + M.shape[-2:]).mean(axis=0)
     img = _tf_matrix(M, "M", channel)
@@ -363,6 +366,12 @@ def separation(result, *, mixture=None, masks="auto", references=None, log_freq=
             raise ParameterError(f"mixture={describe(mixture)}: must have the sources' shape "
                                  f"{first.shape}")
     refs = {}
+    if references and not any(name in result for name in references):
+        # e.g. the stems of ds.example("mc_anechoic") are src0, src1, src2 and a blind
+        # separator's sources are source_0, ...: nothing would be drawn, silently
+        raise ParameterError(f"references={{{', '.join(map(repr, references))}}}: no key "
+                             f"names a source of this separation ({', '.join(result.names)}); "
+                             "rename them (for a blind method, in the order that matches)")
     for name, ref in (references or {}).items():
         if name in result:
             ref = np.asarray(ref)
@@ -891,9 +900,13 @@ def objective(values, *, iterations=None, ax=None, log="auto", title=None):
         raise ParameterError("values={}: needs at least one curve")
     arrays = {}
     for label, v in curves.items():
-        a = np.asarray(v, dtype=np.float64)
+        name = "values" if label is None else f"values[{label!r}]"
+        try:
+            a = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{name}={describe(v)}: must be a non-empty 1-D sequence of "
+                                 "finite numbers") from None
         if a.ndim != 1 or a.size < 1 or not np.isfinite(a).all():
-            name = "values" if label is None else f"values[{label!r}]"
             raise ParameterError(f"{name}={describe(a)}: must be a non-empty 1-D sequence of "
                                  "finite numbers")
         arrays[label] = a

@@ -198,6 +198,24 @@ def test_separation_method_and_errors(hp):
         ds.plot.separation(result, references={"harmonic": y[:100]})
     with pytest.raises(ParameterError, match="masks='yes'"):
         ds.plot.separation(result, masks="yes")
+    # references that name no source (a blind method's source_0 against the example's src0)
+    # are refused: a silent plot without the reference row would look like a bug in the
+    # reader's code
+    with pytest.raises(ParameterError, match=r"references=\{'src0', 'src1'\}: no key names "
+                                             r"a source of this separation \(harmonic, "
+                                             r"percussive\)"):
+        ds.plot.separation(result, references={"src0": y, "src1": y})
+
+
+def test_mask_and_objective_refuse_non_numbers():
+    M = np.full((TF.n_freq, 5), 0.5)
+    M[3, 2] = np.nan
+    with pytest.raises(ParameterError, match="M=.*must be finite"):
+        ds.plot.mask(M, SR, stft=TF)
+    with pytest.raises(ParameterError, match="values='abc': must be a non-empty 1-D"):
+        ds.plot.objective("abc")
+    with pytest.raises(ParameterError, match=r"values\['a'\]=.*must be a non-empty 1-D"):
+        ds.plot.objective({"a": ["x", 1.0]})
 
 
 def test_separation_stereo(hp):
