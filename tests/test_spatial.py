@@ -169,3 +169,18 @@ def test_spatial_features_values():
     loud[:5] = False
     np.testing.assert_allclose(np.median(f[loud][:, 0]) * 6.0, 20 * np.log10(0.5), atol=0.05)
     np.testing.assert_allclose(np.median(f[loud][:, 1]), 0.3, atol=0.02)
+
+
+def test_parameters_checked_against_each_other_and_the_sampling_rate():
+    # review of issue 9: max_points < n_sources reached scikit-learn's ValueError, a
+    # min_hz at or above Nyquist silently gave equal masks, and threshold > 1 was accepted
+    y = np.random.default_rng(0).standard_normal((2, 4000))
+    with pytest.raises(ds.ParameterError, match=r"max_points=1: must be at least n_sources=2"):
+        ds.SpatialClustering(max_points=1).separate(y, 8000)
+    with pytest.raises(ds.ParameterError, match=r"min_hz=5000.*Nyquist"):
+        ds.SpatialClustering(min_hz=5000).separate(y, 8000)
+    with pytest.raises(ds.ParameterError, match=r"threshold=2: must be in \(0, 1\]"):
+        ds.DUET(threshold=2).separate(y, 8000)
+    out = ds.SpatialClustering(max_points=2, n_init=1).separate(y, 8000).stack()
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out.sum(axis=0), y, atol=1e-12)

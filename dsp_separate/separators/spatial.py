@@ -404,6 +404,9 @@ class DUET(Separator):
         check_nonnegative_float(self.smooth, "smooth")
         check_positive_int(self.neighborhood, "neighborhood")
         check_positive_float(self.threshold, "threshold")
+        if self.threshold > 1:
+            raise ParameterError(f"threshold={describe(self.threshold)}: must be in (0, 1], "
+                                 "a fraction of the highest peak")
         check_positive_float(self.width, "width")
 
     def _estimate(self, X, *, y, sr, stft):
@@ -510,7 +513,7 @@ class SpatialClustering(Separator):
     loudest, at most ``max_points`` of them, chosen with ``random_state``), weighted
     towards the loud ones by keeping them, then every bin gets:
 
-    * ``clusterer="gmm"``: scikit-learn's ``GaussianMixture`` (full covariances); soft masks are
+    * ``clusterer="gmm"``: scikit-learn's ``GaussianMixture`` (``covariance_type``); soft masks are
       the posteriors :math:`p(k \mid \text{features})`, binary masks their argmax;
     * ``clusterer="kmeans"``: scikit-learn's ``KMeans``; binary masks from the nearest centre,
       soft masks :math:`\propto \exp(-d_k^2 / 2)` (a GMM with unit covariances).
@@ -526,6 +529,10 @@ class SpatialClustering(Separator):
     n_sources : int, default 2
     clusterer : {"gmm", "kmeans"}, default "gmm"
     mask : {"soft", "binary"}, default "soft"
+    covariance_type : {"tied", "full", "diag", "spherical"}, default "tied"
+        Covariance of the ``GaussianMixture`` clusters (``clusterer="gmm"`` only); ``"tied"``
+        (one shared covariance: a broad "junk" component cannot swallow the outliers, as the
+        others did on our synthetic mixture; ``docs/spatial.md``).
     level_scale : float, default 6.0
         dB of level difference counted as one unit (like one sample of delay).
     dynamic_range : float, default 30.0
@@ -589,6 +596,9 @@ class SpatialClustering(Separator):
         check_nonnegative_float(self.min_hz, "min_hz")
         check_positive_float(self.max_delay, "max_delay")
         check_positive_int(self.max_points, "max_points")
+        if self.max_points < self.n_sources:
+            raise ParameterError(f"max_points={describe(self.max_points)}: must be at least "
+                                 f"n_sources={self.n_sources} (one point per cluster)")
         check_positive_int(self.n_init, "n_init")
         rs = self.random_state
         if rs is not None and (isinstance(rs, bool) or not isinstance(rs, numbers.Integral)
@@ -612,6 +622,9 @@ class SpatialClustering(Separator):
             info=info)
 
     def _one(self, X, sr, k):
+        if self.min_hz >= sr / 2:
+            raise ParameterError(f"min_hz={describe(self.min_hz)}: must be below the Nyquist "
+                                 f"frequency sr/2 = {sr / 2:g} Hz (no bin would be fitted)")
         F, T = X.shape[-2:]
         feats = spatial_features(X, level_scale=self.level_scale, min_hz=self.min_hz, sr=sr)
         d = feats.shape[-1]
