@@ -632,8 +632,9 @@ class _IVABase(Separator):
 
         Reverberant rooms need a window longer than the important part of the impulse
         responses for the per-bin instantaneous model to hold; on the dev corpus's
-        convolutive task (RT60 0.3-0.4 s, 16 kHz) 4096 / 1024 gave AuxIVA 7.2 dB and ILRMA
-        9.8 dB median SDR against 5.3 and 6.5 dB with 2048 / 512.
+        convolutive task (RT60 0.3-0.4 s, 16 kHz) 4096 / 1024 gave AuxIVA (Laplace) 7.2 dB
+        and ILRMA 9.9 dB median SDR against 5.3 and 6.5 dB with 2048 / 512
+        (``benchmarks/RESULTS.md``; the default Gauss AuxIVA: 8.4 dB).
         """
         if self.stft is None and sr is not None:
             from .._stft import STFT
