@@ -233,7 +233,9 @@ class FastICA(Separator):
     channels than sources, or a rank-deficient mixture (identical channels, a silent
     channel), raises a :class:`~dsp_separate.exceptions.ParameterError`; silence or a
     constant returns ``1 / n_sources`` of the mixture per source.  Delays or reverberation
-    break the model: use :class:`FDICA` or IVA.
+    break the model: use :class:`FDICA` or IVA.  scikit-learn's FastICA exposes no
+    per-iteration objective, so unlike the other iterative blind methods this one has no
+    ``callback`` and no ``result.info["objective"]``.
 
     Parameters
     ----------
