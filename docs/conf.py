@@ -140,6 +140,16 @@ def _reread_index(app, env, added, changed, removed):
     return [root_doc]
 
 
+def _public_bases(app, name, obj, options, bases):
+    # "Bases: _RepetBase" names a class the reference leaves out: show the first public
+    # class above it instead (Separator, for every separator)
+    for i, base in enumerate(bases):
+        if getattr(base, "__name__", "").startswith("_"):
+            bases[i] = next((c for c in base.__mro__[1:]
+                             if not c.__name__.startswith("_")), object)
+
+
 def setup(app):
+    app.connect("autodoc-process-bases", _public_bases)
     app.connect("source-read", _append_new_pages)
     app.connect("env-get-outdated", _reread_index)

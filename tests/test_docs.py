@@ -211,3 +211,8 @@ def test_docs_build_and_render(tmp_path):
     which = (html / "which_method.html").read_text(encoding="utf-8")
     assert "Recommended default" in which and "<table" in which
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()   # math offline
+    # a separator's page says how to call it (separate() is inherited from Separator) and
+    # names no private base class the reference leaves out
+    repet = (html / "generated" / "dsp_separate.REPET.html").read_text(encoding="utf-8")
+    assert "Like every separator" in repet and "dsp_separate.Separator.separate" in repet
+    assert "_RepetBase" not in repet
