@@ -310,7 +310,8 @@ def separation(result, *, mixture=None, masks="auto", references=None, log_freq=
         ``keep="masks"``); ``True`` requires them.
     references : dict of str to ndarray, optional
         True sources by name (same shape as the estimates); those named like a source are
-        drawn in a third row.
+        drawn in a third row, the others are left out with a warning (none named like a
+        source: ``ParameterError``).
     log_freq : bool, default False
     db_range : float, default 80.0
     channel : int, optional
@@ -372,6 +373,12 @@ def separation(result, *, mixture=None, masks="auto", references=None, log_freq=
         raise ParameterError(f"references={{{', '.join(map(repr, references))}}}: no key "
                              f"names a source of this separation ({', '.join(result.names)}); "
                              "rename them (for a blind method, in the order that matches)")
+    unknown = [name for name in references or {} if name not in result]
+    if unknown:
+        import warnings
+
+        warnings.warn(f"references: {', '.join(map(repr, unknown))} name no source of this "
+                      f"separation ({', '.join(result.names)}); not drawn", stacklevel=2)
     for name, ref in (references or {}).items():
         if name in result:
             ref = np.asarray(ref)
@@ -949,7 +956,7 @@ def gain_over_time(G, sr=16000, *, hop_length=None, stft=None, freq_range=None, 
     Parameters
     ----------
     G : ndarray, shape (..., n_freq, n_frames)
-        Gains (masks) in [0, 1], e.g. ``result.masks["speech"]`` from a denoiser run with
+        Gains (masks) in [0, 1], e.g. ``result.masks["signal"]`` from a denoiser run with
         ``keep="masks"``; several channels are averaged.
     sr : int, default 16000
     hop_length : int, optional

@@ -205,6 +205,10 @@ def test_separation_method_and_errors(hp):
                                              r"a source of this separation \(harmonic, "
                                              r"percussive\)"):
         ds.plot.separation(result, references={"src0": y, "src1": y})
+    # one key that names no source (the example's "speech" against a denoiser's "signal")
+    with pytest.warns(UserWarning, match=r"references: 'speech' name no source .*not drawn"):
+        fig = ds.plot.separation(result, references={"speech": y, "harmonic": truth["harmonic"]})
+    assert sum(ax.get_title().startswith("true ") for ax in fig.axes) == 1
 
 
 def test_mask_and_objective_refuse_non_numbers():
