@@ -275,3 +275,14 @@ def test_fdica_long_signal_is_cheap():
     y = np.stack([s[0] + 0.6 * np.roll(s[1], 1), 0.5 * np.roll(s[0], 1) + s[1]])
     res = ds.FDICA(stft=SMALL, max_iter=10).separate(y.astype(np.float32), SR)
     assert np.isfinite(res.stack()).all() and res.info["n_iter"] <= 10
+
+
+def test_fdica_very_loud_input_does_not_overflow():
+    # review of issue 9: at a peak of 1e200 the bin powers overflowed and FDICA refused the
+    # mixture as "rank 0 (principal powers nan, nan)"; it now works on the peak-normalised STFT
+    rng = np.random.default_rng(0)
+    s = np.stack([rng.laplace(size=4000), np.sign(np.sin(np.arange(4000) / 7))])
+    y = np.array([[1.0, 0.5], [0.4, 1.0]]) @ s * 1e200
+    out = ds.FDICA(max_iter=5, stft=ds.STFT(512, 128)).separate(y, 8000).stack()
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out.sum(axis=0), y, rtol=0, atol=1e-12 * np.abs(y).max())

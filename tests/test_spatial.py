@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -184,3 +186,17 @@ def test_parameters_checked_against_each_other_and_the_sampling_rate():
     out = ds.SpatialClustering(max_points=2, n_init=1).separate(y, 8000).stack()
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out.sum(axis=0), y, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["duet", "spatial_clustering"])
+def test_very_loud_input_does_not_overflow(name):
+    # review of issue 9: at a peak of 1e200 the bin powers overflowed (spatial clustering
+    # raised numpy's "Probabilities contain NaN"; DUET warned of overflow)
+    y, _ = anechoic()
+    sep = ds.get_separator(name)(n_sources=3)
+    ref = sep.separate(y, SR).stack()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = sep.separate(y * 1e200, SR).stack()
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out / 1e200, ref, rtol=1e-6, atol=1e-9 * np.abs(ref).max())

@@ -645,6 +645,12 @@ class FDICA(Separator):
     def _one(self, X, k, y=None):
         m, F, T = X.shape
         Xd = X.astype(np.complex128)
+        # divide by the peak first: the powers of a very loud input (> ~1e150) overflow
+        peak = float(np.abs(Xd).max()) if Xd.size else 0.0
+        if 0.0 < peak < np.inf:
+            Xd = Xd / peak
+        else:
+            peak = 1.0
         power = np.abs(Xd) ** 2
         scale = float(np.sqrt(np.mean(power))) if power.size else 0.0
         constant = False
@@ -671,6 +677,6 @@ class FDICA(Separator):
         images = _apply_permutation(np.moveaxis(images, 1, 2), perm)  # (K, F, M, T)
         images = np.moveaxis(images, 2, 1)
         order = _order_by_energy(images)
-        images = images[order] * scale
+        images = images[order] * scale * peak
         info["permutation"] = perm[:, order]
         return images.astype(X.dtype), info

@@ -115,6 +115,14 @@ def _duet_estimates(X):
     return alpha, delay, m1, m2, ok, omega
 
 
+def _unit_peak(X):
+    """``X`` (complex128) divided by its peak magnitude: the masks are scale-invariant, and
+    powers of a very loud input (peaks above ~1e150) would overflow."""
+    X = np.asarray(X, dtype=np.complex128)
+    peak = float(np.abs(X).max()) if X.size else 0.0
+    return X / peak if 0.0 < peak < np.inf else X
+
+
 def duet_histogram(X, sr, *, p=1.0, q=0.0, max_alpha=2.0, max_delay=2.0, n_alpha=81,
                    n_delay=81, smooth=1.0):
     r"""The DUET weighted (attenuation, delay) histogram of a stereo STFT (Rickard 2007).
@@ -416,13 +424,14 @@ class DUET(Separator):
         masks = np.empty((k, flat.shape[0]) + X.shape[-2:])
         infos = []
         for b in range(flat.shape[0]):
-            h = duet_histogram(flat[b], sr, p=self.p, q=self.q, max_alpha=self.max_alpha,
+            Xb = _unit_peak(flat[b])
+            h = duet_histogram(Xb, sr, p=self.p, q=self.q, max_alpha=self.max_alpha,
                                max_delay=self.max_delay, n_alpha=self.n_bins,
                                n_delay=self.n_bins, smooth=self.smooth)
             peaks, found = duet_peaks(h, k, neighborhood=self.neighborhood)
             auto, _ = duet_peaks(h, None, neighborhood=self.neighborhood,
                                  threshold=self.threshold)
-            masks[:, b] = duet_masks(flat[b], peaks, mask=self.mask, width=self.width)
+            masks[:, b] = duet_masks(Xb, peaks, mask=self.mask, width=self.width)
             infos.append({"histogram": h, "peaks": peaks, "peaks_found": found,
                           "n_peaks_auto": len(auto)})
         info = infos[0] if len(infos) == 1 else {
@@ -613,7 +622,7 @@ class SpatialClustering(Separator):
         masks = np.empty((k, flat.shape[0]) + X.shape[-2:])
         infos = []
         for b in range(flat.shape[0]):
-            masks[:, b], info = self._one(flat[b], sr, k)
+            masks[:, b], info = self._one(_unit_peak(flat[b]), sr, k)
             infos.append(info)
         info = infos[0] if len(infos) == 1 else {
             key: [i[key] for i in infos] for key in infos[0]}
