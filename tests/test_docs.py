@@ -118,6 +118,27 @@ def test_which_method_recommends_per_test_set(tmp_path):
     assert "FastICA" in inst and "41.0 dB" in inst
 
 
+def test_which_method_shows_only_the_latest_figure_of_a_method(tmp_path):
+    # RESULTS.md is appended to: a re-run's row replaces the earlier row of the same method
+    # on the same test set (a stale 1.0 dB beside the current 9.0 dB would contradict it)
+    results = tmp_path / "RESULTS.md"
+    results.write_text(MULTICHANNEL_RESULTS + """
+## IVA re-run after a fix
+
+### mc_convolutive (3 items) — median SDR (dB) per source
+
+| method | src0 | src1 |
+|---|---:|---:|
+| ds_ilrma | 11.0 | 12.0 |
+""")
+    page = which_method.render(results, DOCS)
+    section = page.split("### Multichannel")[1]
+    assert section.count("[ds_ilrma]") == 2            # the recommendation and one row
+    assert "| 11.0 | 12.0 | 11.5 |" in section and "| 9.0 | 10.0 |" not in section
+    assert "ILRMA`) — 11.5 dB" in section
+    assert section.count("[ds_fastica]") == 3          # other rows stay: 2 rows + 1 line
+
+
 def test_which_method_from_the_repository_results():
     results = ROOT / "benchmarks" / "RESULTS.md"
     page = which_method.render(results, DOCS)
