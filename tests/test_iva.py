@@ -331,3 +331,13 @@ def test_check_mixture_rank_ignores_dc_and_silence():
     with pytest.raises(ds.ParameterError, match="rank 2"):
         check_mixture_rank(np.stack([s[0], s[1], s[0] + s[1]]), 3)
     check_mixture_rank(np.stack([s[0], s[1], s[0] + s[1]]), 2)  # overdetermined: fine
+
+
+def test_ilrma_batch_item_equals_the_item_alone(conv2):
+    # review of issue 9: one generator was shared by the batch, so item 1 of a batch got
+    # another NMF initialisation than the same item separated alone (random_state=0)
+    _, y = conv2
+    sep = ds.ILRMA(n_iter=3, stft=STFT)
+    batch = sep.separate(np.stack([y, y[::-1]]), SR).stack()
+    one = sep.separate(y[::-1], SR).stack()
+    np.testing.assert_allclose(batch[:, 1], one, atol=1e-10 * np.abs(one).max())

@@ -664,10 +664,12 @@ class _IVABase(Separator):
         ys = None if y is None else y.reshape((-1,) + y.shape[-2:])
         images = np.empty((K, Xs.shape[0], M, F, T), dtype=X.dtype)
         objectives, n_iters = [], []
-        rng = self._make_rng()  # one generator per call: items draw from it in order
         for i, Xi in enumerate(Xs):
             if ys is not None:
                 check_mixture_rank(ys[i], K, type(self).__name__)
+            # a generator per item from an integer seed, so that a batch item gives what the
+            # item alone gives; a Generator passed as random_state is drawn from in order
+            rng = self._make_rng()
             Y, W, scale, objective = self._run(Xi, K, i if len(Xs) > 1 else None, rng)
             with np.errstate(under="ignore"):
                 images[:, i] = images_from_demixing(Y, W) * scale
