@@ -92,4 +92,4 @@ ds.plot.mask(result.masks["percussive"], sr, ax=axes[1], log_freq=True,
 # ---------
 # In a notebook (and in this gallery), a ``Separation`` shows itself as a table with a
 # player per source.
-result  # noqa: B018  (the gallery shows its players)
+result  # the last value of a cell: an audio player per source

@@ -93,7 +93,7 @@ for ax, img, title, lims in [
     ax.set(title=title, xlabel="time (s)")
 axes[0].set_ylabel("frequency (kHz)")
 fig.tight_layout()
-result  # noqa: B018 (the last value of a cell: its audio players in the gallery)
+result  # the last value of a cell: an audio player per source
 
 # %%
 # What to take away

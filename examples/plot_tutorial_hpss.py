@@ -93,7 +93,7 @@ for name in result.names:
     floor = ds.metrics.si_sdr(stems[name], y)
     print(f"{name:10s} SI-SDR {got:5.1f} dB  (mixture: {floor:5.1f} dB)")
 print("sources sum to the mixture:", np.allclose(sum(result.values()), y, atol=1e-4))
-result  # noqa: B018 (the last value of a cell: its audio players in the gallery)
+result  # the last value of a cell: an audio player per source
 
 # %%
 # A longer window
@@ -107,7 +107,7 @@ long = ds.STFT(n_fft=4096, hop_length=1024)
 result = ds.HPSS(kernel_size=31, stft=long).separate(y, sr)
 for name in result.names:
     print(f"{name:10s} SI-SDR {ds.metrics.si_sdr(stems[name], result[name]):5.1f} dB")
-result  # noqa: B018 (the last value of a cell: its audio players in the gallery)
+result  # the last value of a cell: an audio player per source
 
 # %%
 # A margin and a residual
@@ -120,7 +120,7 @@ result3 = ds.HPSS(kernel_size=31, margin=2.0, stft=long).separate(y, sr)
 print(result3.names)
 for name in ("harmonic", "percussive"):
     print(f"{name:10s} SI-SDR {ds.metrics.si_sdr(stems[name], result3[name]):5.1f} dB")
-result3  # noqa: B018 (the last value of a cell: its audio players in the gallery)
+result3  # the last value of a cell: an audio player per source
 
 # %%
 # What to take away

@@ -104,7 +104,7 @@ for ax, (title, x) in zip(axes, panels):
     ax.set(title=title, xlabel="time (s)")
 axes[0].set_ylabel("frequency (kHz)")
 fig.tight_layout()
-best  # noqa: B018 (the last value of a cell: its audio players in the gallery)
+best  # the last value of a cell: an audio player per source
 
 # %%
 # What to take away

@@ -82,7 +82,7 @@ for name in result.names:
     got = ds.metrics.si_sdr(stems[name], result[name])
     floor = ds.metrics.si_sdr(stems[name], y)
     print(f"{name:8s} SI-SDR {got:5.1f} dB  (mixture: {floor:5.1f} dB)")
-result  # noqa: B018 (the last value of a cell: its audio players in the gallery)
+result  # the last value of a cell: an audio player per source
 
 # %%
 # What to take away

@@ -100,7 +100,7 @@ for ax, name in zip(axes, result.names):
     ax.set(title=f"ideal ratio mask: {name}", xlabel="time (s)", ylim=(0, 5000))
 axes[0].set_ylabel("frequency (Hz)")
 fig.tight_layout()
-result  # noqa: B018 (the last value of a cell: its audio players in the gallery)
+result  # the last value of a cell: an audio player per source
 
 # %%
 # What to take away

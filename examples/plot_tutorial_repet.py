@@ -73,7 +73,7 @@ for ax, name in zip(axes, result.names):
     ax.set(title=f"{name} mask (black = 1)", xlabel="time (s)", ylim=(0, 4000))
 axes[0].set_ylabel("frequency (Hz)")
 fig.tight_layout()
-result  # noqa: B018 (the last value of a cell: its audio players in the gallery)
+result  # the last value of a cell: an audio player per source
 
 # %%
 # Adaptive REPET and REPET-SIM
