@@ -139,6 +139,15 @@ def test_which_method_shows_only_the_latest_figure_of_a_method(tmp_path):
     assert section.count("[ds_fastica]") == 3          # other rows stay: 2 rows + 1 line
 
 
+def test_which_method_needs_from_the_tags():
+    import dsp_separate as ds
+
+    assert which_method.needs(ds.DUET) == "stereo"              # max_channels=2
+    assert which_method.needs(ds.AuxIVA) == "2+ channels"
+    assert which_method.needs(ds.HPSS) == "the mixture only"
+    assert which_method.needs(ds.ScoreNMF) == "a score"
+
+
 def test_which_method_from_the_repository_results():
     results = ROOT / "benchmarks" / "RESULTS.md"
     page = which_method.render(results, DOCS)

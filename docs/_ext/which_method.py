@@ -198,7 +198,12 @@ def needs(cls) -> str:
         out.append("training examples (`fit`)")
     if getattr(tags, "needs_score", False):
         out.append("a score")
-    if tags.min_channels > 1:
+    most = getattr(tags, "max_channels", None)
+    if tags.min_channels == most == 2:
+        out.append("stereo")                      # DUET: exactly two channels
+    elif tags.min_channels > 1 and most == tags.min_channels:
+        out.append(f"{tags.min_channels} channels")
+    elif tags.min_channels > 1:
         out.append(f"{tags.min_channels}+ channels")
     return ", ".join(out) or "the mixture only"
 
