@@ -79,3 +79,10 @@ def least_squares_images(Y: np.ndarray, X: np.ndarray, *, rcond: float = 1e-10) 
     # images[k, m, ..., t] = A[..., m, k] * Y[k, ..., t]
     out = np.moveaxis(A, (-2, -1), (1, 0))[..., None] * Y[:, None]
     return out
+
+
+def stop_requested(answer) -> bool:
+    """Whether an iteration callback asked to stop: it returned ``True`` (a Python or numpy
+    bool).  Any other return value, a number or ``None``, lets the iterations go on, so a
+    ``lambda i, state: state["objective"]`` does not stop anything by accident."""
+    return answer is True or (isinstance(answer, np.bool_) and bool(answer))

@@ -51,7 +51,8 @@ def _first_nonfinite(a: np.ndarray) -> str:
     count = int(bad.sum())
     index = np.unravel_index(int(np.argmax(bad)), a.shape)
     index = tuple(int(i) for i in index)
-    return f"{count} non-finite value(s), first {a[index]!r} at index {index}"
+    first = a[index].item()  # a Python number: prints as nan, not np.float64(nan)
+    return f"{count} non-finite value(s), first {first!r} at index {index}"
 
 
 def check_audio(y, name: str = "y", *, min_samples: int = 1) -> np.ndarray:

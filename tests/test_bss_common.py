@@ -51,3 +51,33 @@ def test_separation_info_defaults_to_empty_dict():
     y = np.random.default_rng(3).standard_normal(8000).astype(np.float32)
     result = ds.HPSS(kernel_size=17).separate(y, 8000)
     assert result.info == {}
+
+
+@pytest.mark.parametrize("answer, stops", [(True, True), (np.True_, True), (None, False),
+                                           (False, False), (1, False), (-3.5, False),
+                                           ("yes", False)])
+def test_only_true_stops_the_iterations(answer, stops):
+    from dsp_separate._bss import stop_requested
+
+    assert stop_requested(answer) is stops
+
+
+def test_callback_returning_a_number_does_not_stop_auxiva():
+    rng = np.random.default_rng(4)
+    y = rng.laplace(size=(2, 8000))
+    y = np.array([[1.0, 0.5], [0.3, 1.0]]) @ y
+    seen = []
+
+    def callback(iteration, state):
+        seen.append(iteration)
+        return state["objective"]  # a float: not a request to stop
+
+    ds.AuxIVA(n_iter=4, callback=callback).separate(y, 8000)
+    assert seen == [1, 2, 3, 4]
+
+
+def test_nonfinite_message_prints_a_plain_number():
+    y = np.zeros(100)
+    y[7] = np.nan
+    with pytest.raises(ds.ParameterError, match=r"first nan at index \(7,\)"):
+        ds.HPSS().separate(y, 8000)

@@ -43,7 +43,7 @@ import warnings
 
 import numpy as np
 
-from .._bss import images_from_demixing, least_squares_images
+from .._bss import images_from_demixing, least_squares_images, stop_requested
 from .._validation import check_choice, check_positive_float, check_positive_int, describe
 from ..base import Images, Separator, SignalImages, Tags
 from ..exceptions import ParameterError
@@ -417,8 +417,8 @@ def fdica_demixing(X, n_sources=None, *, max_iter=100, tol=1e-6, alpha=0.1, floo
         objective.append(float(np.mean(np.log(alpha + P))))
         stop = False
         if callback is not None:
-            stop = bool(callback(it, {"objective": objective[-1], "change": change,
-                                      "W": B @ V}))
+            stop = stop_requested(callback(it, {"objective": objective[-1],
+                                                "change": change, "W": B @ V}))
         if change < tol:
             converged = True
             break

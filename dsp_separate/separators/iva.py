@@ -64,7 +64,7 @@ import numbers
 
 import numpy as np
 
-from .._bss import images_from_demixing
+from .._bss import images_from_demixing, stop_requested
 from .._kernels import iva as _k
 from .._validation import (
     check_choice,
@@ -265,7 +265,7 @@ def _notify(callback, iteration, objective, W, proj):
     if callback is None:
         return False
     Wout = W if proj is None else W @ proj
-    return bool(callback(iteration, {"objective": objective, "W": Wout}))
+    return stop_requested(callback(iteration, {"objective": objective, "W": Wout}))
 
 
 # ---------------------------------------------------------------------------- AuxIVA
