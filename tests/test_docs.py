@@ -68,7 +68,8 @@ def test_which_method_with_missing_sections(tmp_path):
     assert "| [HPSS()](hpss.md)" in page
     assert "| 1.19 | 2.63 | 1.9 |" in page
     assert "| 78x real time |" in page                    # speed from the speed table
-    assert "Recommended default** (the best measured method of this package): [HPSS()]" in page
+    assert "**Recommended** (by the rule above): [HPSS()]" in page
+    assert "How the recommendation is chosen" in page
     assert "| librosa_hpss | peer |" in page
     assert "| the true sources |" in page                  # the oracle row's needs
     # every other task is present and says it has no figures; the per-SNR table of
@@ -139,6 +140,77 @@ def test_which_method_shows_only_the_latest_figure_of_a_method(tmp_path):
     assert section.count("[ds_fastica]") == 3          # other rows stay: 2 rows + 1 line
 
 
+SPEECH_RESULTS = """\
+# Benchmark results
+
+## Speech enhancement
+
+### speech (12 items) — median over items
+
+| method | SDR | STOI |
+|---|---:|---:|
+| omlsa | 8.0 | 0.86 |
+| wiener_dd | 9.0 | 0.85 |
+| wiener_dd (noise=0.25 s) | 10.0 | 0.87 |
+| irm | 16.0 | 0.97 |
+"""
+
+SCORE_RESULTS = """\
+# Benchmark results
+
+## Quality
+
+### instruments (3 items)
+
+| method | soprano | bass |
+|---|---:|---:|
+| ds_score_nmf | 7.0 | 5.0 |
+| ds_nmf_blind4 | -1.0 | -2.0 |
+| irm | 9.0 | 8.0 |
+"""
+
+
+def test_which_method_rule_recommends_without_extra_input(tmp_path):
+    # the rule: the highest SDR among methods needing only the recording; a method needing a
+    # noise clip (or a score) that scores higher is listed as "better with extra input", and
+    # the library default (ds.denoise's method=) is named with its own figure and STOI
+    results = tmp_path / "RESULTS.md"
+    results.write_text(SPEECH_RESULTS)
+    page = which_method.render(results, DOCS)
+    section = page.split("### Speech in noise")[1].split("###")[0]
+    rec = next(line for line in section.splitlines() if line.startswith("**Recommended**"))
+    assert "[wiener_dd](enhance.md)" in rec and "9.0 dB (the mixture only)" in rec
+    assert "noise=" not in rec and "oracle" not in rec.lower()
+    assert ("better with extra input: [wiener_dd (noise=0.25 s)](enhance.md)" in section
+            and "10.0 dB (a noise-only clip)" in section)
+    assert "library default: `ds.denoise(y, sr)` uses `omlsa` — 8.0 dB" in section
+    assert "STOI 0.86 against 0.85" in section
+
+    results.write_text(SCORE_RESULTS)
+    page = which_method.render(results, DOCS)
+    section = page.split("### Instruments")[1].split("###")[0]
+    rec = next(line for line in section.splitlines() if line.startswith("**Recommended**"))
+    assert "BlindNMF" in rec and "-1.5 dB" in rec            # honest, even when it is poor
+    assert "better with extra input: [ds_score_nmf](nmf.md)" in section
+    assert "6.0 dB (a score)" in section
+    assert "library default" not in section                  # no default for this task
+
+
+def test_which_method_extra_input():
+    import dsp_separate as ds
+
+    def row(name):
+        return which_method.Row(name=name, kind="ds", scores={}, cells={}, headline=1.0,
+                                wall=None)
+
+    assert which_method.extra_input(row("log_mmse (noise=0.25 s)"), ds.LogMMSE) == \
+        "a noise-only clip"
+    assert which_method.extra_input(row("log_mmse"), ds.LogMMSE) == ""
+    assert which_method.extra_input(row("ds_score_nmf"), ds.ScoreNMF) == "a score"
+    assert "training examples" in which_method.extra_input(row("x"), ds.SupervisedNMF)
+    assert which_method.extra_input(row("ds_ilrma"), ds.ILRMA) == ""     # channels are input
+
+
 def test_which_method_needs_from_the_tags():
     import dsp_separate as ds
 
@@ -162,7 +234,10 @@ def test_which_method_from_the_repository_results():
                 assert row.name.replace("|", "\\|") in page, row.name   # no ds row dropped
                 n_rows += 1
     assert n_rows >= 5
-    assert page.count("**Recommended default**") >= 3
+    assert page.count("**Recommended**") >= 3
+    # the speech section names the library default (ds.denoise) with its own figure
+    speech = page.split("### Speech in noise")[1].split("###")[0]
+    assert "library default: `ds.denoise(y, sr)` uses `omlsa`" in speech
 
 
 def test_api_page_lists_every_public_name(tmp_path):
@@ -239,7 +314,7 @@ def test_docs_build_and_render(tmp_path):
         assert "<img" in text, stem                         # its figures were drawn
         assert "<audio" in text, stem                       # and its Separation plays
     which = (html / "which_method.html").read_text(encoding="utf-8")
-    assert "Recommended default" in which and "<table" in which
+    assert "Recommended" in which and "<table" in which
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()   # math offline
     # a separator's page says how to call it (separate() is inherited from Separator) and
     # names no private base class the reference leaves out

@@ -208,6 +208,60 @@ def needs(cls) -> str:
     return ", ".join(out) or "the mixture only"
 
 
+# how a task's recommendation is chosen: stated on the page, applied by render()
+RULE = (
+    "**How the recommendation is chosen.**  Per task and per test set, the *recommended* "
+    "method is this package's method with the highest median SDR (the mean over the "
+    "sources where the table gives one column per source) among the methods that need "
+    "nothing but the recording: no score, no training examples, no noise-only clip, not "
+    "the true sources (channels count as the recording: the multichannel methods need the "
+    "microphones they separate).  The settings are the ones the row names; a row without "
+    "settings is the method's defaults.  Where a method that needs extra input measures "
+    "higher, it is listed under it as *better with extra input*, with what it needs.  "
+    "Where the library has a default for the task (`ds.denoise` for speech), the default "
+    "is named with its own figure, so you can see what the default gives up on this "
+    "measure (and the table what it gains on the others).  Three items per test set (twelve "
+    "for speech) are few: differences under about 0.5 dB are not a ranking."
+)
+
+# task -> a function of the package whose ``method=`` default is the task's library default
+TASK_DEFAULTS = {"speech": "denoise"}
+
+
+def extra_input(row: Row, cls) -> str:
+    """What a measured row needs beyond the recording itself ("" when nothing)."""
+    out = []
+    if re.search(r"\bnoise\s*=", row.name):
+        out.append("a noise-only clip")
+    if cls is not None:
+        tags = cls.tags
+        if tags.needs_references:
+            out.append("the true sources")
+        if tags.requires_fit:
+            out.append("training examples (`fit`)")
+        if getattr(tags, "needs_score", False):
+            out.append("a score")
+    return ", ".join(out)
+
+
+def library_default(task: str, registry: dict) -> tuple[str, str] | None:
+    """(call, method name) of the library's default for ``task``, read from the code."""
+    func_name = TASK_DEFAULTS.get(task)
+    if func_name is None or not registry:
+        return None
+    import inspect
+
+    import dsp_separate as ds
+
+    func = getattr(ds, func_name, None)
+    if func is None:
+        return None
+    param = inspect.signature(func).parameters.get("method")
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return f"ds.{func_name}(y, sr)", str(param.default)
+
+
 def runs(cls) -> str:
     if cls is None:
         return ""
@@ -305,6 +359,8 @@ def render(results_path: Path, docs: Path) -> str:
         DECISIONS,
         "## Measured, per task",
         "",
+        RULE,
+        "",
     ]
     for key, title, _ in TASKS:
         out += [f"### {title}", ""]
@@ -312,28 +368,66 @@ def render(results_path: Path, docs: Path) -> str:
         if not entries:
             out += ["No measurement in `benchmarks/RESULTS.md` yet.", ""]
             continue
-        # the best per test set: figures on different test sets (instantaneous vs room
-        # mixtures, say) do not compare, so one maximum over all of them would mislead
-        best: dict[str, Row] = {}
+        # per test set (figures on different test sets -- instantaneous vs room mixtures,
+        # say -- do not compare, so one maximum over all of them would mislead): the best
+        # method that needs nothing but the recording, and the best of all where that one
+        # needs more (a score, training examples, a noise clip)
+        plain: dict[str, Row] = {}
+        extra: dict[str, Row] = {}
         for t, _cols, rows in entries:
             test_set = _test_set(t)
             for row in rows:
-                if row.kind == "ds" and row.headline is not None:
-                    if test_set not in best or row.headline > best[test_set].headline:
-                        best[test_set] = row
+                if row.kind != "ds" or row.headline is None:
+                    continue
+                pool = extra if extra_input(row, match_separator(row.name, registry)) else plain
+                if test_set not in pool or row.headline > pool[test_set].headline:
+                    pool[test_set] = row
+        default = library_default(key, registry)
 
         def _recommend(row):
             cls = match_separator(row.name, registry)
-            return (f"{_method_cell(row.name, cls, lazy, docs)} — {_fmt(row.headline)} dB "
-                    f"({needs(cls) or 'see its page'})")
+            what = extra_input(row, cls) or needs(cls) or "see its page"
+            return f"{_method_cell(row.name, cls, lazy, docs)} — {_fmt(row.headline)} dB ({what})"
 
-        if len(best) == 1:
-            out += [f"**Recommended default** (the best measured method of this package): "
-                    f"{_recommend(next(iter(best.values())))}.", ""]
-        elif best:
-            out += ["**Recommended default** (the best measured method of this package, per "
-                    "test set):", ""]
-            out += [f"- on *{name}*: {_recommend(row)}" for name, row in best.items()]
+        def _notes(test_set, indent, plain=plain, extra=extra, default=default,
+                   entries=entries):
+            lines = []
+            best_extra = extra.get(test_set)
+            top = plain.get(test_set)
+            if best_extra is not None and (top is None or best_extra.headline > top.headline):
+                lines.append(f"{indent}- better with extra input: {_recommend(best_extra)}")
+            if default is not None:
+                call, name = default
+                row = next((r for _t, _c, rows in entries if _test_set(_t) == test_set
+                            for r in rows if r.kind == "ds" and r.name == name), None)
+                figure = (f" — {_fmt(row.headline)} dB" if row is not None
+                          else " — not measured at its defaults on this test set")
+                top = plain.get(test_set)
+                others = [c for c in (row.scores if row is not None else {})
+                          if c.lower() in ("stoi", "pesq-wb", "pesq")]
+                if top is not None and top is not row and others:
+                    figure += "; " + ", ".join(
+                        f"{c} {row.cells.get(c, '-')} against {top.cells.get(c, '-')}"
+                        for c in others)
+                lines.append(f"{indent}- library default: `{call}` uses `{name}`{figure}")
+            return lines
+
+        test_sets = list(dict.fromkeys([*plain, *extra]))
+        if len(test_sets) == 1:
+            ts = test_sets[0]
+            head = (f"{_recommend(plain[ts])}." if ts in plain
+                    else "no method of this package that needs only the recording is "
+                         "measured here.")
+            out += [f"**Recommended** (by the rule above): {head}", ""]
+            notes = _notes(ts, "")
+            out += notes + ([""] if notes else [])
+        elif test_sets:
+            out += ["**Recommended** (by the rule above, per test set):", ""]
+            for ts in test_sets:
+                head = (_recommend(plain[ts]) if ts in plain
+                        else "no method that needs only the recording is measured")
+                out.append(f"- on *{ts}*: {head}")
+                out += _notes(ts, "  ")
             out.append("")
         else:
             out += ["No method of this package is measured on this task yet: the table shows "
