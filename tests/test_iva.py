@@ -110,8 +110,26 @@ def test_ilrma_objective_decreases(conv2):
     _, _, info = ilrma(X, n_iter=25)
     obj = np.array(info["objective"])
     assert np.isfinite(obj).all() and obj[-1] < obj[0]
-    # MM steps: non-increasing up to the (tiny) ridge term the scale normalisation moves
-    assert np.all(np.diff(obj) <= 1e-6 * np.abs(obj).max())
+    # MM steps with a fixed ridge that is part of J: non-increasing to float rounding
+    assert np.all(np.diff(obj) <= 1e-10 * np.abs(obj).max()), np.diff(obj).max()
+
+
+def test_ilrma_objective_monotone_on_short_band_limited_input():
+    # review repro: 1 s at 8 kHz, a harmonic source below 2 kHz and white noise, 2x2
+    # convolutive; a ridge that moved with the NMF model made J rise 12-15 times here (by up
+    # to 12 % of |J|)
+    n = SR
+    noise = np.random.default_rng(3).standard_normal(n)
+    images = convolve(np.stack([harmonic(n, SR, top=2000.0), noise]), 2, taps=4, seed=8)
+    y = images.sum(axis=0)
+    _, _, info = ilrma(ds.STFT(**STFT).forward(y), n_iter=30)
+    obj = np.array(info["objective"])
+    assert obj.size == 30 and np.isfinite(obj).all()
+    assert np.all(np.diff(obj) <= 1e-10 * np.abs(obj).max()), np.diff(obj).max()
+    est = ds.ILRMA(n_iter=30, stft=STFT).separate(y, SR).stack()
+    assert np.isfinite(est).all()
+    np.testing.assert_allclose(est.sum(axis=0), y, atol=1e-9 * np.abs(y).max())
+    assert improvement(images, est) >= 1.0  # 2.6 dB measured (white noise over the band)
 
 
 def test_pure_functions_return_demixing_consistent_with_y(conv2):

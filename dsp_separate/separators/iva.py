@@ -472,8 +472,11 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
     Vb = rng.uniform(0.1, 1.0, size=(K, n_components, T))
     Rinv = np.empty((K, F, T))
     logdet = _k.demix(Z, W, Y, P, True)
-    delta = _ridge(Z, eps, 1.0)
+    base = _ridge(Z, eps, 1.0)  # (F,) from the mixture covariance, as AuxIVA's
+    Zpow = np.einsum("fmt,fmt->ft", Z, Z.conj()).real  # sum_m |z_mft|^2
     C = np.einsum("fmt,fnt->fmn", Z, Z.conj()) / T  # mixture covariance per bin (IV-D)
+    ones = np.ones(F)
+    D = None  # (K, F) ridge delta_kf, fixed after the first NMF step (see ilrma())
     objective = []
     pending = None  # (log-determinant, ridge penalty) after the previous iteration
     stopped = False
@@ -486,7 +489,16 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
             if _notify(callback, it - 1, objective[-1], W, proj):
                 stopped = True  # W, Y are those of iteration it - 1
                 break
-        _k.ip_update(Z, W, Rinv, delta, eps)
+        if D is None:
+            # eps tr(U_kf)/M of the first model (the weights 1/r span many decades, so the
+            # ridge follows the weighted covariance's own size) plus the mixture's ridge
+            D = eps * np.einsum("kft,ft->kf", Rinv, Zpow) / (T * M) + base[None, :]
+        # IP with U_kf + D_kf I: the kernel takes one ridge per bin, so it gets the weights
+        # 1/(r D_kf) and ridge 1, i.e. V/D_kf, whose IP solution is sqrt(D_kf) w_kf (the
+        # normalised IP row does not depend on the other rows' scales)
+        Rinv /= D[:, :, None]
+        _k.ip_update(Z, W, Rinv, ones, 0.0)
+        W /= np.sqrt(D.T)[:, :, None]
         # Kitamura et al. 2016, sec. IV-D: unit mean power per source, model rescaled with
         # it; the power of y_k is (1/F) sum_f w_kf^H C_f w_kf, so W is scaled before y is made
         lam = np.sqrt(np.einsum("fkm,fmn,fkn->k", W, C, W.conj()).real / F)
@@ -496,8 +508,11 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
         lam = np.maximum(lam, LAM_FLOOR * top) if top > 0.0 else np.ones_like(lam)
         W /= lam[None, :, None]
         Tb /= (lam * lam)[:, None, None]
+        # (W, T, D) -> (W / lam, T / lam^2, D lam^2) leaves J unchanged, ridge term included:
+        # the normalised run is the unnormalised one with a fixed ridge, in other units
+        D *= (lam * lam)[:, None]
         logdet = _k.demix(Z, W, Y, P, True)
-        pending = (logdet, float(np.sum(delta[:, None, None] * (W.real ** 2 + W.imag ** 2))))
+        pending = (logdet, float(np.sum(D.T[:, :, None] * (W.real ** 2 + W.imag ** 2))))
     if not stopped and pending is not None:
         cost = _k.ilrma_nmf(Y, Tb, Vb, Rinv, ILRMA_FLOOR, False)
         objective.append(float(cost / T - 2.0 * pending[0] + pending[1]))
@@ -549,16 +564,19 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
     floored at :math:`10^{-4} \max_j \lambda_j` so that a silent source is not blown up.
 
     Regularisation: the mixture is scaled to unit mean power; :math:`r_{kft}` is floored at
-    :math:`10^{-10}` (the normalisation keeps each source at unit mean power);
-    :math:`U_{kf}` gets the fixed ridge :math:`\delta_f = \varepsilon\,(c_f +
-    10^{-3}\,\bar c)` (:math:`c_f` the bin's mean channel power, :math:`\bar c` its mean
-    over bins) and, since the weights :math:`1/r` span many decades, also
-    :math:`\varepsilon \operatorname{tr}(U_{kf})/M\, I` (so its condition number stays
-    below about :math:`M/\varepsilon`).  That relative ridge is not part of :math:`J` and
-    depends on the NMF model, so the reported :math:`J` is **not guaranteed to decrease**:
-    it can rise on short inputs with few frames (measured: 8 rises in 30 iterations, up to
-    2 % of :math:`|J|`, on 1 s of a band-limited convolutive mixture at 8 kHz; 4e-4 of
-    :math:`|J|` on 3 s at 16 kHz).
+    :math:`10^{-10}` (the normalisation keeps each source at unit mean power), and
+    :math:`U_{kf}` gets a ridge :math:`\delta_{kf} I` fixed for the whole run,
+    :math:`\delta_{kf} = \varepsilon\,(c_f + 10^{-3}\,\bar c) + \varepsilon
+    \operatorname{tr}(U^{(1)}_{kf})/M` (:math:`c_f` the bin's mean channel power,
+    :math:`\bar c` its mean over bins, :math:`U^{(1)}_{kf}` the weighted covariance of the
+    first NMF model: the weights :math:`1/r` span many decades, so the ridge follows the
+    covariance's own size, and its condition number starts below about :math:`M/\varepsilon`).
+    The ridge is the :math:`\delta` term of :math:`J` (with :math:`\delta_{kf}` in place of
+    :math:`\delta_f`), and the scale normalisation maps :math:`(w_{kf}, t_{kfl},
+    \delta_{kf}) \to (w_{kf}/\lambda_k, t_{kfl}/\lambda_k^2, \lambda_k^2\delta_{kf})`, which
+    leaves :math:`J` unchanged, ridge term included (it is the unnormalised run with a fixed
+    ridge, in other units).  Every step is then a majorisation-minimisation step or an exact
+    reparametrisation, so the reported :math:`J` does not increase (to float rounding).
 
     Parameters
     ----------
@@ -570,7 +588,7 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
     n_sources : int, optional
         Default: one per channel; fewer: PCA reduction first (as :func:`auxiva`).
     eps : float, default 1e-6
-        Relative size of the ridge :math:`\delta_f`.
+        Relative size of the ridge :math:`\delta_{kf}`.
     random_state : None, int or numpy.random.Generator, default 0
         Seeds the NMF initialisation (uniform in [0.1, 1)); :math:`W_f = I` at the start.
     callback : callable, optional
