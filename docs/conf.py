@@ -114,7 +114,8 @@ html_theme_options = {
     "secondary_sidebar_items": {"**": ["page-toc"], "which_method": [], "results": []},
 }
 html_sidebars = {"which_method": [], "results": []}
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]   # compact audio tables, scrolling long equations
 html_show_sourcelink = False
 
 
@@ -149,7 +150,22 @@ def _public_bases(app, name, obj, options, bases):
                              if not c.__name__.startswith("_")), object)
 
 
+def _reader_names(app, relative_path, parent_docname, content):
+    # benchmarks/RESULTS.md, included by results.md, names the scorer by its repository path
+    from which_method import reader_text
+
+    content[0] = reader_text(content[0])
+
+
+def _reader_names_page(app, docname, source):
+    from which_method import reader_text
+
+    source[0] = reader_text(source[0])
+
+
 def setup(app):
+    app.connect("include-read", _reader_names)
+    app.connect("source-read", _reader_names_page)
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("source-read", _append_new_pages)
     app.connect("env-get-outdated", _reread_index)

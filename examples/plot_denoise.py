@@ -10,6 +10,15 @@ at 0 dB, tracks the noise, compares the tracked noise PSD with the true one, den
 each method, checks that block-by-block streaming gives the same output, and draws the
 spectrograms and the OM-LSA gain.
 
+With :math:`\\gamma = |Y|^2 / \\lambda_n` the a posteriori SNR, the decision-directed a
+priori SNR and the Wiener gain are
+
+.. math::
+
+   \\hat\\xi_t = \\alpha \\frac{|\\hat S_{t-1}|^2}{\\lambda_{n}}
+   + (1 - \\alpha)\\max(\\gamma_t - 1, 0),
+   \\qquad G = \\frac{\\hat\\xi}{1 + \\hat\\xi}.
+
 Run:  python examples/plot_denoise.py  (writes denoise.png; set DSP_SEPARATE_EXAMPLES_OUT)
 """
 

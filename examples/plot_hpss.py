@@ -8,6 +8,13 @@ draws the mixture spectrogram, the two median-filtered spectrograms, the masks a
 separated parts, and scores them against the true sources, which we know because the
 mixture is synthesised.
 
+With :math:`S` the magnitude spectrogram, :math:`H = \\mathrm{median}_t(S)` and
+:math:`P = \\mathrm{median}_f(S)`, the soft masks are
+
+.. math::
+
+   m_H = \\frac{H^p}{H^p + P^p}, \\qquad m_P = \\frac{P^p}{H^p + P^p}.
+
 Run:  python examples/plot_hpss.py  (writes hpss.png; set DSP_SEPARATE_EXAMPLES_OUT=folder)
 """
 

@@ -15,6 +15,13 @@ Two pictures of blind, multichannel separation on synthetic mixtures (8 kHz, a f
    (here every other bin swapped) mixes the sources again; aligning the bins by the
    correlation of their activity sequences (Sawada, Araki & Makino 2007) restores them.
 
+DUET's per-bin features, from the two channels' STFTs :math:`X_1, X_2`:
+
+.. math::
+
+   \\alpha(f, t) = \\left|\\frac{X_2}{X_1}\\right| - \\left|\\frac{X_1}{X_2}\\right|,
+   \\qquad \\delta(f, t) = -\\frac{1}{\\omega_f} \\angle \\frac{X_2}{X_1}.
+
 Run:  python examples/plot_ica.py  (writes ica.png; set DSP_SEPARATE_EXAMPLES_OUT=folder)
 """
 

@@ -10,6 +10,14 @@ updates and for both source models, next to ILRMA's (Kitamura et al. 2016), read
 ``callback`` and from ``result.info["objective"]``.  The SDR of the separated source images
 is printed for each.
 
+With demixing matrices :math:`W_f` per frequency and :math:`\\mathbf{y}_{k\\cdot t}` the
+vector of source :math:`k` over all bins in frame :math:`t`, IVA minimises
+
+.. math::
+
+   J(W) = \\frac{1}{T}\\sum_{k,t} G(\\mathbf{y}_{k\\cdot t})
+   - c \\sum_f \\log\\left|\\det W_f\\right|.
+
 Run:  python examples/plot_iva.py  (writes iva.png; set DSP_SEPARATE_EXAMPLES_OUT=folder)
 """
 

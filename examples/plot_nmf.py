@@ -12,6 +12,14 @@ with dictionaries learned from isolated examples, scored against the true tones.
 score-informed NMF (Ewert & Müller 2012) separates two melodies from their notes alone:
 harmonic comb templates at the notes' pitches, activations zero outside the notes.
 
+The factors minimise the β-divergence, with multiplicative updates that never increase it:
+
+.. math::
+
+   \\min_{W, H \\ge 0} D_\\beta(V \\mid WH), \\qquad
+   H \\leftarrow H \\odot \\left(\\frac{W^T\\big((WH)^{\\beta-2} \\odot V\\big)}
+   {W^T (WH)^{\\beta-1}}\\right)^{\\gamma(\\beta)}.
+
 Run:  python examples/plot_nmf.py  (writes nmf.png; set DSP_SEPARATE_EXAMPLES_OUT=folder)
 """
 

@@ -9,6 +9,16 @@ median of the period-aligned segments as the repeating model, and turns it into 
 REPET-SIM (Rafii & Pardo 2012) needs no period: each frame's model is the median of the
 frames most similar to it -- the *similarity matrix* shows the repetitions as diagonals.
 
+With :math:`V` the magnitude spectrogram and :math:`p` the period (in frames), the beat
+spectrum and the repeating model are
+
+.. math::
+
+   b(l) \\propto \\sum_f \\sum_t V(f, t)^2\\, V(f, t + l)^2, \\qquad
+   W(f, t) = \\min\\big(\\mathrm{median}_j\\, V(f, t \\bmod p + jp),\\ V(f, t)\\big),
+
+and the background mask is :math:`W / V`.
+
 Run:  python examples/plot_repet.py  (writes repet.png; set DSP_SEPARATE_EXAMPLES_OUT=folder)
 """
 

@@ -262,6 +262,20 @@ def library_default(task: str, registry: dict) -> tuple[str, str] | None:
     return f"ds.{func_name}(y, sr)", str(param.default)
 
 
+# paths that mean something in the repository but not to a reader of the site
+READER_NAMES = [
+    (re.compile(r"`?(?:\.\./)?shared/peers/score\.py`?"),
+     "the peers' scorer (BSS Eval v3, per channel)"),
+]
+
+
+def reader_text(text: str) -> str:
+    """``text`` with repository-internal paths replaced by what they are."""
+    for pattern, name in READER_NAMES:
+        text = pattern.sub(name, text)
+    return text
+
+
 def runs(cls) -> str:
     if cls is None:
         return ""
@@ -433,7 +447,7 @@ def render(results_path: Path, docs: Path) -> str:
             out += ["No method of this package is measured on this task yet: the table shows "
                     "the bounds (oracles and the mixture) it will be judged against.", ""]
         for t, cols, rows in entries:
-            source = " / ".join(h for h in t.headings[-2:])
+            source = reader_text(" / ".join(h for h in t.headings[-2:]))
             out += [f"From *{source}*:", ""]
             header = ["method", "kind"] + cols + ["speed", "needs", "runs"]
             out.append("| " + " | ".join(header) + " |")
