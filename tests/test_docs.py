@@ -211,6 +211,15 @@ def test_which_method_extra_input():
     assert which_method.extra_input(row("ds_ilrma"), ds.ILRMA) == ""     # channels are input
 
 
+def test_which_method_reader_text():
+    # captions read from RESULTS.md name the scorer, not its path in the repository
+    text = ("median SDR, scored with `../shared/peers/score.py`; "
+            "blind mode of ../shared/peers/score.py")
+    out = which_method.reader_text(text)
+    assert "score.py" not in out
+    assert out.count("the peers' scorer (BSS Eval v3, per channel)") == 2
+
+
 def test_which_method_needs_from_the_tags():
     import dsp_separate as ds
 
@@ -315,6 +324,19 @@ def test_docs_build_and_render(tmp_path):
         assert "<audio" in text, stem                       # and its Separation plays
     which = (html / "which_method.html").read_text(encoding="utf-8")
     assert "Recommended" in which and "<table" in which
+    assert "How the recommendation is chosen" in which
+    # readers see what the scorer is, not a path into the repository's sibling folders
+    for page in ("which_method", "results", "hpss", "repet", "iva", "ica", "spatial"):
+        assert "peers/score.py" not in (html / f"{page}.html").read_text(encoding="utf-8"), page
+    # the family pages say how each method fails, and the gallery has the Wiener example
+    for page in ("hpss", "repet", "nmf", "enhance", "wiener", "iva", "ica", "spatial"):
+        text = (html / f"{page}.html").read_text(encoding="utf-8")
+        assert "When it fails" in text or "When they fail" in text, page
+    wiener = (html / "auto_examples" / "plot_wiener.html").read_text(encoding="utf-8")
+    assert "<img" in wiener and "<audio" in wiener and "math" in wiener
+    # the compact audio table and scrolling equations (docs/_static/custom.css)
+    assert "custom.css" in (html / "index.html").read_text(encoding="utf-8")
+    assert (html / "_static" / "custom.css").is_file()
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()   # math offline
     # a separator's page says how to call it (separate() is inherited from Separator) and
     # names no private base class the reference leaves out
