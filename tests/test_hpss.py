@@ -216,7 +216,8 @@ def tone_and_clicks(seconds=2.0, sr=SR):
 
 
 # SI-SDR measured on this mixture (0 dB each in the mixture): harmonic / percussive
-# default 19.1 / 18.9, binary 19.3 / 19.2, margin 2 17.8 / 18.7.  Floors sit 3 dB below.
+# default (2 s x 500 Hz) 19.0 / 18.9, binary 19.2 / 19.1, margin 2 17.7 / 18.7 (kernel 31:
+# 19.1 / 18.9).  Floors sit 3 dB below.
 @pytest.mark.parametrize("params,floor_h,floor_p", [
     (dict(), 16.0, 16.0),
     (dict(mask="binary"), 16.0, 16.0),
@@ -263,11 +264,15 @@ def test_margin_adds_a_residual_that_grows_with_the_margin():
 
 def test_kernel_sizes_from_seconds_and_hz():
     sep = HPSS(harmonic_seconds=0.5, percussive_hz=500.0)
-    # default transform n_fft=2048, hop=512: 0.5 s = 21.5 hops, 500 Hz = 46.4 bins
-    assert sep.kernel_sizes(22050) == (22, 46)
+    # default transform n_fft=2048, hop=512: 0.5 s = 21.5 hops, 500 Hz = 46.4 bins, each to
+    # the nearest odd number (a centred window)
+    assert sep.kernel_sizes(22050) == (21, 47)
     small = STFT(1024, 256)
     assert sep.kernel_sizes(22050, small) == (43, 23)
-    assert HPSS(kernel_size=(7, 9), percussive_hz=1000.0).kernel_sizes(16000) == (7, 128)
+    # kernel_size wins where it gives a number; None leaves that axis to the physical unit
+    assert HPSS(kernel_size=(7, 9), percussive_hz=1000.0).kernel_sizes(16000) == (7, 9)
+    assert HPSS(kernel_size=(7, None), percussive_hz=1000.0).kernel_sizes(16000) == (7, 129)
+    assert HPSS(kernel_size=(None, 9), harmonic_seconds=1.0).kernel_sizes(16000) == (31, 9)
     # and separate() uses exactly those windows
     tone, clicks = tone_and_clicks(1.0, 22050)
     y = tone + clicks
@@ -276,6 +281,38 @@ def test_kernel_sizes_from_seconds_and_hz():
     m_h, m_p = hpss_masks(np.abs(small.forward(y)), kernel_size=(43, 23))
     np.testing.assert_array_equal(result.masks["harmonic"], m_h)
     np.testing.assert_array_equal(result.masks["percussive"], m_p)
+
+
+@pytest.mark.parametrize("sr,n_fft,hop,expected", [
+    (44100, 2048, 512, (173, 23)),   # 172.3 hops, 23.2 bins
+    (22050, 2048, 512, (87, 47)),    # 86.1 hops, 46.4 bins
+    (16000, 2048, 512, (63, 65)),    # 62.5 hops, 64.0 bins (tie: upward)
+    (16000, 1024, 256, (125, 33)),   # 125.0 hops, 32.0 bins: the hop, not the rate, counts
+    (8000, 512, 128, (125, 33)),
+])
+def test_default_windows_are_two_seconds_by_500_hz(sr, n_fft, hop, expected):
+    """The documented defaults: 2 s and 500 Hz in frames and bins, odd, for any sr and hop."""
+    stft = STFT(n_fft, hop)
+    k_h, k_p = HPSS().kernel_sizes(sr, stft)
+    assert (k_h, k_p) == expected
+    assert k_h % 2 == 1 and k_p % 2 == 1
+    assert abs(k_h * hop / sr - 2.0) <= hop / sr      # within one hop of 2 s
+    assert abs(k_p * sr / n_fft - 500.0) <= sr / n_fft  # within one bin of 500 Hz
+    # and HPSS(stft=...) uses its own transform for them
+    assert HPSS(stft=stft).kernel_sizes(sr) == expected
+
+
+def test_default_is_used_by_separate_and_kernel_31_is_librosa():
+    tone, clicks = tone_and_clicks(3.0)
+    y = tone + clicks
+    S = np.abs(STFT(2048, 512).forward(y))
+    default = HPSS().separate(y, SR, keep="masks")
+    m_h, _ = hpss_masks(S, kernel_size=(63, 65))  # 2 s and 500 Hz at 16 kHz, hop 512
+    np.testing.assert_array_equal(default.masks["harmonic"], m_h)
+    old = HPSS(kernel_size=31).separate(y, SR, keep="masks")
+    r_h, _ = librosa.decompose.hpss(S, kernel_size=31, mask=True)
+    np.testing.assert_allclose(old.masks["harmonic"], r_h, atol=1e-5)
+    assert not np.allclose(default.masks["harmonic"], old.masks["harmonic"], atol=1e-3)
 
 
 def test_separate_leaves_input_alone_and_is_repeatable():
@@ -318,8 +355,9 @@ def test_review_regressions_kernel_bounds_float16_and_sr():
 
 def test_short_clip_with_default_kernels_and_nyquist_rule():
     y = np.random.default_rng(1).standard_normal(4000).astype(np.float32)  # 8 frames
-    result = HPSS().separate(y, 8000)  # kernel 31 > 2 * 8 + 1: shortened, not refused
-    expected = HPSS(kernel_size=(17, 31)).separate(y, 8000)
+    # the default 2 s is 31 frames > 2 * 8 + 1: shortened, not refused (500 Hz = 129 bins)
+    result = HPSS().separate(y, 8000)
+    expected = HPSS(kernel_size=(17, 129)).separate(y, 8000)
     np.testing.assert_array_equal(result["harmonic"], expected["harmonic"])
     with pytest.raises(ParameterError, match="percussive_hz=1000000000.0: must be at most"):
         HPSS(percussive_hz=1e9).separate(y, 8000)
