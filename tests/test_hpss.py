@@ -271,7 +271,7 @@ def test_kernel_sizes_from_seconds_and_hz():
     assert sep.kernel_sizes(22050, small) == (43, 23)
     # kernel_size wins where it gives a number; None leaves that axis to the physical unit
     assert HPSS(kernel_size=(7, 9), percussive_hz=1000.0).kernel_sizes(16000) == (7, 9)
-    assert HPSS(kernel_size=(7, None), percussive_hz=1000.0).kernel_sizes(16000) == (7, 129)
+    assert HPSS(kernel_size=(7, None), percussive_hz=1000.0).kernel_sizes(16000) == (7, 127)
     assert HPSS(kernel_size=(None, 9), harmonic_seconds=1.0).kernel_sizes(16000) == (31, 9)
     # and separate() uses exactly those windows
     tone, clicks = tone_and_clicks(1.0, 22050)
@@ -286,9 +286,9 @@ def test_kernel_sizes_from_seconds_and_hz():
 @pytest.mark.parametrize("sr,n_fft,hop,expected", [
     (44100, 2048, 512, (173, 23)),   # 172.3 hops, 23.2 bins
     (22050, 2048, 512, (87, 47)),    # 86.1 hops, 46.4 bins
-    (16000, 2048, 512, (63, 65)),    # 62.5 hops, 64.0 bins (tie: upward)
-    (16000, 1024, 256, (125, 33)),   # 125.0 hops, 32.0 bins: the hop, not the rate, counts
-    (8000, 512, 128, (125, 33)),
+    (16000, 2048, 512, (63, 63)),    # 62.5 hops, 64.0 bins (tie: downward)
+    (16000, 1024, 256, (125, 31)),   # 125.0 hops, 32.0 bins: the hop, not the rate, counts
+    (8000, 512, 128, (125, 31)),
 ])
 def test_default_windows_are_two_seconds_by_500_hz(sr, n_fft, hop, expected):
     """The documented defaults: 2 s and 500 Hz in frames and bins, odd, for any sr and hop."""
@@ -307,7 +307,7 @@ def test_default_is_used_by_separate_and_kernel_31_is_librosa():
     y = tone + clicks
     S = np.abs(STFT(2048, 512).forward(y))
     default = HPSS().separate(y, SR, keep="masks")
-    m_h, _ = hpss_masks(S, kernel_size=(63, 65))  # 2 s and 500 Hz at 16 kHz, hop 512
+    m_h, _ = hpss_masks(S, kernel_size=(63, 63))  # 2 s and 500 Hz at 16 kHz, hop 512
     np.testing.assert_array_equal(default.masks["harmonic"], m_h)
     old = HPSS(kernel_size=31).separate(y, SR, keep="masks")
     r_h, _ = librosa.decompose.hpss(S, kernel_size=31, mask=True)
@@ -355,9 +355,9 @@ def test_review_regressions_kernel_bounds_float16_and_sr():
 
 def test_short_clip_with_default_kernels_and_nyquist_rule():
     y = np.random.default_rng(1).standard_normal(4000).astype(np.float32)  # 8 frames
-    # the default 2 s is 31 frames > 2 * 8 + 1: shortened, not refused (500 Hz = 129 bins)
+    # the default 2 s is 31 frames > 2 * 8 + 1: shortened, not refused (500 Hz = 127 bins)
     result = HPSS().separate(y, 8000)
-    expected = HPSS(kernel_size=(17, 129)).separate(y, 8000)
+    expected = HPSS(kernel_size=(17, 127)).separate(y, 8000)
     np.testing.assert_array_equal(result["harmonic"], expected["harmonic"])
     with pytest.raises(ParameterError, match="percussive_hz=1000000000.0: must be at most"):
         HPSS(percussive_hz=1e9).separate(y, 8000)
