@@ -230,6 +230,19 @@ def test_align_permutations_recovers_planted_swaps():
         np.testing.assert_allclose(restored[:, f], ref, atol=0.06)
 
 
+def test_fine_tuning_follows_neighbours_and_harmonics():
+    # bins whose own pattern drifts with frequency: neighbours agree, the far bins do not;
+    # the fine-tuning (Sawada et al. 2011) repairs planted swaps from the neighbours alone
+    rng = np.random.default_rng(5)
+    a, b = rng.random((2, 2, 400)) ** 6
+    w = np.linspace(0.0, 1.0, 48)[None, :, None]
+    v = (1 - w) * a[:, None] + w * b[:, None]  # (2 sources, 48 bins, 400 frames)
+    start = np.tile(np.arange(2), (48, 1))
+    start[[5, 17, 30, 31, 44]] = [1, 0]
+    perm = I._fine_tune(I._zscore(v), start, np.ones(48, bool), 20)
+    assert np.array_equal(perm, np.tile(np.arange(2), (48, 1))), np.nonzero(perm[:, 0])[0]
+
+
 def test_fdica_callback_and_early_stop():
     y, _ = convolutive(n=2 * SR)
     seen = []
@@ -286,3 +299,27 @@ def test_fdica_very_loud_input_does_not_overflow():
     out = ds.FDICA(max_iter=5, stft=ds.STFT(512, 128)).separate(y, 8000).stack()
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out.sum(axis=0), y, rtol=0, atol=1e-12 * np.abs(y).max())
+
+
+def test_blind_info_keys_batch_callback_item_and_generator_seeds():
+    y, _ = convolutive(n=SR)
+    items = []
+
+    def cb(it, state):
+        items.append(state["item"])
+        return it == 2
+
+    batch = ds.FDICA(stft=SMALL, callback=cb).separate(np.stack([y, y[::-1]]), SR)
+    assert items == [0, 0, 1, 1]
+    assert batch.info["n_iter"] == [2, 2] and batch.info["converged"] == [False, False]
+    # a numpy Generator is accepted and, drawn from in order, reproducible from its seed
+    a = ds.FDICA(stft=SMALL, max_iter=5, random_state=np.random.default_rng(7)).separate(y, SR)
+    b = ds.FDICA(stft=SMALL, max_iter=5, random_state=np.random.default_rng(7)).separate(y, SR)
+    np.testing.assert_array_equal(a["source_0"], b["source_0"])
+    yi, _ = instantaneous(2, seed=0)
+    f = ds.FastICA(random_state=np.random.default_rng(3)).separate(yi, SR)
+    g = ds.FastICA(random_state=np.random.default_rng(3)).separate(yi, SR)
+    np.testing.assert_array_equal(f["source_0"], g["source_0"])
+    assert set(f.info) >= {"objective", "n_iter", "converged"} and f.info["objective"] is None
+    with pytest.raises(ds.ParameterError, match="numpy Generator"):
+        ds.FDICA(random_state=1.5).separate(y, SR)

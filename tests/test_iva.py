@@ -180,6 +180,10 @@ def test_ilrma_callback_objective_and_early_stop(conv2):
 def test_ilrma_random_state_is_reproducible(conv2):
     _, y = conv2
     a = ds.ILRMA(n_iter=5, stft=STFT, random_state=3).separate(y, SR)
+    assert a.info["n_iter"] == 5 and a.info["converged"] is None  # no tolerance
+    g = [ds.ILRMA(n_iter=5, stft=STFT, random_state=np.random.default_rng(3)).separate(y, SR)
+         for _ in range(2)]
+    np.testing.assert_array_equal(g[0]["source_0"], g[1]["source_0"])
     b = ds.ILRMA(n_iter=5, stft=STFT, random_state=3).separate(y, SR)
     c = ds.ILRMA(n_iter=5, stft=STFT, random_state=4).separate(y, SR)
     np.testing.assert_array_equal(a["source_0"], b["source_0"])

@@ -200,3 +200,12 @@ def test_very_loud_input_does_not_overflow(name):
         out = sep.separate(y * 1e200, SR).stack()
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out / 1e200, ref, rtol=1e-6, atol=1e-9 * np.abs(ref).max())
+
+
+def test_spatial_clustering_accepts_a_generator_seed():
+    y, _ = anechoic()
+    a = ds.SpatialClustering(n_sources=3, random_state=np.random.default_rng(4)).separate(y, SR)
+    b = ds.SpatialClustering(n_sources=3, random_state=np.random.default_rng(4)).separate(y, SR)
+    np.testing.assert_array_equal(a["source_0"], b["source_0"])
+    with pytest.raises(ds.ParameterError, match="numpy Generator"):
+        ds.SpatialClustering(n_sources=3, random_state="x").separate(y, SR)

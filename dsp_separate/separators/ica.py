@@ -32,7 +32,10 @@ References
    analysis of complex valued signals," Int. J. Neural Systems 10(1), 2000.
 .. [3] H. Sawada, S. Araki and S. Makino, "Measuring dependence of bin-wise separated
    signals for permutation alignment in frequency-domain BSS," Proc. ISCAS, 2007.
-.. [4] N. Murata, S. Ikeda and A. Ziehe, "An approach to blind source separation based on
+.. [4] H. Sawada, S. Araki and S. Makino, "Underdetermined convolutive blind source
+   separation via frequency bin-wise clustering and permutation alignment," IEEE TASLP
+   19(3), 2011.
+.. [5] N. Murata, S. Ikeda and A. Ziehe, "An approach to blind source separation based on
    temporal structure of speech signals," Neurocomputing 41, 2001.
 """
 
@@ -75,12 +78,27 @@ def _check_n_sources(n_sources, allow_none=True):
 
 
 def _check_random_state(random_state):
-    if random_state is None or isinstance(random_state, np.random.RandomState):
+    if random_state is None or isinstance(random_state, (np.random.Generator,
+                                                         np.random.RandomState)):
         return
     if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral) \
             or random_state < 0:
-        raise ParameterError(f"random_state={describe(random_state)}: must be a non-negative "
-                             "integer or None")
+        raise ParameterError(f"random_state={describe(random_state)}: must be None, a "
+                             "non-negative integer or a numpy Generator")
+
+
+def _sklearn_seed(random_state):
+    """scikit-learn takes None, an int or a RandomState: a Generator gives one int draw."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2 ** 31 - 1))
+    return random_state
+
+
+def _generator(random_state):
+    """A numpy Generator from None, an int, a Generator (itself) or a legacy RandomState."""
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2 ** 31 - 1))
+    return np.random.default_rng(random_state)
 
 
 def _resolve_sources(n_sources, n_channels, method):
@@ -141,7 +159,7 @@ def fastica_images(y, n_sources=None, *, random_state=0, fun="logcosh", max_iter
         The mixture (finite).  Not modified.
     n_sources : int, optional
         Number of components (default: ``n_channels``); at most ``n_channels``.
-    random_state : int or None, default 0
+    random_state : None, int or numpy.random.Generator, default 0
         Seed of FastICA's initial demixing matrix.
     fun : {"logcosh", "exp", "cube"}, default "logcosh"
         FastICA's contrast function.
@@ -153,7 +171,8 @@ def fastica_images(y, n_sources=None, *, random_state=0, fun="logcosh", max_iter
     -------
     images : ndarray, shape (n_sources, n_channels, n_samples), float64
     info : dict
-        ``n_iter`` (FastICA's iterations), ``converged`` (bool), ``mixing`` (the
+        ``objective`` (``None``: scikit-learn exposes none), ``n_iter`` (FastICA's
+        iterations), ``converged`` (bool), ``mixing`` (the
         ``(n_channels, n_sources)`` least-squares :math:`\hat{A}` of the normalised
         components, in the returned order).
 
@@ -186,13 +205,14 @@ def fastica_images(y, n_sources=None, *, random_state=0, fun="logcosh", max_iter
     if scale == 0.0 or spread <= 1e-12 * scale:
         # silence or a constant: nothing to separate; each source gets an equal share
         images = np.broadcast_to(x / k, (k, m, n)).copy()
-        return images, {"n_iter": 0, "converged": True, "mixing": np.zeros((m, k))}
+        return images, {"objective": None, "n_iter": 0, "converged": True,
+                        "mixing": np.zeros((m, k))}
     xn = x / scale
     xcn = xc / scale
     ev = np.linalg.eigvalsh(xcn @ xcn.T / n)[::-1].clip(min=0.0)
     _check_rank(ev, k, "mixture")
     ica = _SkFastICA(n_components=k, whiten="unit-variance", fun=fun, max_iter=max_iter,
-                     tol=tol, random_state=random_state,
+                     tol=tol, random_state=_sklearn_seed(random_state),
                      # the rank check above makes the covariance's eigendecomposition safe
                      # (and faster than an SVD of the data) when no PCA reduction is needed
                      whiten_solver="eigh" if k == m else "svd")
@@ -213,7 +233,8 @@ def fastica_images(y, n_sources=None, *, random_state=0, fun="logcosh", max_iter
     norms = np.sqrt(np.mean(cc ** 2, axis=-1))
     mixing = np.array([[np.dot(images[j, i] - images[j, i].mean(), cc[j]) / n
                         / max(norms[j], 1e-300) for j in range(k)] for i in range(m)])
-    return images, {"n_iter": int(ica.n_iter_), "converged": converged, "mixing": mixing}
+    return images, {"objective": None, "n_iter": int(ica.n_iter_), "converged": converged,
+                    "mixing": mixing}
 
 
 class FastICA(Separator):
@@ -235,7 +256,7 @@ class FastICA(Separator):
     constant returns ``1 / n_sources`` of the mixture per source.  Delays or reverberation
     break the model: use :class:`FDICA` or IVA.  scikit-learn's FastICA exposes no
     per-iteration objective, so unlike the other iterative blind methods this one has no
-    ``callback`` and no ``result.info["objective"]``.
+    ``callback``, and ``result.info["objective"]`` is ``None``.
 
     Parameters
     ----------
@@ -248,7 +269,7 @@ class FastICA(Separator):
         ``result.info["converged"]`` whether scikit-learn's tolerance was reached).
     tol : float, default 1e-4
         scikit-learn's convergence tolerance.
-    random_state : int or None, default 0
+    random_state : None, int or numpy.random.Generator, default 0
         Seed of the initial demixing matrix.
 
     Examples
@@ -371,7 +392,7 @@ def fdica_demixing(X, n_sources=None, *, max_iter=100, tol=1e-6, alpha=0.1, floo
         The constant of the contrast :math:`\log(\alpha + u)` (unit-variance signals).
     floor : float, default 1e-6
         Relative eigenvalue floor of the whitening (the regularisation rule above).
-    random_state : int or None, default 0
+    random_state : None, int or numpy.random.Generator, default 0
         Seed of the random unitary initial :math:`B_f`.
     callback : callable, optional
         ``callback(iteration, state)`` after each iteration, ``state = {"objective": float,
@@ -398,7 +419,7 @@ def fdica_demixing(X, n_sources=None, *, max_iter=100, tol=1e-6, alpha=0.1, floo
     k = _resolve_sources(n_sources, m, "FDICA")
     V, Xf = _whitening(X.astype(np.complex128), k, floor)
     Z = V @ Xf  # (F, K, T)
-    rng = np.random.default_rng(random_state)
+    rng = _generator(random_state)
     B = rng.standard_normal((F, k, k)) + 1j * rng.standard_normal((F, k, k))
     B = _hermitian_inv_sqrt(B @ np.conj(np.swapaxes(B, -1, -2))) @ B
     ZH = np.conj(np.swapaxes(Z, -1, -2))
@@ -479,7 +500,18 @@ def align_permutations(v, *, n_iter=20):
         c_k = \frac{1}{F}\sum_f v_{\pi_f(k) f}
 
     (:math:`\rho` the correlation coefficient; the assignment by the Hungarian algorithm,
-    ``scipy.optimize.linear_sum_assignment``) until no permutation changes.
+    ``scipy.optimize.linear_sum_assignment``) until no permutation changes.  Then a local
+    fine-tuning (Sawada, Araki & Makino 2011, sec. IV-C): each bin takes the permutation
+    that agrees best with its neighbours and harmonics,
+
+    .. math::
+
+        \pi_f = \arg\max_\pi \sum_k \sum_{g \in N(f)}
+        \rho\big(v_{\pi(k) f}, v_{\pi_g(k) g}\big),\qquad
+        N(f) = \{f \pm 1, f \pm 2, f \pm 3, 2f - 1, 2f, 2f + 1, \lfloor f/2 \rfloor\},
+
+    all bins at once, repeated while the total agreement grows (at most ``n_iter`` rounds;
+    inactive bins take part but do not vote).
 
     Parameters
     ----------
@@ -535,6 +567,51 @@ def align_permutations(v, *, n_iter=20):
         centroids = aligned[:, active].mean(axis=1)
         if not changed:
             break
+    return _fine_tune(zv, perm, active, n_iter)
+
+
+def _best_permutations(score):
+    """Per bin, the assignment maximising ``score[f, k, j]`` (aligned k takes bin source j)."""
+    from scipy.optimize import linear_sum_assignment
+
+    out = np.empty(score.shape[:2], dtype=np.int64)
+    for f in range(score.shape[0]):
+        rows, cols = linear_sum_assignment(-score[f])
+        out[f, rows] = cols
+    return out
+
+
+def _neighbour_sum(zv, perm, active, width=3):
+    """Per bin, the sum of the aligned sequences of its active neighbours and harmonics."""
+    F = zv.shape[1]
+    aligned = np.take_along_axis(zv, perm.T[:, :, None], axis=0) * active[None, :, None]
+    S = np.zeros_like(aligned)
+    for d in range(1, width + 1):
+        S[:, d:] += aligned[:, :-d]
+        S[:, :-d] += aligned[:, d:]
+    f = np.arange(F)
+    for g in (2 * f - 1, 2 * f, 2 * f + 1, f // 2):
+        ok = (g >= 0) & (g < F) & (g != f)
+        S[:, f[ok]] += aligned[:, g[ok]]
+    return S
+
+
+def _fine_tune(zv, perm, active, n_iter):
+    """The neighbour / harmonic fine-tuning of :func:`align_permutations` (Sawada 2011)."""
+    def agreement(p):
+        S = _neighbour_sum(zv, p, active)
+        aligned = np.take_along_axis(zv, p.T[:, :, None], axis=0)
+        return float(np.sum(aligned * S)), S
+
+    total, S = agreement(perm)
+    for _ in range(n_iter):
+        new = _best_permutations(np.einsum("kft,jft->fkj", S, zv))
+        if np.array_equal(new, perm):
+            break
+        new_total, new_S = agreement(new)
+        if not new_total > total:  # every bin moves at once: keep a round only if it gains
+            break
+        perm, total, S = new, new_total, new_S
     return perm
 
 
@@ -580,11 +657,12 @@ class FDICA(Separator):
         Stop when no bin's demixing rows move more than this.
     floor : float, default 1e-6
         Relative eigenvalue floor of the whitening (see above).
-    random_state : int or None, default 0
+    random_state : None, int or numpy.random.Generator, default 0
         Seed of the initial demixing matrices.
     callback : callable, optional
         ``callback(iteration, state)`` after every iteration (``state``: ``"objective"``,
-        ``"change"``, ``"W"``); returning True stops.
+        ``"change"``, ``"W"``, and ``"item"`` (the batch index) when a batch is separated);
+        returning True stops.
     stft : STFT, dict or None
         Transform (default n_fft 2048, hop 512).
 
@@ -635,14 +713,26 @@ class FDICA(Separator):
         infos = []
         ys = None if y is None else y.reshape((-1, m, y.shape[-1]))
         for b in range(flat.shape[0]):
-            out[:, b], info = self._one(flat[b], k, None if ys is None else ys[b])
+            out[:, b], info = self._one(flat[b], k, None if ys is None else ys[b],
+                                        b if flat.shape[0] > 1 else None)
             infos.append(info)
         info = infos[0] if len(infos) == 1 else {
             key: [i[key] for i in infos] for key in infos[0]}
         return Images({f"source_{j}": out[j].reshape(lead + (m, F, T)) for j in range(k)},
                       info=info)
 
-    def _one(self, X, k, y=None):
+    def _callback_for(self, item):
+        """The callback; under a batch its ``state`` also gets ``"item"`` (as IVA's)."""
+        if self.callback is None or item is None:
+            return self.callback
+        cb = self.callback
+
+        def with_item(iteration, state):
+            return cb(iteration, dict(state, item=item))
+
+        return with_item
+
+    def _one(self, X, k, y=None, item=None):
         m, F, T = X.shape
         Xd = X.astype(np.complex128)
         # divide by the peak first: the powers of a very loud input (> ~1e150) overflow
@@ -670,7 +760,7 @@ class FDICA(Separator):
         _check_rank(ev, k, "mixture covariance summed over bins")
         W, info = fdica_demixing(Xd, k, max_iter=self.max_iter, tol=self.tol,
                                  floor=self.floor, random_state=self.random_state,
-                                 callback=self.callback)
+                                 callback=self._callback_for(item))
         Y = np.einsum("fkm,mft->kft", W, Xd)
         images = images_from_demixing(Y, W)  # (K, M, F, T)
         perm = align_permutations(activity_sequences(images))

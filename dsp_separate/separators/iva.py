@@ -417,7 +417,9 @@ def auxiva(X: np.ndarray, n_iter: int = 50, update: str = "ip", source_model: st
         Demixing matrices for ``X`` as given.
     info : dict
         ``"objective"``: :math:`J` after each iteration (list of float; empty for a silent
-        mixture, which returns zeros); ``"n_iter"``: iterations run.
+        mixture, which returns zeros); ``"n_iter"``: iterations run; ``"converged"``:
+        ``None`` (no tolerance: the iterations run ``n_iter`` times or until the callback
+        stops them).
 
     References
     ----------
@@ -449,7 +451,7 @@ def auxiva(X: np.ndarray, n_iter: int = 50, update: str = "ip", source_model: st
     callback = _check_callback(callback)
     Y, W, scale, objective = _auxiva(X, K, n_iter, update, model, eps, callback)
     Y, W = _public(Y, W, scale)
-    return Y, W, {"objective": objective, "n_iter": len(objective)}
+    return Y, W, {"objective": objective, "n_iter": len(objective), "converged": None}
 
 
 # ---------------------------------------------------------------------------- ILRMA
@@ -501,7 +503,8 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
         W /= np.sqrt(D.T)[:, :, None]
         # Kitamura et al. 2016, sec. IV-D: unit mean power per source, model rescaled with
         # it; the power of y_k is (1/F) sum_f w_kf^H C_f w_kf, so W is scaled before y is made
-        lam = np.sqrt(np.einsum("fkm,fmn,fkn->k", W, C, W.conj()).real / F)
+        # (a quadratic form of a PSD matrix: clipped at 0 against rounding)
+        lam = np.sqrt(np.maximum(np.einsum("fkm,fmn,fkn->k", W, C, W.conj()).real / F, 0.0))
         # a (nearly) silent source is not blown up to unit power: that would make W_f
         # ill-conditioned and the projection back inexact (LAM_FLOOR x the loudest source)
         top = float(lam.max())
@@ -600,7 +603,8 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
     Y : ndarray, shape (n_sources, n_freq, n_frames), complex128
     W : ndarray, shape (n_freq, n_sources, n_channels), complex128
     info : dict
-        ``"objective"`` (:math:`J` after each iteration) and ``"n_iter"``.
+        ``"objective"`` (:math:`J` after each iteration), ``"n_iter"`` and ``"converged"``
+        (``None``: no tolerance, as :func:`auxiva`).
 
     References
     ----------
@@ -628,7 +632,7 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
     callback = _check_callback(callback)
     Y, W, scale, objective = _ilrma(X, K, n_components, n_iter, eps, rng, callback)
     Y, W = _public(Y, W, scale)
-    return Y, W, {"objective": objective, "n_iter": len(objective)}
+    return Y, W, {"objective": objective, "n_iter": len(objective), "converged": None}
 
 
 # ---------------------------------------------------------------------------- separators
@@ -694,8 +698,10 @@ class _IVABase(Separator):
             objectives.append(objective)
             n_iters.append(len(objective))
         values = {f"source_{k}": images[k].reshape(lead + (M, F, T)) for k in range(K)}
+        # no tolerance: a fixed number of iterations, so "converged" is None (not known)
         info = {"objective": objectives[0] if len(Xs) == 1 else objectives,
-                "n_iter": n_iters[0] if len(Xs) == 1 else n_iters}
+                "n_iter": n_iters[0] if len(Xs) == 1 else n_iters,
+                "converged": None if len(Xs) == 1 else [None] * len(Xs)}
         return Images(values, info=info)
 
     def _callback_for(self, item):

@@ -557,7 +557,7 @@ class SpatialClustering(Separator):
         energy (DUET's power weighting).
     n_init : int, default 5
         Initialisations of the clustering (the best likelihood / inertia is kept).
-    random_state : int or None, default 0
+    random_state : None, int or numpy.random.Generator, default 0
     stft : STFT, dict or None
         Transform (default n_fft 2048, hop 512).
 
@@ -610,10 +610,10 @@ class SpatialClustering(Separator):
                                  f"n_sources={self.n_sources} (one point per cluster)")
         check_positive_int(self.n_init, "n_init")
         rs = self.random_state
-        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, numbers.Integral)
-                               or rs < 0):
-            raise ParameterError(f"random_state={describe(rs)}: must be a non-negative "
-                                 "integer or None")
+        if rs is not None and not isinstance(rs, np.random.Generator) and (
+                isinstance(rs, bool) or not isinstance(rs, numbers.Integral) or rs < 0):
+            raise ParameterError(f"random_state={describe(rs)}: must be None, a non-negative "
+                                 "integer or a numpy Generator")
 
     def _estimate(self, X, *, y, sr, stft):
         lead = X.shape[:-3]
@@ -661,7 +661,10 @@ class SpatialClustering(Separator):
         w = power[loud]
         pick = rng.choice(len(pts), self.max_points, replace=True, p=w / w.sum())
         pts = pts[np.sort(pick)]
-        seed = None if self.random_state is None else int(self.random_state)
+        # scikit-learn takes None or an int: a Generator gives one draw (items in order)
+        rs = self.random_state
+        seed = (int(rng.integers(2 ** 31 - 1)) if isinstance(rs, np.random.Generator)
+                else None if rs is None else int(rs))
         flat = feats.reshape(-1, d)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # degenerate clusters: handled below
