@@ -302,14 +302,16 @@ class HPSS(Separator):
         k_p = \operatorname{odd}(B_p N / f_s)
 
     (:math:`\operatorname{odd}` = the nearest odd integer, ties downward, so that each
-    window is centred),
-
-    so that the same separation is asked for at 16, 22.05 or 44.1 kHz.  The defaults
+    window is centred), so that the same separation is asked for at 16, 22.05 or 44.1 kHz.
+    The defaults
     :math:`T_h = 2` s and :math:`B_p = 500` Hz were chosen by measurement on the dev ``hpss``
     task (``docs/hpss.md``): with them ``HPSS()`` is about 1 dB above the best fixed librosa
     kernel tried at 44.1 and 22.05 kHz and equal to it at 16 kHz (where 2 s by 500 Hz *is*
-    librosa's 63 by 63).  Keep the harmonic window below twice the note length.  :func:`hpss_masks`, which sees only a spectrogram, keeps librosa's 31 frames
-    by 31 bins, so ``HPSS(kernel_size=31)`` (not ``HPSS()``) is the librosa-compatible call.
+    librosa's 63 by 63), though 1.5 times slower.  Keep the harmonic window below twice the
+    note length: a median keeps a partial only if it sounds in more than half the window (on
+    music changing chord every second, 1 s by 700 Hz is better).  :func:`hpss_masks`, which
+    sees only a spectrogram, keeps librosa's 31 frames by 31 bins, so
+    ``HPSS(kernel_size=31)`` (not ``HPSS()``) is the librosa-compatible call.
 
     Parameters
     ----------
