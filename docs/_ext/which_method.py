@@ -284,7 +284,8 @@ def runs(cls) -> str:
 
 
 def speed_notes(tables: list[Table], registry: dict) -> dict:
-    """class -> "Nx real time (input)" from the speed tables (first row naming it)."""
+    """class -> "Nx real time (input)" from the speed tables (the latest row naming it:
+    RESULTS.md appends re-runs, so a later row supersedes an earlier one)."""
     out = {}
     for t in tables:
         head = [h.lower() for h in t.header]
@@ -296,8 +297,6 @@ def speed_notes(tables: list[Table], registry: dict) -> dict:
                 continue
             op = r[0]
             for key, cls in registry.items():
-                if cls in out:
-                    continue
                 if (op.startswith(f"{cls.__name__}(") or op.startswith(f"{key}:")
                         or op.startswith(f"{key} ")):
                     out[cls] = f"{m.group(1)}x real time"
