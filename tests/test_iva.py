@@ -114,6 +114,16 @@ def test_ilrma_objective_decreases(conv2):
     assert np.all(np.diff(obj) <= 1e-10 * np.abs(obj).max()), np.diff(obj).max()
 
 
+def test_ilrma_constant_input_sums_to_the_mixture():
+    # a pure DC input: every bin rank one; a normalisation that rescaled the silent source
+    # along with its ridge drove the ridge to zero here (NaN, LinAlgError in pinv)
+    for c, n in ((0.3, 8000), (1.0, 8000), (0.5, 12345)):
+        y = np.full((2, n), c, np.float32)
+        est = ds.ILRMA().separate(y, 16000).stack()
+        assert np.isfinite(est).all()
+        np.testing.assert_allclose(est.sum(axis=0), y, atol=1e-5 * c)
+
+
 def test_ilrma_objective_monotone_on_short_band_limited_input():
     # review repro: 1 s at 8 kHz, a harmonic source below 2 kHz and white noise, 2x2
     # convolutive; a ridge that moved with the NMF model made J rise 12-15 times here (by up

@@ -505,10 +505,11 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
         # it; the power of y_k is (1/F) sum_f w_kf^H C_f w_kf, so W is scaled before y is made
         # (a quadratic form of a PSD matrix: clipped at 0 against rounding)
         lam = np.sqrt(np.maximum(np.einsum("fkm,fmn,fkn->k", W, C, W.conj()).real / F, 0.0))
-        # a (nearly) silent source is not blown up to unit power: that would make W_f
-        # ill-conditioned and the projection back inexact (LAM_FLOOR x the loudest source)
+        # a (nearly) silent source (below LAM_FLOOR x the loudest) is not rescaled at all:
+        # blown up to unit power it would make W_f ill-conditioned, and its model sits on
+        # the floor of r, where the rescaling below would not leave J unchanged
         top = float(lam.max())
-        lam = np.maximum(lam, LAM_FLOOR * top) if top > 0.0 else np.ones_like(lam)
+        lam = np.where(lam >= LAM_FLOOR * top, lam, 1.0) if top > 0.0 else np.ones_like(lam)
         W /= lam[None, :, None]
         Tb /= (lam * lam)[:, None, None]
         # (W, T, D) -> (W / lam, T / lam^2, D lam^2) leaves J unchanged, ridge term included:
@@ -563,8 +564,9 @@ def ilrma(X: np.ndarray, n_components: int = 2, n_iter: int = 100, *,
     U_{kf} u}` (eq. 27-28); (3) :math:`y = W x`; (4) the scale normalisation of sec. IV-D,
     :math:`\lambda_k = (\frac{1}{FT}\sum_{f,t}|y_{kft}|^2)^{1/2}`, :math:`w_{kf} \leftarrow
     w_{kf}/\lambda_k`, :math:`y_k \leftarrow y_k/\lambda_k`, :math:`t_{kfl} \leftarrow
-    t_{kfl}/\lambda_k^2` (which leaves the likelihood unchanged), with :math:`\lambda_k`
-    floored at :math:`10^{-4} \max_j \lambda_j` so that a silent source is not blown up.
+    t_{kfl}/\lambda_k^2` (which leaves the likelihood unchanged), except that a source with
+    :math:`\lambda_k < 10^{-4} \max_j \lambda_j` is not rescaled (:math:`\lambda_k = 1`), so
+    that a silent source is not blown up.
 
     Regularisation: the mixture is scaled to unit mean power; :math:`r_{kft}` is floored at
     :math:`10^{-10}` (the normalisation keeps each source at unit mean power), and
