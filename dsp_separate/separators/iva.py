@@ -244,11 +244,16 @@ def _finish(W, Y, scale, proj):
     return np.ascontiguousarray(np.transpose(Y, (1, 0, 2))), Wout, scale
 
 
-def _silent_result(X, K):
-    M, F, T = X.shape
+def _identity_demixing(F, K, M):
+    """Demixing matrices (F, K, M) that pass channel k to source k: the starting point."""
     W = np.zeros((F, K, M), dtype=np.complex128)
     W[:, np.arange(K), np.arange(K)] = 1.0
-    return np.zeros((K, F, T), dtype=np.complex128), W, 1.0
+    return W
+
+
+def _silent_result(X, K):
+    M, F, T = X.shape
+    return np.zeros((K, F, T), dtype=np.complex128), _identity_demixing(F, K, M), 1.0
 
 
 def _public(Y, W, scale):
@@ -302,8 +307,7 @@ def _auxiva_run(X, K, n_iter, update, model, eps, callback):
     Z, scale, proj = _prepare(X, K)
     if Z is None:
         return _silent_result(X, K) + ([],)
-    W = np.zeros((F, K, K), dtype=np.complex128)
-    W[:, np.arange(K), np.arange(K)] = 1.0
+    W = _identity_demixing(F, K, K)
     Y = np.empty((F, K, T), dtype=np.complex128)
     P = np.empty((K, T))
     logdet = _k.demix(Z, W, Y, P, True)
@@ -466,8 +470,7 @@ def _ilrma_run(X, K, n_components, n_iter, eps, rng, callback):
     Z, scale, proj = _prepare(X, K)
     if Z is None:
         return _silent_result(X, K) + ([],)
-    W = np.zeros((F, K, K), dtype=np.complex128)
-    W[:, np.arange(K), np.arange(K)] = 1.0
+    W = _identity_demixing(F, K, K)
     Y = np.empty((F, K, T), dtype=np.complex128)
     P = np.empty((K, T))
     Tb = rng.uniform(0.1, 1.0, size=(K, F, n_components))
