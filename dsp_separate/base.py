@@ -184,6 +184,17 @@ class Tags:
         return dataclasses.replace(self, **changes)
 
 
+def _sum_to_one(masks: dict) -> bool:
+    """Whether the masks sum to one in every bin, to a few ulps of their dtype."""
+    it = iter(masks.values())
+    total = np.array(next(it), copy=True)
+    for m in it:
+        total += m
+    total -= 1.0
+    np.abs(total, out=total)
+    return bool(total.max() <= 8 * np.finfo(total.dtype).eps)
+
+
 def n_channels_of(y: np.ndarray) -> int:
     """Channel count of channel-first audio: 1 for ``(n,)``, else ``y.shape[-2]``."""
     return 1 if y.ndim == 1 else int(y.shape[-2])
@@ -553,9 +564,23 @@ class Separator(_Params):
                 images = list(_wiener(X, models, k))
                 del models
                 masks = None  # the images are Wiener filters of the mixture, not these masks
+            # Masks that sum to one give sources that sum to the mixture, and the inverse
+            # STFT is linear and reconstructs ``y`` exactly (centred, NOLA): the last source
+            # is then ``y`` minus the others, equal to its own inverse STFT to float
+            # precision, and one inverse STFT cheaper (a third of a 2-source separation).
+            by_remainder = (
+                masks is not None and len(names) > 1 and transform._center
+                and transform.invertible
+                and (isinstance(estimate, Models) or _sum_to_one(masks))
+            )
+            rest = y.astype(X.real.dtype, copy=True) if by_remainder else None
             sources = {}
             for i, nm in enumerate(names):
-                if images is not None:
+                if by_remainder and i == len(names) - 1:
+                    sig = rest
+                    if "stfts" in keep:
+                        kept[nm] = masks[nm] * X
+                elif images is not None:
                     img = images[i]
                     sig = transform._inverse(img, n)
                     if "stfts" in keep:
@@ -565,6 +590,8 @@ class Separator(_Params):
                     sig = transform._inverse(X, n, gain=masks[nm])
                     if "stfts" in keep:
                         kept[nm] = masks[nm] * X
+                    if rest is not None:
+                        rest -= sig
                 sources[nm] = sig.astype(out_dtype, copy=False)
         return Separation(
             sources,
