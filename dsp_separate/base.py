@@ -463,6 +463,9 @@ class Separator(_Params):
             Keep each source's STFT image and/or mask on the result (memory: each is one
             spectrogram per source).  By default only the sources are kept;
             :attr:`Separation.stfts` then recomputes the STFTs of the sources on first access.
+            Only mask methods have masks: methods that estimate images (``tags.kind`` of
+            ``"filter"`` or ``"time"``, e.g. AuxIVA, FastICA) and Wiener-refined results
+            (``wiener_iterations > 0``) leave :attr:`Separation.masks` as ``None``.
         **kwargs
             Method-specific inputs, e.g. ``references=`` for oracle separators.
 
