@@ -96,19 +96,29 @@ def ratio_masks(models, power: float = 1.0) -> np.ndarray:
 def _ratio_masks(models: np.ndarray, power: float) -> np.ndarray:
     """:func:`ratio_masks` without the checks: THE ratio-mask rule of the package.
 
-    ``models`` is float32 or float64, finite and non-negative, shape (n_sources, ...).  Bins
-    where the largest model is below the dtype's ``tiny`` (zeros and subnormals) are split
-    evenly; elsewhere the models are divided by their maximum first, so no power overflows.
-    The rule itself is one numba function, ``_kernels.masks.ratio_gain``, which the Wiener
-    EM kernel also calls for its initialisation.
+    ``models`` is float32 or float64, finite and non-negative, shape (n_sources, ...); the
+    masks have its dtype (float32 stays float32; the arithmetic is float64).  Bins where the
+    largest model is below the dtype's ``tiny`` (zeros and subnormals) are split evenly;
+    elsewhere the models are divided by their maximum first, so no power overflows.  The
+    rule is ``_kernels.masks.ratio_gain`` (which the Wiener EM kernel also calls for its
+    initialisation), with a one-pass path for two sources (``ratio_masks_cols``, powers 1
+    and 2 without ``pow``); a contiguous input is not copied, and large inputs are split
+    over the cores (the kernel releases the GIL).
     """
     if np.isinf(power):
         return _binary_masks(models)
-    from ._kernels.masks import ratio_masks_rows
+    from ._config import in_threads
+    from ._kernels.masks import ratio_masks_cols
 
     flat = np.ascontiguousarray(models.reshape(models.shape[0], -1))
     masks = np.empty_like(flat)
-    ratio_masks_rows(flat, float(power), float(np.finfo(models.dtype).tiny), masks)
+    tiny = float(np.finfo(models.dtype).tiny)
+    power = float(power)
+
+    def work(lo, hi):
+        ratio_masks_cols(flat, power, tiny, lo, hi, masks)
+
+    in_threads(work, flat.shape[1], min_items=1 << 16)
     return masks.reshape(models.shape)
 
 

@@ -85,3 +85,34 @@ def test_inputs_are_not_modified(rng):
     ds.ratio_masks(models, power=2)
     ds.binary_masks(models)
     np.testing.assert_array_equal(models, keep)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("power", [0.5, 1.0, 2.0, 3.0])
+def test_two_source_fast_path_equals_general_rule(rng, dtype, power):
+    # the 2-source kernel path against the general per-bin rule (ratio_gain), reached by
+    # adding a third, all-zero model (its term is 0, so the first two masks are unchanged)
+    models = (rng.random((2, 3, 40, 50)) * 10.0 ** rng.uniform(-30, 30, (2, 3, 40, 50)))
+    models[:, 0, :5] = 0.0  # silent bins
+    models[0, 1, :5] = 0.0  # one model zero
+    models[:, 1, 5:10] = 7.0  # ties
+    models = models.astype(dtype)
+    fast = ds.ratio_masks(models, power=power)
+    general = ds.ratio_masks(np.concatenate([models, np.zeros_like(models[:1])]), power=power)
+    assert fast.dtype == dtype and general.dtype == dtype
+    loud = models.max(axis=0) > 0
+    ulps = 4 * np.finfo(dtype).eps
+    np.testing.assert_allclose(fast[:, loud], general[:2, loud], rtol=ulps, atol=ulps)
+    np.testing.assert_array_equal(fast[:, ~loud], 0.5)  # silent bins split 0.5 / 0.5
+    np.testing.assert_array_equal(fast[0, 1, :5], 0.0)  # the zero model gets nothing
+    np.testing.assert_array_equal(fast[1, 1, :5], 1.0)
+    np.testing.assert_allclose(fast[:, 1, 5:10], 0.5, rtol=0, atol=ulps)
+    np.testing.assert_allclose(fast.sum(axis=0), 1.0, rtol=0, atol=ulps)
+
+
+def test_two_source_fast_path_threads_cover_every_bin(rng):
+    # large enough for the shared thread pool: every column must be written
+    models = rng.random((2, 1 << 18)).astype(np.float32)
+    masks = ds.ratio_masks(models, power=2)
+    expected = models.astype(np.float64) ** 2 / (models.astype(np.float64) ** 2).sum(axis=0)
+    np.testing.assert_allclose(masks, expected, rtol=1e-6)

@@ -63,8 +63,9 @@ def ratio_gain(values, power, tiny, out):
     """THE ratio-mask rule, for one bin: ``out[j] = (v_j / z)^p / sum_k (v_k / z)^p``.
 
     ``z = max_k v_k`` keeps every power <= 1 (no overflow); where ``z < tiny`` (all zero or
-    subnormal) every source gets ``1 / J``.  Used by :func:`ratio_masks_rows` (hence
+    subnormal) every source gets ``1 / J``.  Used by :func:`ratio_masks_cols` (hence
     ``dsp_separate.ratio_masks``) and by the initialisation of the Wiener EM kernel.
+    Powers 1 and 2 are exact products (no ``pow`` call).
     """
     n = values.shape[0]
     z = 0.0
@@ -79,7 +80,9 @@ def ratio_gain(values, power, tiny, out):
     total = 0.0
     for j in range(n):
         r = np.float64(values[j]) / z
-        if power != 1.0:
+        if power == 2.0:
+            r = r * r
+        elif power != 1.0:
             r = r**power
         out[j] = r
         total += r
@@ -88,11 +91,46 @@ def ratio_gain(values, power, tiny, out):
 
 
 @jit(nogil=True)
-def ratio_masks_rows(models, power, tiny, out):
-    """:func:`ratio_gain` for every column of ``models`` (J, N), written to ``out`` (J, N)."""
-    n_src, n = models.shape
+def ratio_masks_cols(models, power, tiny, lo, hi, out):
+    r"""The ratio-mask rule for columns ``lo:hi`` of ``models`` (J, N), written to ``out``.
+
+    Two sources (REPET, RPCA, 2DFT, HPSS-like models) take a one-pass path: with
+    :math:`a \ge b` (either order), :math:`r = (b / a)^p` and the masks are
+    :math:`1 / (1 + r)` and :math:`r / (1 + r)` -- the rule of :func:`ratio_gain`
+    (:math:`z = a`), with one division for ``p`` in {1, 2} and no ``pow``; it equals the
+    general path to a few ulps of float64.  Arithmetic is in float64 whatever the dtype of
+    ``out``.  Other source counts call :func:`ratio_gain` per bin.
+    """
+    n_src = models.shape[0]
+    if n_src == 2:
+        a_row = models[0]
+        b_row = models[1]
+        o_a = out[0]
+        o_b = out[1]
+        for i in range(lo, hi):
+            a = np.float64(a_row[i])
+            b = np.float64(b_row[i])
+            big = a if a >= b else b
+            if big < tiny:
+                o_a[i] = 0.5
+                o_b[i] = 0.5
+                continue
+            r = (b / a) if a >= b else (a / b)
+            if power == 2.0:
+                r = r * r
+            elif power != 1.0:
+                r = r**power
+            m_big = 1.0 / (1.0 + r)
+            m_small = r * m_big
+            if a >= b:
+                o_a[i] = m_big
+                o_b[i] = m_small
+            else:
+                o_a[i] = m_small
+                o_b[i] = m_big
+        return
     g = np.empty(n_src)
-    for i in range(n):
+    for i in range(lo, hi):
         ratio_gain(models[:, i], power, tiny, g)
         for j in range(n_src):
             out[j, i] = g[j]

@@ -49,7 +49,7 @@ from .._validation import (
     check_sr,
     describe,
 )
-from ..base import Masks, Models, Separator, Tags
+from ..base import Models, Separator, Tags
 from ..exceptions import ParameterError
 from ..masks import MASK_TYPES, _check_power
 
@@ -557,19 +557,6 @@ def _repet_sim_model(S, k, min_distance, threshold, cut=True, neighbours=None):
     return out
 
 
-def _soft_masks(S, W):
-    """The soft masks of the models ``W`` and ``S - W`` (``0 <= W <= S``) with power 1.
-
-    The package's ratio rule reduces to :math:`W / S` here; computed in place in ``W`` (two
-    passes, where the shared mask stage would stack both models and divide by their
-    maximum: a third of REPET's time).  Silent bins (:math:`S = 0`) are background.
-    """
-    nonzero = S > 0
-    np.divide(W, S, out=W, where=nonzero)
-    np.copyto(W, 1.0, where=~nonzero)
-    return {"background": W, "foreground": np.subtract(1.0, W, dtype=W.dtype)}
-
-
 def _high_pass(W, S, bins):
     """Bins below the cut-off are background: the model equals the mixture there."""
     if bins > 0:
@@ -614,10 +601,9 @@ class _RepetBase(Separator):
 
     def _models(self, S, W, sr, stft):
         W = _high_pass(W, S, self._high_pass_bins(sr, stft))
-        if self.mask == "soft" and float(self.power) == 1.0 and not self.wiener_iterations:
-            return Masks(_soft_masks(S, W), residual=False)
-        foreground = S - W
-        np.maximum(foreground, 0, out=foreground)
+        # W = min(model, S) or S itself, element by element: S - W >= 0 exactly.  The shared
+        # mask stage (one pass for two sources) makes the masks; silent bins get 0.5 / 0.5.
+        foreground = np.subtract(S, W)
         return Models({"background": W, "foreground": foreground}, mask=self.mask,
                       power=self.power, wiener_iterations=self.wiener_iterations)
 
