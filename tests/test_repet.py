@@ -120,6 +120,29 @@ def test_repet_model_long_segments_use_selection():
 
 
 @pytest.mark.kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_radix_medians_equal_numpy_on_hard_values(dtype):
+    """The medians are built from the values' bit patterns, 64 columns at a time: more than
+    64 bins / positions (partial blocks), ties, zeros, subnormals and values from 1e-30 to
+    1e30, even and odd counts -- exactly numpy's median."""
+    rng = np.random.default_rng(11)
+    S = rng.random((150, 141)) * 10.0 ** rng.integers(-30, 30, (150, 141))
+    S[rng.random(S.shape) < 0.2] = 0.0
+    S[rng.random(S.shape) < 0.1] = 0.5
+    S[:3] = np.finfo(dtype).tiny / 4  # subnormal rows
+    S = S.astype(dtype)
+    ulp = 2 * np.finfo(dtype).eps  # the mean of the two middle values, rounded in dtype
+    for p in (2, 47, 70):  # 71 / 3 segments (odd / even counts), > 64 positions per period
+        np.testing.assert_allclose(R.repet_model(S, p), naive_repet_model(S, p), rtol=ulp,
+                                   atol=0)
+    idx, count = R._similar_frames(S, 9, 2, 0.0)
+    W = R._repet_sim_model(S, 9, 2, 0.0, cut=False, neighbours=(idx, count))
+    for t in range(S.shape[1]):
+        expected = np.median(S[:, idx[t, :count[t]]], axis=1) if count[t] else S[:, t]
+        np.testing.assert_allclose(W[:, t], expected, rtol=ulp, atol=0)
+
+
+@pytest.mark.kernels
 def test_adaptive_model_equals_reference():
     rng = np.random.default_rng(2)
     S = rng.random((5, 60))

@@ -12,6 +12,11 @@
   then the minimum with the mixture.
 
 Medians follow numpy's convention (the mean of the two middle values for an even count).
+REPET's and REPET-SIM's medians are *radix selections* (:func:`_radix_medians`): the
+bit patterns of non-negative floats sort like the floats, so the middle value of each of 64
+columns is built bit by bit with branch-free counting passes that the compiler vectorises
+(31 passes for float32) -- about 4x faster than a quickselect per column for 100 values.
+Adaptive REPET keeps the quickselect (:func:`_median_inplace`).
 """
 
 from __future__ import annotations
@@ -84,27 +89,102 @@ def _select(buf, m, kth):
     return buf[kth]
 
 
+
+_LANES = 64  # columns per block of the radix medians: m x 64 keys stay in the L1 cache
+
+
 @jit(nogil=True)
-def segment_model(S, period, cut, out):
+def _radix_medians(keys, m, nb, n_bits, hi_key, lo_key, cnt, cand):
+    """Medians of the columns ``0:nb`` of ``keys[:m]``, ``n`` values per column at once.
+
+    ``keys`` (>= m, >= nb) int32 / int64: the bit patterns of non-negative floats, which
+    sort like the floats.  For each column the ``kth = m // 2`` smallest key is built bit
+    by bit from the top: the largest ``K`` with ``#{keys < K} <= kth`` is that key (one
+    vectorised counting pass over the ``m`` rows per bit: ``n_bits`` passes, no branches,
+    no reordering, instead of a quickselect per column).  ``hi_key[j]`` receives it; for an
+    even ``m``, ``lo_key[j]`` receives the ``kth - 1`` smallest (the key itself if it is
+    repeated, else the largest key below it: one more pass).
+    """
+    kth = m // 2
+    one = keys.dtype.type(1)
+    for j in range(nb):
+        hi_key[j] = 0
+    for bit in range(n_bits - 1, -1, -1):
+        step = one << bit
+        for j in range(nb):
+            cand[j] = hi_key[j] | step
+            cnt[j] = 0
+        for i in range(m):
+            row = keys[i]
+            for j in range(nb):
+                cnt[j] += np.int32(row[j] < cand[j])
+        for j in range(nb):
+            if cnt[j] <= kth:
+                hi_key[j] = cand[j]
+    if m % 2 == 0:
+        for j in range(nb):
+            cnt[j] = 0
+            cand[j] = -1
+        for i in range(m):
+            row = keys[i]
+            for j in range(nb):
+                v = row[j]
+                below = v < hi_key[j]
+                cnt[j] += np.int32(below)
+                if below and v > cand[j]:
+                    cand[j] = v
+        for j in range(nb):
+            lo_key[j] = hi_key[j] if cnt[j] <= kth - 1 else cand[j]
+
+
+@jit(nogil=True)
+def _median_of_keys(hi_val, lo_val, m, j):
+    """The median from the middle value(s) (float views of the keys), numpy's convention."""
+    if m % 2 == 1:
+        return hi_val[j]
+    return 0.5 * (lo_val[j] + hi_val[j])
+
+
+@jit(nogil=True)
+def segment_model(S, SI, period, cut, hi_val, hi_key, lo_val, lo_key, out):
     """REPET model of every row of ``S`` (R, T) for ``period`` frames, written to ``out``.
 
     ``out[r, t] = min(median_j S[r, (t % period) + j * period], S[r, t])`` over the segments
     ``j`` that reach that position (the last segment may be partial); without the minimum
-    when ``cut`` is False (KAM's periodic kernel).
+    when ``cut`` is False (KAM's periodic kernel).  ``S`` is non-negative and ``SI`` its bit
+    patterns (``S.view(int32 / int64)``); the medians of up to ``_LANES`` positions in the
+    period are taken together (:func:`_radix_medians`) from the segments' rows.
+    ``hi_val``/``lo_val`` (``_LANES``,) float scratch, ``hi_key``/``lo_key`` their views.
     """
     R, T = S.shape
     n_seg = (T + period - 1) // period
-    buf = np.empty(n_seg, dtype=S.dtype)
+    full = T - (n_seg - 1) * period  # positions 0:full are in every segment, the rest one less
+    n_bits = SI.itemsize * 8 - 1
+    keys = np.empty((n_seg, _LANES), dtype=SI.dtype)
+    cnt = np.empty(_LANES, dtype=np.int32)
+    cand = np.empty(_LANES, dtype=SI.dtype)
+    p = min(period, T)
     for r in range(R):
-        for t in range(min(period, T)):
-            m = 0
-            for j in range(t, T, period):
-                buf[m] = S[r, j]
-                m += 1
-            med = _median_inplace(buf, m)
-            for j in range(t, T, period):
-                v = S[r, j]
-                out[r, j] = med if (med < v or not cut) else v
+        t0 = 0
+        while t0 < p:
+            t1 = min(t0 + _LANES, p)
+            if t0 < full:
+                t1 = min(t1, full)
+                m = n_seg
+            else:
+                m = n_seg - 1
+            nb = t1 - t0
+            for i in range(m):
+                base = t0 + i * period
+                for j in range(nb):
+                    keys[i, j] = SI[r, base + j]
+            _radix_medians(keys, m, nb, n_bits, hi_key, lo_key, cnt, cand)
+            for j in range(nb):
+                med = _median_of_keys(hi_val, lo_val, m, j)
+                for t in range(t0 + j, T, period):
+                    v = S[r, t]
+                    out[r, t] = med if (med < v or not cut) else v
+            t0 = t1
 
 
 @jit(nogil=True)
@@ -217,29 +297,39 @@ def topk_similar(G, min_distance, threshold, k, idx, count):
 
 
 @jit(nogil=True)
-def neighbour_model(VT, idx, count, lo, hi, cut, out):
+def neighbour_model(VT, VI, idx, count, lo, hi, cut, hi_val, hi_key, lo_val, lo_key, out):
     """REPET-SIM model of frames ``lo:hi``.
 
     ``out[t, f] = min(median_i VT[idx[t, i], f], VT[t, f])`` over ``i < count[t]`` (without
     the minimum when ``cut`` is False: KAM's similarity kernel).
 
-    ``VT`` (T, F) is the magnitude spectrogram with frames as rows.  A frame with no
-    selected neighbour (``count[t] == 0``) is its own model (all background).
+    ``VT`` (T, F) is the (non-negative) magnitude spectrogram with frames as rows, ``VI``
+    its bit patterns (``VT.view(int32 / int64)``).  A frame with no selected neighbour
+    (``count[t] == 0``) is its own model (all background).  The medians of ``_LANES``
+    bins are taken together (:func:`_radix_medians`, contiguous reads of each neighbour
+    frame).  ``hi_val``/``lo_val`` (``_LANES``,) float scratch, ``hi_key``/``lo_key`` their
+    integer views.
     """
     T, F = VT.shape
     k = idx.shape[1]
-    gathered = np.empty((F, max(k, 1)), dtype=VT.dtype)  # neighbours of one frame, by bin
+    n_bits = VI.itemsize * 8 - 1
+    keys = np.empty((max(k, 1), _LANES), dtype=VI.dtype)
+    cnt = np.empty(_LANES, dtype=np.int32)
+    cand = np.empty(_LANES, dtype=VI.dtype)
     for t in range(lo, hi):
         m = count[t]
         if m == 0:
             for f in range(F):
                 out[t, f] = VT[t, f]
             continue
-        for i in range(m):  # contiguous reads of each neighbour frame
-            row = idx[t, i]
-            for f in range(F):
-                gathered[f, i] = VT[row, f]
-        for f in range(F):
-            med = _median_inplace(gathered[f], m)
-            v = VT[t, f]
-            out[t, f] = med if (med < v or not cut) else v
+        for f0 in range(0, F, _LANES):
+            nb = min(_LANES, F - f0)
+            for i in range(m):
+                row = idx[t, i]
+                for j in range(nb):
+                    keys[i, j] = VI[row, f0 + j]
+            _radix_medians(keys, m, nb, n_bits, hi_key, lo_key, cnt, cand)
+            for j in range(nb):
+                med = _median_of_keys(hi_val, lo_val, m, j)
+                v = VT[t, f0 + j]
+                out[t, f0 + j] = med if (med < v or not cut) else v

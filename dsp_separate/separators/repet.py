@@ -336,11 +336,26 @@ def repet_model(S: np.ndarray, period: int) -> np.ndarray:
     return _repet_model(S, period)
 
 
+def _keys(A):
+    """The bit patterns of a C-contiguous non-negative float array (same order as the
+    values), for the radix medians of ``_kernels.repet``."""
+    return A.view(np.int32 if A.dtype == np.float32 else np.int64)
+
+
+def _median_scratch(dtype):
+    """(hi_val, hi_key, lo_val, lo_key): per-thread scratch of the radix medians."""
+    hi_val = np.empty(_krepet._LANES, dtype=dtype)
+    lo_val = np.empty(_krepet._LANES, dtype=dtype)
+    return hi_val, _keys(hi_val), lo_val, _keys(lo_val)
+
+
 def _repet_model(S, period, cut=True):
     rows = _frames_of_rows(S)
+    keys = _keys(rows)
     out = np.empty_like(rows)
     _rows_in_threads(
-        lambda lo, hi: _krepet.segment_model(rows[lo:hi], period, cut, out[lo:hi]),
+        lambda lo, hi: _krepet.segment_model(rows[lo:hi], keys[lo:hi], period, cut,
+                                             *_median_scratch(rows.dtype), out[lo:hi]),
         rows.shape[0])
     return out.reshape(S.shape)
 
@@ -550,7 +565,8 @@ def _repet_sim_model(S, k, min_distance, threshold, cut=True, neighbours=None):
         WT = np.empty_like(VT)
 
         def work(lo, hi, VT=VT, WT=WT):
-            _krepet.neighbour_model(VT, idx, count, lo, hi, cut, WT)
+            _krepet.neighbour_model(VT, _keys(VT), idx, count, lo, hi, cut,
+                                    *_median_scratch(VT.dtype), WT)
 
         in_threads(work, T, min_items=64)
         flat_out[c] = WT.T
