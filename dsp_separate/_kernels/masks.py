@@ -94,12 +94,19 @@ def ratio_gain(values, power, tiny, out):
 def ratio_masks_cols(models, power, tiny, lo, hi, out):
     r"""The ratio-mask rule for columns ``lo:hi`` of ``models`` (J, N), written to ``out``.
 
-    Two sources (REPET, RPCA, 2DFT, HPSS-like models) take a one-pass path: with
-    :math:`a \ge b` (either order), :math:`r = (b / a)^p` and the masks are
-    :math:`1 / (1 + r)` and :math:`r / (1 + r)` -- the rule of :func:`ratio_gain`
-    (:math:`z = a`), with one division for ``p`` in {1, 2} and no ``pow``; it equals the
-    general path to a few ulps of float64.  Arithmetic is in float64 whatever the dtype of
-    ``out``.  Other source counts call :func:`ratio_gain` per bin.
+    Two sources (REPET, RPCA, 2DFT, KAM with two kernels) take one branch-free pass that
+    the compiler vectorises, with the rule of :func:`ratio_gain` (bins whose larger model
+    is below ``tiny`` get 0.5 / 0.5):
+
+    * ``p = 1``: :math:`m_a = a' / (a' + b')` with :math:`a' = a / 2, b' = b / 2` (the
+      halves cannot overflow), one division per bin;
+    * ``p = 2``: both divided by :math:`z = \max(a, b)`, squared, then normalised (no
+      ``pow``);
+    * other ``p``: :math:`r = (\min / \max)^p`, masks :math:`1 / (1 + r)` and
+      :math:`r / (1 + r)`.
+
+    They equal the general path to a few ulps of float64 (the arithmetic is float64 whatever
+    the dtype of ``out``).  Other source counts call :func:`ratio_gain` per bin.
     """
     n_src = models.shape[0]
     if n_src == 2:
@@ -107,27 +114,44 @@ def ratio_masks_cols(models, power, tiny, lo, hi, out):
         b_row = models[1]
         o_a = out[0]
         o_b = out[1]
-        for i in range(lo, hi):
-            a = np.float64(a_row[i])
-            b = np.float64(b_row[i])
-            big = a if a >= b else b
-            if big < tiny:
-                o_a[i] = 0.5
-                o_b[i] = 0.5
-                continue
-            r = (b / a) if a >= b else (a / b)
-            if power == 2.0:
-                r = r * r
-            elif power != 1.0:
-                r = r**power
-            m_big = 1.0 / (1.0 + r)
-            m_small = r * m_big
-            if a >= b:
-                o_a[i] = m_big
-                o_b[i] = m_small
-            else:
-                o_a[i] = m_small
-                o_b[i] = m_big
+        if power == 1.0:
+            for i in range(lo, hi):
+                a = np.float64(a_row[i])
+                b = np.float64(b_row[i])
+                silent = max(a, b) < tiny
+                a = 0.5 * a
+                b = 0.5 * b
+                inv = 1.0 / (1.0 if silent else a + b)
+                o_a[i] = 0.5 if silent else a * inv
+                o_b[i] = 0.5 if silent else b * inv
+        elif power == 2.0:
+            for i in range(lo, hi):
+                a = np.float64(a_row[i])
+                b = np.float64(b_row[i])
+                z = max(a, b)
+                silent = z < tiny
+                inv = 1.0 / (1.0 if silent else z)
+                a = a * inv
+                b = b * inv
+                a = a * a
+                b = b * b
+                inv = 1.0 / (1.0 if silent else a + b)
+                o_a[i] = 0.5 if silent else a * inv
+                o_b[i] = 0.5 if silent else b * inv
+        else:
+            for i in range(lo, hi):
+                a = np.float64(a_row[i])
+                b = np.float64(b_row[i])
+                big = max(a, b)
+                if big < tiny:
+                    o_a[i] = 0.5
+                    o_b[i] = 0.5
+                    continue
+                r = (min(a, b) / big) ** power
+                m_big = 1.0 / (1.0 + r)
+                m_small = r * m_big
+                o_a[i] = m_big if a >= b else m_small
+                o_b[i] = m_small if a >= b else m_big
         return
     g = np.empty(n_src)
     for i in range(lo, hi):
