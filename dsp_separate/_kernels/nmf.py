@@ -1,16 +1,18 @@
 r"""Fused element-wise kernels of the β-divergence multiplicative updates.
 
 The matrix products (:math:`WH`, :math:`W^T A`, :math:`A H^T`) go through BLAS (numpy
-``matmul``); what is left of an iteration is element-wise over the ``(n_freq, n_frames)``
-matrices, done here in one pass each so that no full-size temporary is made:
+``matmul``); what is left of an iteration is element-wise, done here in one pass over a
+block of frames (the solver sweeps column blocks of ``V`` whose buffers stay in cache):
 
-* :func:`beta_ratios` turns the approximation :math:`\Lambda = WH` into, in place,
-  :math:`\Lambda^{\beta-1}` and writes :math:`A = V \odot \Lambda^{\beta-2}` into a second
-  buffer (for β = 1 only :math:`A = V / \Lambda`, in place, since :math:`\Lambda^0 = 1`),
-  returning the β-divergence :math:`D_\beta(V | \Lambda)` of the same pass when asked;
+* :func:`beta_ratios` turns the approximation :math:`\Lambda = WH` of frames
+  ``lo .. lo + n`` into, in place, :math:`\Lambda^{\beta-1}` and writes
+  :math:`A = V \odot \Lambda^{\beta-2}` into a second buffer (for β = 1 only
+  :math:`A = V / \Lambda`, in place, since :math:`\Lambda^0 = 1`), returning the
+  β-divergence :math:`D_\beta(V | \Lambda)` of the same pass when asked;
 * :func:`mu_update` applies :math:`X \leftarrow X \odot (N / D)^\gamma` to a factor.
 
-Serial ``nogil`` kernels; each compiles once per dtype (float32, float64).
+Serial ``nogil`` kernels (the solver runs them in the package's thread pool); each compiles
+once per dtype (float32, float64).
 """
 
 from __future__ import annotations
@@ -23,22 +25,24 @@ from .._config import jit
 
 
 @jit(nogil=True)
-def beta_ratios(V, L, A, beta, floor, want_div):  # pragma: no cover - compiled
+def beta_ratios(V, lo, L, A, beta, floor, want_div):  # pragma: no cover - compiled
     """In place: ``L <- max(L, floor)**(beta-1)``, ``A <- V * max(L, floor)**(beta-2)``.
 
-    For ``beta == 1`` ``A`` is not touched and ``L`` becomes ``V / max(L, floor)`` (the only
-    matrix the KL updates need); for ``beta == 2`` nothing is written (``L**1 = L``,
-    ``V * L**0 = V``).  Returns the β-divergence sum (float64) of ``V`` from the approximation
+    ``L`` and ``A`` are ``(n_freq, n)`` and hold frames ``lo .. lo + n`` of ``V``
+    (``(n_freq, n_frames)``; ``V[:, lo + t]`` pairs with ``L[:, t]``).  For ``beta == 1``
+    ``A`` is not touched and ``L`` becomes ``V / max(L, floor)`` (the only matrix the KL
+    updates need); for ``beta == 2`` nothing is written (``L**1 = L``, ``V * L**0 = V``).
+    Returns the β-divergence sum (float64) of those frames of ``V`` from the approximation
     as it was on entry when ``want_div`` is true, else 0.  The caller floors ``V`` for
     ``beta == 0``.
     """
-    n_f, n_t = V.shape
+    n_f, n_t = L.shape
     total = 0.0
     one = L.dtype.type(1.0)
     if beta == 1.0:
         for f in range(n_f):
             for t in range(n_t):
-                x = V[f, t]
+                x = V[f, lo + t]
                 y = max(L[f, t], floor)
                 r = x / y
                 if want_div:
@@ -51,12 +55,12 @@ def beta_ratios(V, L, A, beta, floor, want_div):  # pragma: no cover - compiled
         if want_div:
             for f in range(n_f):
                 for t in range(n_t):
-                    d = V[f, t] - L[f, t]
+                    d = V[f, lo + t] - L[f, t]
                     total += 0.5 * d * d
     elif beta == 0.0:
         for f in range(n_f):
             for t in range(n_t):
-                x = V[f, t]
+                x = V[f, lo + t]
                 y = max(L[f, t], floor)
                 inv = one / y
                 r = x * inv
@@ -69,7 +73,7 @@ def beta_ratios(V, L, A, beta, floor, want_div):  # pragma: no cover - compiled
         bm2 = beta - 2.0
         for f in range(n_f):
             for t in range(n_t):
-                x = V[f, t]
+                x = V[f, lo + t]
                 y = max(L[f, t], floor)
                 p = math.exp(bm2 * math.log(y))  # y**(beta-2)
                 b = y * p  # y**(beta-1)
@@ -106,5 +110,5 @@ def warm_up() -> None:
     """Compile both kernels for float32 and float64 (used by benchmarks only)."""
     for dt in (np.float32, np.float64):
         V = np.ones((2, 2), dt)
-        beta_ratios(V, V.copy(), V.copy(), 1.0, dt(1e-9), True)
+        beta_ratios(V, 0, V.copy(), V.copy(), 1.0, dt(1e-9), True)
         mu_update(V.copy(), V, V, 1.0)

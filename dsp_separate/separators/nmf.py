@@ -75,6 +75,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import threading
@@ -269,7 +270,7 @@ def beta_divergence(V, Lambda, beta=1.0) -> float:
         V2, L2 = V2[None], L2[None]
     floor = _floor_of(V2)
     Vf = np.maximum(V2, floor) if beta == 0 else V2
-    return float(beta_ratios(Vf, L2, np.empty_like(L2), beta, floor, True))
+    return float(beta_ratios(Vf, 0, L2, np.empty_like(L2), beta, floor, True))
 
 
 # ---------------------------------------------------------------------------- the solver
@@ -281,22 +282,61 @@ def beta_divergence(V, Lambda, beta=1.0) -> float:
 _SOLVER_LOCK = threading.RLock()
 
 
+#: Target size in bytes of one ``(n_freq, block)`` buffer of the column-block sweep: the
+#: two or three buffers of a thread stay in its core's cache.
+_BLOCK_BYTES = 1 << 21
+
+#: Fewest column blocks per thread before a sweep is split over threads.
+_MIN_BLOCKS_PER_THREAD = 4
+
+
+def _sweep_plan(F: int, N: int, itemsize: int) -> tuple[int, list]:
+    """Block width and the (first, stop) frames of each group of blocks (one per thread)."""
+    from .._config import n_threads_for
+
+    nb = int(min(N, max(16, _BLOCK_BYTES // (F * itemsize))))
+    n_blocks = -(-N // nb)
+    n_groups = n_threads_for(n_blocks, _MIN_BLOCKS_PER_THREAD)
+    edges = [min(N, nb * (n_blocks * g // n_groups)) for g in range(n_groups + 1)]
+    return nb, list(zip(edges[:-1], edges[1:]))
+
+
 def _solve(V2, W, H, *, beta, max_iter, tol, update_W, update_H, free, l1_H, l2_W,
            normalize_W, every=1):
-    """Multiplicative updates in place on ``W`` (F, K) and ``H`` (K, N); returns info."""
+    r"""Multiplicative updates in place on ``W`` (F, K) and ``H`` (K, N); returns info.
+
+    One iteration is one sweep over column blocks of ``V`` (``nb`` frames each, their
+    buffers in cache; the groups of blocks run in the package's threads, BLAS limited to one
+    thread each).  Iteration :math:`n` first updates ``W`` from the sums the previous sweep
+    accumulated, :math:`W_n = W_{n-1} \odot (\sum_b R_b H_b^T / \sum_b P_b H_b^T)^\gamma`
+    with :math:`R_b, P_b` the ratio matrices of :math:`(W_{n-1}, H_{n-1})` on block
+    :math:`b`, then sweeps: for each block, :math:`\Lambda_b = W_n H_{n-1,b}`, its ratios
+    give the exact H update of the block's columns :math:`H_{n,b}` (they depend on no other
+    column), then :math:`\Lambda_b = W_n H_{n,b}` again, whose ratios are summed into the
+    numerator and denominator of the next W update, and whose divergence (when wanted) is
+    that of the iterate :math:`(W_n, H_n)`.  This is exactly the alternating update of
+    scikit-learn's ``solver="mu"`` (W from :math:`(W_{n-1}, H_{n-1})`, then H from
+    :math:`(W_n, H_{n-1})`) — only the summation order of the W sums differs — with no
+    ``(F, N)`` temporary: each iteration reads ``V`` once.  For β = 2 the denominators are
+    :math:`W^T W H_b` and :math:`W (H H^T)` and no ratio matrix is formed.
+    """
+    from .._config import in_threads
     from .._kernels.nmf import beta_ratios, mu_update
 
     floor = _floor_of(V2)
     if beta == 0:
         V2 = np.maximum(V2, V2.dtype.type(floor))
     gamma = _gamma(beta)
-    L = np.empty_like(V2)
-    A = L if beta in (1.0, 2.0) else np.empty_like(V2)
-    # the numerator matrix V * L**(beta-2): the data itself for beta = 2, V / L in L for 1
-    num_mat = V2 if beta == 2.0 else (L if beta == 1.0 else A)
+    dt = V2.dtype
+    F, N = V2.shape
+    K = W.shape[1]
+    nb, groups = _sweep_plan(F, N, dt.itemsize)
+    three = beta not in (1.0, 2.0)  # a second ratio buffer
+    bufs = [(np.empty(F * nb, dt), np.empty(F * nb, dt) if three else None) for _ in groups]
     n_free = free.size
-    all_free = n_free == W.shape[1]
+    all_free = n_free == K
     objective = []
+    at = []  # the iterations whose objective was computed
     n_iter = 0
     converged = False
 
@@ -308,55 +348,118 @@ def _solve(V2, W, H, *, beta, max_iter, tol, update_W, update_H, free, l1_H, l2_
             p += 0.5 * l2_W * float(np.square(W, dtype=np.float64).sum())
         return p
 
-    at = []  # the iterations whose objective was computed
-    while True:
-        np.matmul(W, H, out=L)
-        want = n_iter % every == 0 or n_iter >= max_iter
-        div = float(beta_ratios(V2, L, A, beta, floor, want))
-        if want:
-            objective.append(div + penalty())
-            at.append(n_iter)
-            if len(objective) > 1:
+    def sweep(h_step, accumulate, want):
+        """One pass over the blocks; returns (divergence, numerator sum, denominator sum)."""
+        if not (h_step or accumulate or want):
+            return 0.0, None, None
+        if h_step:
+            if beta == 1.0:
+                den_col = W.sum(axis=0)[:, None] + l1_H
+            elif beta == 2.0:
+                WtW = W.T @ W
+        out = [None] * len(groups)
+
+        def work(g0, g1):
+            for g in range(g0, g1):
+                first, stop = groups[g]
+                Lflat, Aflat = bufs[g]
+                div = 0.0
+                num = np.zeros((F, K)) if accumulate else None
+                # KL: row sums of H; beta = 2: H H^T; else P H^T
+                den = (np.zeros(K) if beta == 1.0 else np.zeros((K, K)) if beta == 2.0
+                       else np.zeros((F, K))) if accumulate else None
+                for lo in range(first, stop, nb):
+                    hi = min(lo + nb, stop)
+                    n = hi - lo
+                    L = Lflat[:F * n].reshape(F, n)
+                    A = Aflat[:F * n].reshape(F, n) if three else L
+                    Hb = np.array(H[:, lo:hi])  # contiguous copy
+                    if h_step:
+                        if beta == 2.0:
+                            numH = W.T @ V2[:, lo:hi]
+                            denH = WtW @ Hb
+                        else:
+                            np.matmul(W, Hb, out=L)
+                            beta_ratios(V2, lo, L, A, beta, floor, False)
+                            numH = W.T @ A
+                            denH = (np.repeat(den_col, n, axis=1) if beta == 1.0
+                                    else W.T @ L)
+                        if l1_H and beta != 1.0:
+                            denH += l1_H
+                        mu_update(Hb, numH, denH, gamma)
+                        H[:, lo:hi] = Hb
+                    if want or (accumulate and beta != 2.0):
+                        np.matmul(W, Hb, out=L)
+                        div += beta_ratios(V2, lo, L, A, beta, floor, want)
+                    if accumulate:
+                        if beta == 1.0:
+                            num += L @ Hb.T
+                            den += Hb.sum(axis=1)
+                        elif beta == 2.0:
+                            num += V2[:, lo:hi] @ Hb.T
+                            den += Hb @ Hb.T
+                        else:
+                            num += A @ Hb.T
+                            den += L @ Hb.T
+                out[g] = (div, num, den)
+
+        in_threads(work, len(groups), 1, len(groups))
+        div = sum(o[0] for o in out)
+        if not accumulate:
+            return div, None, None
+        num, den = out[0][1], out[0][2]
+        for o in out[1:]:
+            num += o[1]
+            den += o[2]
+        return div, num, den
+
+    def update_w(num, den):
+        num = num if all_free else num[:, free]
+        if beta == 1.0:
+            den = np.broadcast_to(den[free], num.shape)
+        elif beta == 2.0:
+            den = W @ den[:, free]
+        elif not all_free:
+            den = den[:, free]
+        Wf = W if all_free else np.ascontiguousarray(W[:, free])
+        den = np.array(den, dtype=dt)  # contiguous, in the working dtype
+        if l2_W:
+            den += l2_W * Wf
+        mu_update(Wf, np.ascontiguousarray(num, dtype=dt), den, gamma)
+        if normalize_W:
+            norms = np.sqrt(np.square(Wf).sum(axis=0))
+            ok = norms > 0
+            Wf[:, ok] /= norms[ok]
+            Hf = H if all_free else H[free]
+            Hf[ok] *= norms[ok, None]
+            if not all_free:
+                H[free] = Hf
+        if not all_free:
+            W[:, free] = Wf
+
+    limit = contextlib.nullcontext()
+    if len(groups) > 1:  # one BLAS thread per sweep thread
+        from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+        limit = threadpool_limits(1, user_api="blas")
+    with limit:
+        learn_W = update_W and n_free > 0
+        div, num, den = sweep(False, learn_W, True)
+        objective.append(div + penalty())
+        at.append(0)
+        while n_iter < max_iter:
+            if learn_W:
+                update_w(num, den)
+            n_iter += 1
+            want = n_iter % every == 0 or n_iter >= max_iter
+            div, num, den = sweep(update_H, learn_W and n_iter < max_iter, want)
+            if want:
+                objective.append(div + penalty())
+                at.append(n_iter)
                 prev, cur = objective[-2], objective[-1]
                 if prev - cur <= tol * abs(prev):
                     converged = True
                     break
-        if n_iter >= max_iter:
-            break
-        if update_W and n_free:
-            Hf = H if all_free else np.ascontiguousarray(H[free])
-            num = num_mat @ Hf.T
-            if beta == 1.0:
-                den = np.broadcast_to(Hf.sum(axis=1), num.shape).copy()
-            else:
-                den = L @ Hf.T
-            Wf = W if all_free else np.ascontiguousarray(W[:, free])
-            if l2_W:
-                den += l2_W * Wf
-            mu_update(Wf, num, den, gamma)
-            if normalize_W:
-                norms = np.sqrt(np.square(Wf).sum(axis=0))
-                ok = norms > 0
-                Wf[:, ok] /= norms[ok]
-                Hf = H if all_free else H[free]
-                Hf[ok] *= norms[ok, None]
-                if not all_free:
-                    H[free] = Hf
-            if not all_free:
-                W[:, free] = Wf
-            if update_H:
-                np.matmul(W, H, out=L)
-                beta_ratios(V2, L, A, beta, floor, False)
-        if update_H:
-            num = W.T @ num_mat
-            if beta == 1.0:
-                den = np.broadcast_to(W.sum(axis=0)[:, None], num.shape).copy()
-            else:
-                den = W.T @ L
-            if l1_H:
-                den += l1_H
-            mu_update(H, num, den, gamma)
-        n_iter += 1
     return {"objective": np.asarray(objective), "objective_iterations": np.asarray(at),
             "n_iter": n_iter, "converged": converged}
 
