@@ -16,7 +16,9 @@ Speed (``run``), in one process, A B A B after warm-up:
   ``separate``'s peak traced allocation and peak RSS beside the mixture STFT's size.
 
 ``python -m benchmarks.bench_repet --sim`` (or ``--repet``, ``--rpca``, ``--memory``, any
-combination; ``--quick`` for the short sizes) runs only those parts.
+combination; ``--quick`` for the short sizes) runs only those parts.  ``--sim180`` is the
+issue's own comparison on 180 s of stereo (librosa's recipe run once: about 20 minutes; not
+part of ``run``).
 
 Quality (``quality``): median BSS Eval SDR per source on the dev corpus ``repet`` task,
 scored with ``../shared/peers/score.py`` (the scorer of ``../shared/peers/table.md``), beside
@@ -92,6 +94,43 @@ def rows_sim(seconds: float, sep_seconds: float) -> list[Row]:
     t_sep = time_alone(lambda: sep.separate(y, SR), repeats=1, warmup=1)
     rows.append(Row("REPETSIM().separate(y, sr)", f"{sep_seconds:g} s stereo float32", t_sep,
                     None, note=f"{sep_seconds / t_sep:.0f}x real time"))
+    return rows
+
+
+def rows_sim_long(seconds: float = 180.0) -> list[Row]:
+    """The issue's comparison on ``seconds`` (180 s) of stereo: our REPET-SIM model, then
+    librosa's recipe ONCE (it is quadratic in the frames: about 20 minutes), then ours again
+    (after one warm-up of both on a short excerpt); plus the whole ``REPETSIM().separate``
+    (the paper's method and ``wiener_iterations=1``) as real-time factors."""
+    import dsp_separate as ds
+    from dsp_separate.separators import repet as R
+
+    stft = ds.STFT(2048, 512)
+    y = loop_signal(seconds)
+    S = np.abs(stft.forward(y))
+    d = int(round(1.0 * SR / 512))
+    R.repet_sim_model(S[..., :600], 100, d)
+    _librosa_recipe(S[..., :600], SR, 512)
+    t_a = time_alone(lambda: R.repet_sim_model(S, 100, d), repeats=1, warmup=0)
+    t0 = time.perf_counter()
+    peer = _librosa_recipe(S, SR, 512)
+    t_peer = time.perf_counter() - t0
+    t_b = time_alone(lambda: R.repet_sim_model(S, 100, d), repeats=1, warmup=0)
+    ours = R.repet_sim_model(S, 100, d)
+    diff = float(np.linalg.norm(ours - peer) / np.linalg.norm(peer))
+    rows = [Row("REPET-SIM model (k=100, 1 s) vs nn_filter recipe (median, cosine, 2 s)",
+                f"{seconds:g} s stereo, |STFT| 1025 x {S.shape[-1]}", (t_a + t_b) / 2, t_peer,
+                "librosa nn_filter per channel (run once)", ">= 20x faster",
+                note=f"ours {t_a:.1f} s before and {t_b:.1f} s after librosa's single run; "
+                     f"relative difference of the models {diff:.2f} (different neighbour "
+                     "rules)")]
+    for params in ({}, {"wiener_iterations": 1}):
+        sep = ds.REPETSIM(**params)
+        sep.separate(y[:, : 5 * SR], SR)
+        t_sep = time_alone(lambda sep=sep: sep.separate(y, SR), repeats=1, warmup=0)
+        rows.append(Row(f"REPETSIM({', '.join(f'{k}={v}' for k, v in params.items())})"
+                        ".separate(y, sr)", f"{seconds:g} s stereo float32", t_sep, None,
+                        note=f"{seconds / t_sep:.1f}x real time"))
     return rows
 
 
@@ -187,6 +226,7 @@ def _ours():
         "ds_repet": ds.REPET(),
         "ds_adaptive_repet": ds.AdaptiveREPET(),
         "ds_repet_sim": ds.REPETSIM(),
+        "ds_repet_sim (wiener_iterations=1)": ds.REPETSIM(wiener_iterations=1),
         "ds_ft2d": ds.FT2D(),
         "ds_kam": ds.KAM(),
         "ds_rpca": ds.RPCA(),
@@ -256,6 +296,7 @@ if __name__ == "__main__":
 
     quick = "--quick" in sys.argv
     parts = {"sim": lambda: rows_sim(15 if quick else 60, 30 if quick else 180),
+             "sim180": lambda: rows_sim_long(20 if quick else 180),
              "repet": lambda: rows_repet(30 if quick else 180),
              "rpca": lambda: rows_rpca(10 if quick else 30),
              "memory": lambda: rows_memory(20 if quick else 600)}

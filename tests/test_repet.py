@@ -103,6 +103,17 @@ def test_beat_spectrum_equals_direct_autocorrelation():
     assert R.beat_spectrum(np.stack([S, S])).shape == (2, 40)
 
 
+def test_float32_beat_spectrum_agrees_with_float64():
+    """float32 spectrograms take float32 FFTs (sums in float64): same beat spectrum to
+    1e-5 of its peak, same period."""
+    bg, fg = periodic_mixture()
+    S = np.abs(ds.stft(bg + fg, **STFT))
+    b64 = R.beat_spectrum(S)
+    b32 = R.beat_spectrum(S.astype(np.float32))
+    np.testing.assert_allclose(b32, b64, atol=1e-5)
+    assert R.repeating_period(b32, 12, 120) == R.repeating_period(b64, 12, 120)
+
+
 @pytest.mark.kernels
 @pytest.mark.parametrize("p", [1, 5, 7, 40, 55])
 def test_repet_model_equals_numpy_median(p):

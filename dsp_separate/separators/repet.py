@@ -94,15 +94,19 @@ def _autocorrelation_sum(rows, n_lags):
     acc = np.zeros(nfft // 2 + 1, dtype=np.float64)
     chunk = max(1, (1 << 22) // max(1, nfft))  # about 32 MB of spectrum at a time
     for lo in range(0, R, chunk):
+        # float32 rows give float32 FFTs (half the work); the sum is accumulated in float64
         spec = sfft.rfft(rows[lo:lo + chunk], n=nfft, axis=-1, workers=-1)
-        acc += (spec.real ** 2 + spec.imag ** 2).sum(axis=0)
+        power = spec.real * spec.real
+        power += spec.imag * spec.imag
+        acc += power.sum(axis=0, dtype=np.float64)
     return sfft.irfft(acc, n=nfft)[:n_lags]
 
 
 def _beat_spectrum(S):
     """:func:`beat_spectrum` of one (..., F, T) stack, averaged over all rows, unchecked."""
     T = S.shape[-1]
-    rows = _frames_of_rows(S).astype(np.float64)
+    # float32 stays float32 (scaled to <= 1 below, its squares cannot overflow)
+    rows = _frames_of_rows(S).astype(np.float32 if S.dtype == np.float32 else np.float64)
     peak = rows.max(initial=0.0)
     if peak > 0:
         rows /= peak  # scale-free: no overflow of the fourth powers for huge input
