@@ -353,10 +353,11 @@ def _median_scratch(dtype):
     return hi_val, _keys(hi_val), lo_val, _keys(lo_val)
 
 
-def _repet_model(S, period, cut=True):
+def _repet_model(S, period, cut=True, out=None):
+    """:func:`repet_model` unchecked; written to ``out`` (C-contiguous, like ``S``) if given."""
     rows = _frames_of_rows(S)
     keys = _keys(rows)
-    out = np.empty_like(rows)
+    out = np.empty_like(rows) if out is None else out.reshape(rows.shape)
     _rows_in_threads(
         lambda lo, hi: _krepet.segment_model(rows[lo:hi], keys[lo:hi], period, cut,
                                              *_median_scratch(rows.dtype), out[lo:hi]),
@@ -784,7 +785,7 @@ class REPET(_RepetBase):
                 w[...] = s
                 continue
             p = self.find_period(s, sr, stft)
-            w[...] = _repet_model(s, p)
+            _repet_model(s, p, out=w)
         return self._models(S, W, sr, stft)
 
 
