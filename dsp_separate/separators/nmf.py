@@ -57,11 +57,12 @@ with :math:`\Lambda = WH` recomputed before each of the two, and the exponent
 Idier, Theorem 2; the plain updates, :math:`\gamma = 1`, are not guaranteed to for
 :math:`\beta < 1`).  Zeros stay zeros, which is what score-informed NMF relies on.
 
-Implementation: the products go through BLAS (numpy ``matmul``, in float32 when ``V`` is
-float32), the element-wise powers, ratios and the divergence are one fused numba pass over
-the ``(F, T)`` matrices (:mod:`dsp_separate._kernels.nmf`), with two ``(F, T)`` buffers at
-most (one for β = 1, where :math:`\Lambda^{\beta-1} = 1` and :math:`W^T 1`, :math:`1 H^T` are
-column and row sums).
+Implementation: one iteration is one sweep over column blocks of ``V`` whose buffers stay
+in cache (see :func:`_solve`): each block gets its exact H update, then its share of the
+next W update is summed — the same alternating updates, with no ``(F, T)`` temporary and
+``V`` read once per iteration.  The products go through BLAS (numpy ``matmul``, in float32
+when ``V`` is float32), the element-wise powers, ratios and the divergence are one fused
+numba pass per block (:mod:`dsp_separate._kernels.nmf`).
 
 References
 ----------
