@@ -60,6 +60,32 @@ _I_SERIES = np.array([[1.0 / (math.factorial(k) * math.factorial(k + nu)) for k 
                       for nu in (0, 1)])
 
 
+def _lsa_tables():
+    """Interpolants of ``R(v) = exp(s(v) / 2)``, ``s(v) = E1(v) + euler + ln v``, for
+    :func:`lsa_factor`: the power series of ``s`` (40 terms, exact to rounding for v <= 4)
+    at Chebyshev points; on [0, 1/16] as monomials in ``u = 32 v - 1``."""
+    from numpy.polynomial import chebyshev
+
+    k = np.arange(1, 41)
+    coef = -(-1.0) ** k / (k * np.array([math.factorial(int(j)) for j in k], dtype=float))
+
+    def r_of(v):
+        v = np.asarray(v, dtype=float)
+        s = np.zeros_like(v)
+        for c in coef[::-1]:
+            s = (s + c) * v
+        return np.exp(0.5 * s)
+
+    small = chebyshev.cheb2poly(chebyshev.chebinterpolate(lambda u: r_of((u + 1.0) / 32.0),
+                                                          6))
+    edges = np.array([0.0625, 0.25, 1.0, 2.0, 4.0])
+    cheb = _chebyshev_table(r_of, edges, 12)
+    return small, edges, cheb
+
+
+_LSA_SMALL, _LSA_EDGES, _LSA_CHEB = _lsa_tables()
+
+
 @jit(nogil=True)
 def _clenshaw(c, u):
     """sum_j c[j] T_j(u), u in [-1, 1]."""
@@ -168,21 +194,32 @@ def gain_of(kind, xi, gamma):
 def lsa_factor(v):
     """``exp(E1(v) / 2)``, the log-MMSE gain over the Wiener gain, v > 0.
 
-    Most bins of a noisy spectrogram have a small ``v``; there, with
-    ``E1(v) = -euler - ln v + s(v)``, the factor is ``exp(-euler / 2) exp(s / 2) / sqrt(v)``
-    and ``|s / 2| < 0.04`` for v <= 1/16: a short Taylor series replaces the log and the
-    exp (within 1e-15 relative).
+    Within 5e-15 relative of the exact value, and no log or exp below v = 4.  With
+    ``E1(v) = -euler - ln v + s(v)`` (``s`` entire, :data:`_E1_SERIES`) the factor is
+    ``exp(-euler / 2) R(v) / sqrt(v)`` with ``R = exp(s / 2)`` smooth: a degree-6 polynomial
+    on [0, 1/16] (most bins of a noisy spectrogram), Chebyshev interpolants on [1/16, 4]
+    (:data:`_LSA_EDGES`).  From 4 to 34, ``e = E1(v) / 2 < 0.0025`` and ``exp(e)`` is its
+    Taylor polynomial (6 terms); from 34 on, ``E1(v) / 2 < 1.1e-16`` and the factor is 1.
     """
-    if 0.0 < v <= 0.0625:
-        c = _E1_SERIES
-        s = c[5]
-        for k in range(4, -1, -1):
-            s = s * v + c[k]
-        h = 0.5 * s * v
-        e = 1.0 + h * (1.0 + h * (0.5 + h * (1.0 / 6.0 + h * (1.0 / 24.0 + h * (
-            1.0 / 120.0 + h * (1.0 / 720.0 + h / 5040.0))))))
-        return _LSA_C * e / math.sqrt(v)
-    return math.exp(0.5 * exp1(v))
+    if v <= 0.0625:
+        if v <= 0.0:
+            return np.inf
+        u = 32.0 * v - 1.0
+        c = _LSA_SMALL
+        r = c[6]
+        for k in range(5, -1, -1):
+            r = r * u + c[k]
+        return _LSA_C * r / math.sqrt(v)
+    if v < 4.0:
+        i = 0 if v < 0.25 else (1 if v < 1.0 else (2 if v < 2.0 else 3))
+        a = _LSA_EDGES[i]
+        b = _LSA_EDGES[i + 1]
+        r = _clenshaw(_LSA_CHEB[i], (2.0 * v - a - b) / (b - a))
+        return _LSA_C * r / math.sqrt(v)
+    if v >= 34.0:
+        return 1.0
+    e = 0.5 * exp1(v)
+    return 1.0 + e * (1.0 + e * (0.5 + e * (1.0 / 6.0 + e * (1.0 / 24.0 + e / 120.0))))
 
 
 @jit(nogil=True)
@@ -236,34 +273,37 @@ def _smooth_row(x, b, out):
 
 
 @jit(nogil=True)
-def power_frames(X, out):
-    """``out[t, f] = |X[f, t]|^2`` in float64: the power of one (F, T) STFT, frames outer.
+def power_frames(X, t0, out):
+    """``out[t, f] = |X[f, t0 + t]|^2`` in float64: the power of frames ``t0 ..
+    t0 + len(out) - 1`` of one (F, T) STFT, frames outer.
 
     A tiled transpose (8 frames, one cache line of ``X``, at a time), no temporaries.
     """
-    F, T = X.shape
-    for t0 in range(0, T, 8):
-        t1 = min(t0 + 8, T)
+    F = X.shape[0]
+    T = out.shape[0]
+    for s0 in range(0, T, 8):
+        s1 = min(s0 + 8, T)
         for f in range(F):
-            for t in range(t0, t1):
-                v = X[f, t]
+            for t in range(s0, s1):
+                v = X[f, t0 + t]
                 re = np.float64(v.real)
                 im = np.float64(v.imag)
                 out[t, f] = re * re + im * im
 
 
 @jit(nogil=True)
-def gain_masks(G, signal, noise):
-    """``signal[f, t] = G[t, f]``, ``noise[f, t] = 1 - G[t, f]``: the (T, F) gains of the
-    recursions as the two (F, T) masks of the separator, in their dtype, one tiled pass."""
+def gain_masks(G, t0, signal, noise):
+    """``signal[f, t0 + t] = G[t, f]``, ``noise[f, t0 + t] = 1 - G[t, f]``: the (T, F) gains
+    of the recursions as frames ``t0 ..`` of the two (F, T) masks of the separator, in their
+    dtype, one tiled pass."""
     T, F = G.shape
     for f0 in range(0, F, 8):
         f1 = min(f0 + 8, F)
         for t in range(T):
             for f in range(f0, f1):
                 g = G[t, f]
-                signal[f, t] = g
-                noise[f, t] = 1.0 - g
+                signal[f, t0 + t] = g
+                noise[f, t0 + t] = 1.0 - g
 
 
 # ---------------------------------------------------------------------------- decision-directed

@@ -58,6 +58,7 @@ import numbers
 
 import numpy as np
 
+from .._config import in_threads
 from .._kernels import enhance as _k
 from .._stft import STFT
 from .._validation import (
@@ -100,6 +101,11 @@ TRACKERS = ("minimum_statistics", "mcra", "imcra")
 #: Sampling rates the enhancement methods accept (Hz).
 SR_RANGE = (8000, 192000)
 
+# frames per pass of the power / noise / gain / mask chain (float64 buffers of _CHUNK x F)
+_CHUNK = 128
+# spectrogram bins (frames x frequencies) per line above which lines run in threads
+_THREAD_MIN = 1 << 18
+
 _TRACKER_WINDOW_S = {"minimum_statistics": 1.5, "mcra": 0.8, "imcra": 0.8}
 
 # M(D) of Martin (2001), Table III: bias of the minimum of D correlated frames
@@ -125,16 +131,6 @@ def _hann_weights(w: int) -> np.ndarray:
     b = b / b.sum()
     b.setflags(write=False)
     return b
-
-
-def _power_lines(X) -> np.ndarray:
-    """|X|^2 in float64, shape (lines, n_frames, n_freq) contiguous (frames outer)."""
-    F, T = X.shape[-2:]
-    Xl = X.reshape(-1, F, T)
-    P = np.empty((Xl.shape[0], T, F))
-    for i in range(Xl.shape[0]):
-        _k.power_frames(np.ascontiguousarray(Xl[i]), P[i])
-    return P
 
 
 def _as_power(P, name) -> np.ndarray:
@@ -812,53 +808,66 @@ class _Enhancer(Separator):
         shape = X.shape
         F, T = shape[-2:]
         per_channel = self.per_channel or X.ndim < 3
-        if per_channel:
-            P = _power_lines(X)                      # (lines, T, F)
-        else:
-            C = shape[-3]
-            P = _power_lines(X).reshape((-1, C, T, F)).mean(axis=1)
-        n_lines = P.shape[0]
+        C = 1 if per_channel else shape[-3]
+        Xl = np.ascontiguousarray(X.reshape(-1, F, T))
+        n_lines = Xl.shape[0] // C                   # gain lines: channels, or mixtures
         hop_s = stft.hop_length / sr
         kind = self._noise_kind()
         if state is None:
             state = {"lines": [None] * n_lines}
             if kind == "clip":
                 state["clip"] = self._clip_lines(self._clip_psd(stft), shape, per_channel)
-        G = np.empty_like(P)
-        N = np.empty_like(P)
         params = (_tracker_params(kind, hop_s, self.noise_window_s, self.noise_init_s)
                   if kind in TRACKERS else None)
         for i in range(n_lines):
-            st = state["lines"][i]
-            if st is None:
-                st = state["lines"][i] = {
+            if state["lines"][i] is None:
+                state["lines"][i] = {
                     "noise": (_init_state(kind, F, params) if kind in TRACKERS else
                               _init_state("initial", F) if kind == "initial" else None),
                     "gain": self._init_gain_state(F)}
-            if kind in TRACKERS:
-                _track(kind, P[i], params, st["noise"], N[i])
-            elif kind == "initial":
-                n0 = max(1, int(round(float(self.noise) / hop_s)))
-                _k.running_mean_noise(P[i], n0, st["noise"]["acc"], st["noise"]["count"],
-                                      N[i])
-            else:
-                N[i] = state["clip"][i]
-            self._gains(P[i], N[i], st["gain"], sr, stft, G[i])
-        # the masks in the STFT's real dtype (float32 for float32 audio): one cast-transpose
+        n0 = max(1, int(round(float(self.noise) / hop_s))) if kind == "initial" else 0
+        # the masks in the STFT's real dtype (float32 for float32 audio)
         real = np.float32 if X.dtype == np.complex64 else np.float64
-        gain = np.empty(shape, real)
-        rest = np.empty(shape, real)
-        if per_channel:
-            for i, (g, r) in enumerate(zip(gain.reshape(-1, F, T), rest.reshape(-1, F, T))):
-                _k.gain_masks(G[i], g, r)
-        else:  # one gain per mixture, the same for each of its C channels
-            gl = gain.reshape(-1, C, F, T)
-            rl = rest.reshape(-1, C, F, T)
-            for i in range(G.shape[0]):
-                _k.gain_masks(G[i], gl[i, 0], rl[i, 0])
-                gl[i, 1:] = gl[i, 0]
-                rl[i, 1:] = rl[i, 0]
-        return Masks({"signal": gain, "noise": rest}), state
+        gain = np.empty((n_lines * C, F, T), real)
+        rest = np.empty((n_lines * C, F, T), real)
+
+        def line(i):
+            # power -> noise -> gains -> masks, _CHUNK frames at a time: the (frames, F)
+            # float64 buffers stay in cache, and the recursions' state carries over
+            st = state["lines"][i]
+            m = min(_CHUNK, T)
+            P = np.empty((m, F))
+            Pc = np.empty((m, F)) if C > 1 else P
+            N = np.empty((m, F))
+            G = np.empty((m, F))
+            for t0 in range(0, T, _CHUNK):
+                n = min(_CHUNK, T - t0)
+                p, nn, g = P[:n], N[:n], G[:n]
+                _k.power_frames(Xl[i * C], t0, p)
+                for c in range(1, C):                # one gain from the channels' mean
+                    _k.power_frames(Xl[i * C + c], t0, Pc[:n])
+                    p += Pc[:n]
+                if C > 1:
+                    p *= 1.0 / C
+                if kind in TRACKERS:
+                    _track(kind, p, params, st["noise"], nn)
+                elif kind == "initial":
+                    _k.running_mean_noise(p, n0, st["noise"]["acc"], st["noise"]["count"], nn)
+                else:
+                    nn[:] = state["clip"][i]
+                self._gains(p, nn, st["gain"], sr, stft, g)
+                _k.gain_masks(g, t0, gain[i * C], rest[i * C])
+            for c in range(1, C):                    # the same gain for each channel
+                gain[i * C + c] = gain[i * C]
+                rest[i * C + c] = rest[i * C]
+
+        def lines(lo, hi):
+            for i in range(lo, hi):
+                line(i)
+
+        # the lines (channels) are independent: one per core when there is enough work
+        in_threads(lines, n_lines, 1 if T * F >= _THREAD_MIN else n_lines)
+        return Masks({"signal": gain.reshape(shape), "noise": rest.reshape(shape)}), state
 
     def _clip_psd(self, stft):
         """(n_freq,) or (n_channels, n_freq) noise level from the clip ``self.noise``."""
