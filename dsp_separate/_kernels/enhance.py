@@ -181,13 +181,14 @@ def gain_of(kind, xi, gamma):
     if kind == WIENER:
         return xi / (1.0 + xi)
     gamma = max(gamma, GAMMA_MIN)
-    v = xi * gamma / (1.0 + xi)
+    w = xi / (1.0 + xi)
+    v = w * gamma
     if kind == MMSE_STSA:
         # (sqrt(pi) / 2) (sqrt(v) / gamma) exp(-v/2) [(1 + v) I0(v/2) + v I1(v/2)]
         h = 0.5 * v
         return 0.8862269254527580 * math.sqrt(v) / gamma * ((1.0 + v) * i0e(h) + v * i1e(h))
     # log-MMSE: xi / (1 + xi) exp(E1(v) / 2)
-    return xi / (1.0 + xi) * lsa_factor(v)
+    return w * lsa_factor(v)
 
 
 @jit(nogil=True)
@@ -254,11 +255,18 @@ def _smooth_row(x, b, out):
     w = b.shape[0] // 2
     lo = min(w, F)
     hi = max(F - w, lo)
-    for f in range(lo, hi):
-        acc = 0.0
-        for i in range(2 * w + 1):
-            acc += b[i] * x[f - w + i]
-        out[f] = acc
+    if w == 1:  # the trackers' 3-point window: a straight-line loop that vectorises
+        b0 = b[0]
+        b1 = b[1]
+        b2 = b[2]
+        for f in range(lo, hi):
+            out[f] = b0 * x[f - 1] + b1 * x[f] + b2 * x[f + 1]
+    else:
+        for f in range(lo, hi):
+            acc = 0.0
+            for i in range(2 * w + 1):
+                acc += b[i] * x[f - w + i]
+            out[f] = acc
     for part in range(2):
         start, stop = (0, lo) if part == 0 else (hi, F)
         for f in range(start, stop):
@@ -684,12 +692,13 @@ def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd
             smin[f] = sm
             smin_sw[f] = min(smin_sw[f], s_f)
             inv = 1.0 / max(bmin * sm, TINY)
-            noise_like = row[f] * inv < gamma0 and s_f * inv < zeta0
-            ind[f] = 1.0 if noise_like else 0.0
-            num[f] = row[f] if noise_like else 0.0
+            noise_like = (row[f] * inv < gamma0) & (s_f * inv < zeta0)   # no branch
+            ind[f] = np.float64(noise_like)
+            num[f] = row[f] * ind[f]
         # second iteration: smoothing over the bins the first one calls noise
         _smooth_row(num, b, sf)
         _smooth_row(ind, b, den)
+        # the minimum tracking, q, gamma and xi of every bin (no calls: vectorises) ...
         for f in range(F):
             val = sf[f] / den[f] if den[f] > 0.0 else St[f]
             st_f = alpha_s * St[f] + (1.0 - alpha_s) * val
@@ -700,22 +709,27 @@ def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd
             # a priori speech absence probability from the second iteration's minimum
             inv = 1.0 / max(bmin * stm, TINY)
             gt = row[f] * inv
-            if S[f] * inv < zeta0:
-                q = 1.0 if gt <= 1.0 else ((gamma1 - gt) / (gamma1 - 1.0) if gt < gamma1
-                                           else 0.0)
-            else:
-                q = 0.0
+            qf = min(max((gamma1 - gt) / (gamma1 - 1.0), 0.0), 1.0)
+            sf[f] = qf if S[f] * inv < zeta0 else 0.0
             # decision-directed a priori SNR with the previous noise estimate
             gamma = max(row[f] / max(lam[f], TINY), GAMMA_MIN)
-            xi = max(alpha_dd * prev[f] + (1.0 - alpha_dd) * max(gamma - 1.0, 0.0), xi_min)
-            g1 = min(gain_of(LOG_MMSE, xi, gamma), 1.0)
+            den[f] = gamma
+            ind[f] = max(alpha_dd * prev[f] + (1.0 - alpha_dd) * max(gamma - 1.0, 0.0),
+                         xi_min)
+        # ... then the log-MMSE gain and the speech presence probability, bin by bin
+        for f in range(F):
+            q = sf[f]
+            gamma = den[f]
+            xi = ind[f]
+            w = xi / (1.0 + xi)
+            v = w * gamma
+            g1 = min(w * lsa_factor(v), 1.0)
             prev[f] = g1 * g1 * gamma
             if q >= 1.0:
                 p = 0.0
             elif q <= 0.0:
                 p = 1.0
             else:
-                v = gamma * xi / (1.0 + xi)
                 r = q / (1.0 - q) * (1.0 + xi)
                 p = 1.0 / (1.0 + r * math.exp(-v)) if v < 700.0 else 1.0
             ad = alpha_d + (1.0 - alpha_d) * p
