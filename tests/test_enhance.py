@@ -103,6 +103,37 @@ def test_special_functions_of_the_kernels_match_scipy():
     np.testing.assert_allclose(out, sp.i1e(x), rtol=1e-12)
 
 
+def test_lsa_factor_matches_scipy_on_every_branch():
+    """exp(E1(v) / 2) of the log-MMSE gain: polynomial below 1/16, Chebyshev segments to 4,
+    Taylor of exp to 34, 1 beyond; a wrong table or segment index is far above 1e-12."""
+    from dsp_separate._kernels import enhance as k
+
+    edges = np.array([1 / 16, 1 / 4, 1.0, 2.0, 4.0, 34.0])
+    v = np.concatenate([np.geomspace(1e-8, 100, 400), edges * (1 - 1e-12), edges,
+                        edges * (1 + 1e-12)])
+    out = np.array([k.lsa_factor(x) for x in v])
+    np.testing.assert_allclose(out, np.exp(0.5 * sp.exp1(v)), rtol=1e-12)
+    assert k.lsa_factor(0.0) == np.inf and k.lsa_factor(40.0) == 1.0
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_chunks_and_threads_equal_one_serial_pass(monkeypatch, channels):
+    """The power / noise / gain chain in chunks, the lines in threads and the two-stage
+    pipeline of a single line give the bits of one serial pass over all frames."""
+    rng = np.random.default_rng(3)
+    y = (vowels(SR, 2.0) + rng.standard_normal(2 * SR)).astype(np.float32)
+    y = np.stack([y, np.roll(y, 99)]) if channels == 2 else y
+    for method, params in (("log_mmse", {}), ("omlsa", {}),
+                           ("spectral_subtraction", {"per_channel": False})):
+        monkeypatch.setattr(en, "_CHUNK", 10 ** 6)
+        monkeypatch.setattr(en, "_THREAD_MIN", 10 ** 12)
+        serial = ds.get_separator(method)(**params).separate(y, SR)["signal"]
+        monkeypatch.setattr(en, "_CHUNK", 16)
+        monkeypatch.setattr(en, "_THREAD_MIN", 1)
+        chunked = ds.get_separator(method)(**params).separate(y, SR)["signal"]
+        np.testing.assert_array_equal(chunked, serial)
+
+
 def test_wiener_subtraction_presence_and_omlsa_gains():
     assert float(en.wiener_gain(3.0)) == 0.75
     # Berouti: max(1 - a / gamma, beta / gamma), sqrt, at most 1

@@ -831,42 +831,74 @@ class _Enhancer(Separator):
         gain = np.empty((n_lines * C, F, T), real)
         rest = np.empty((n_lines * C, F, T), real)
 
+        m = min(_CHUNK, T)
+
+        def buffers():
+            return np.empty((m, F)), np.empty((m, F)), np.empty((m, F)) if C > 1 else None
+
+        def track(i, t0, bufs):
+            """Power and noise PSD of frames t0 .. t0 + _CHUNK - 1 of line i."""
+            P, N, Pc = bufs
+            n = min(_CHUNK, T - t0)
+            p, nn = P[:n], N[:n]
+            _k.power_frames(Xl[i * C], t0, p)
+            for c in range(1, C):                    # one gain from the channels' mean
+                _k.power_frames(Xl[i * C + c], t0, Pc[:n])
+                p += Pc[:n]
+            if C > 1:
+                p *= 1.0 / C
+            st = state["lines"][i]["noise"]
+            if kind in TRACKERS:
+                _track(kind, p, params, st, nn)
+            elif kind == "initial":
+                _k.running_mean_noise(p, n0, st["acc"], st["count"], nn)
+            else:
+                nn[:] = state["clip"][i]
+
+        def mask(i, t0, bufs, G):
+            """Gains of those frames, written into the masks."""
+            P, N, _ = bufs
+            n = min(_CHUNK, T - t0)
+            self._gains(P[:n], N[:n], state["lines"][i]["gain"], sr, stft, G[:n])
+            _k.gain_masks(G[:n], t0, gain[i * C], rest[i * C])
+
         def line(i):
             # power -> noise -> gains -> masks, _CHUNK frames at a time: the (frames, F)
             # float64 buffers stay in cache, and the recursions' state carries over
-            st = state["lines"][i]
-            m = min(_CHUNK, T)
-            P = np.empty((m, F))
-            Pc = np.empty((m, F)) if C > 1 else P
-            N = np.empty((m, F))
+            bufs = buffers()
             G = np.empty((m, F))
             for t0 in range(0, T, _CHUNK):
-                n = min(_CHUNK, T - t0)
-                p, nn, g = P[:n], N[:n], G[:n]
-                _k.power_frames(Xl[i * C], t0, p)
-                for c in range(1, C):                # one gain from the channels' mean
-                    _k.power_frames(Xl[i * C + c], t0, Pc[:n])
-                    p += Pc[:n]
-                if C > 1:
-                    p *= 1.0 / C
-                if kind in TRACKERS:
-                    _track(kind, p, params, st["noise"], nn)
-                elif kind == "initial":
-                    _k.running_mean_noise(p, n0, st["noise"]["acc"], st["noise"]["count"], nn)
-                else:
-                    nn[:] = state["clip"][i]
-                self._gains(p, nn, st["gain"], sr, stft, g)
-                _k.gain_masks(g, t0, gain[i * C], rest[i * C])
-            for c in range(1, C):                    # the same gain for each channel
-                gain[i * C + c] = gain[i * C]
-                rest[i * C + c] = rest[i * C]
+                track(i, t0, bufs)
+                mask(i, t0, bufs, G)
+
+        def pipelined(i):
+            # one line on two cores: the noise of chunk k + 1 while the gains of chunk k
+            bufs = [buffers(), buffers()]
+            G = np.empty((m, F))
+            starts = list(range(0, T, _CHUNK))
+            track(i, 0, bufs[0])
+            for k, t0 in enumerate(starts):
+                def step(lo, hi, k=k, t0=t0):
+                    for j in range(lo, hi):
+                        if j == 0:
+                            mask(i, t0, bufs[k % 2], G)
+                        elif k + 1 < len(starts):
+                            track(i, starts[k + 1], bufs[(k + 1) % 2])
+                in_threads(step, 2, 1)
 
         def lines(lo, hi):
             for i in range(lo, hi):
                 line(i)
 
-        # the lines (channels) are independent: one per core when there is enough work
-        in_threads(lines, n_lines, 1 if T * F >= _THREAD_MIN else n_lines)
+        big = T * F >= _THREAD_MIN
+        if n_lines == 1 and big and T >= 2 * _CHUNK:
+            pipelined(0)
+        else:  # the lines (channels) are independent: one per core when there is enough work
+            in_threads(lines, n_lines, 1 if big else n_lines)
+        for i in range(n_lines):
+            for c in range(1, C):                    # the same gain for each channel
+                gain[i * C + c] = gain[i * C]
+                rest[i * C + c] = rest[i * C]
         return Masks({"signal": gain.reshape(shape), "noise": rest.reshape(shape)}), state
 
     def _clip_psd(self, stft):
