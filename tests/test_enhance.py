@@ -118,13 +118,15 @@ def test_lsa_factor_matches_scipy_on_every_branch():
 
 @pytest.mark.parametrize("channels", [1, 2])
 def test_chunks_and_threads_equal_one_serial_pass(monkeypatch, channels):
-    """The power / noise / gain chain in chunks, the lines in threads and the two-stage
-    pipeline of a single line give the bits of one serial pass over all frames."""
+    """The power / noise / gain chain in chunks, the lines in threads and the pipelines of a
+    single line (IMCRA in two halves: three stages; other noise estimates: two) give the
+    bits of one serial pass over all frames."""
     rng = np.random.default_rng(3)
     y = (vowels(SR, 2.0) + rng.standard_normal(2 * SR)).astype(np.float32)
     y = np.stack([y, np.roll(y, 99)]) if channels == 2 else y
     for method, params in (("log_mmse", {}), ("omlsa", {}),
-                           ("spectral_subtraction", {"per_channel": False})):
+                           ("spectral_subtraction", {"per_channel": False}),
+                           ("wiener_dd", {"noise": "minimum_statistics"})):
         monkeypatch.setattr(en, "_CHUNK", 10 ** 6)
         monkeypatch.setattr(en, "_THREAD_MIN", 10 ** 12)
         serial = ds.get_separator(method)(**params).separate(y, SR)["signal"]

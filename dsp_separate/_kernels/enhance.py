@@ -638,25 +638,20 @@ def mcra(P, b, alpha_s, alpha_d, alpha_p, delta, L, n_init, acc, cnt, S, smin, s
 
 
 @jit(nogil=True)
-def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd, xi_min,
-          n_init, acc, cnt, S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev,
-          ints, N):
-    """IMCRA noise tracking (Cohen 2003), all bins.
-
-    Two iterations of smoothing and minimum tracking over ``U`` sub-windows of ``V``
-    frames (buffers ``buf``, ``buft`` (U, F)): the first gives a rough speech/noise
-    indicator, the second (``St``, smoothed over noise-only bins) the a priori speech
-    absence probability ``q``; with the decision-directed a priori SNR (``alpha_dd``, log-MMSE
-    gain, state ``prev``) it gives the speech presence probability ``p`` and the noise
-    PSD ``lam = beta * lam_t``, ``lam_t`` averaged with ``alpha_d + (1 - alpha_d) p``.
-    ``ints`` (3,) int64 = (started, sub-window counter, buffer position).
+def imcra_first(P, b, alpha_s, V, bmin, gamma0, zeta0, n_init, acc, cnt, S, smin, smin_sw,
+                buf, ints, S_out, num_out, ind_out):
+    """IMCRA (Cohen 2003), first iteration, all bins: smoothing over time and frequency
+    (``S``), minimum tracking over ``U`` sub-windows of ``V`` frames (buffer ``buf`` (U, F)),
+    the rough speech / noise indicator of each bin.  Writes, per frame, ``S_out`` (``S``),
+    and the power and the indicator of the noise-like bins smoothed over frequency
+    (``num_out``, ``ind_out``) for :func:`imcra_second`, which can run on another core one
+    chunk behind.  ``ints`` (3,) int64 = (started, sub-window counter, buffer position).
     """
     T, F = P.shape
     U = buf.shape[0]
     sf = np.empty(F)
     ind = np.empty(F)
     num = np.empty(F)
-    den = np.empty(F)
     for t in range(T):
         row = P[t]
         if cnt[0] < n_init:  # start: the running mean of the first frames is the noise
@@ -667,40 +662,91 @@ def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd
             _smooth_row(num, b, sf)
             for f in range(F):
                 S[f] = sf[f]
-                St[f] = sf[f]
                 smin[f] = sf[f]
                 smin_sw[f] = sf[f]
-                stmin[f] = sf[f]
-                stmin_sw[f] = sf[f]
                 for u in range(U):
                     buf[u, f] = sf[f]
-                    buft[u, f] = sf[f]
-                lam_t[f] = num[f] / beta
-                lam[f] = num[f]
-                prev[f] = 1.0
-                N[t, f] = num[f]
             ints[0] = 1
             ints[1] = 0
             ints[2] = 0
             continue
         _smooth_row(row, b, sf)
-        # first iteration (one reciprocal per bin instead of two divisions)
+        # one reciprocal per bin instead of two divisions, no branch
         for f in range(F):
             s_f = alpha_s * S[f] + (1.0 - alpha_s) * sf[f]
             S[f] = s_f
+            S_out[t, f] = s_f
             sm = min(smin[f], s_f)
             smin[f] = sm
             smin_sw[f] = min(smin_sw[f], s_f)
             inv = 1.0 / max(bmin * sm, TINY)
-            noise_like = (row[f] * inv < gamma0) & (s_f * inv < zeta0)   # no branch
+            noise_like = (row[f] * inv < gamma0) & (s_f * inv < zeta0)
             ind[f] = np.float64(noise_like)
             num[f] = row[f] * ind[f]
-        # second iteration: smoothing over the bins the first one calls noise
-        _smooth_row(num, b, sf)
-        _smooth_row(ind, b, den)
+        _smooth_row(num, b, num_out[t])
+        _smooth_row(ind, b, ind_out[t])
+        ints[1] += 1
+        if ints[1] >= V:
+            pos = ints[2]
+            for f in range(F):
+                buf[pos, f] = smin_sw[f]
+                m1 = buf[0, f]
+                for u in range(1, U):
+                    m1 = min(m1, buf[u, f])
+                smin[f] = m1
+                smin_sw[f] = S[f]
+            ints[1] = 0
+            ints[2] = (pos + 1) % U
+
+
+@jit(nogil=True)
+def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, gamma1,
+                 zeta0, alpha_dd, xi_min, n_init, acc, cnt, St, stmin, stmin_sw, buft, lam_t,
+                 lam, prev, ints, N):
+    """IMCRA (Cohen 2003), second iteration and noise update, all bins.
+
+    From :func:`imcra_first`'s frames: ``St`` (smoothed over the noise-like bins) and its
+    minimum over ``U`` sub-windows of ``V`` frames (``buft`` (U, F)) give the a priori
+    speech absence probability ``q``; with the decision-directed a priori SNR
+    (``alpha_dd``, log-MMSE gain, state ``prev``) it gives the speech presence probability
+    ``p`` and the noise PSD ``lam = beta * lam_t``, ``lam_t`` averaged with
+    ``alpha_d + (1 - alpha_d) p``.  ``ints`` (3,) int64 = (started, sub-window counter,
+    buffer position), its own copy (the two halves may run on two cores).
+    """
+    T, F = P.shape
+    U = buft.shape[0]
+    sf = np.empty(F)
+    mean = np.empty(F)
+    qa = np.empty(F)
+    ga = np.empty(F)
+    xa = np.empty(F)
+    for t in range(T):
+        row = P[t]
+        if cnt[0] < n_init:  # start: the running mean of the first frames is the noise
+            cnt[0] += 1
+            for f in range(F):
+                acc[f] += row[f]
+                mean[f] = acc[f] / cnt[0]
+            _smooth_row(mean, b, sf)
+            for f in range(F):
+                St[f] = sf[f]
+                stmin[f] = sf[f]
+                stmin_sw[f] = sf[f]
+                for u in range(U):
+                    buft[u, f] = sf[f]
+                lam_t[f] = mean[f] / beta
+                lam[f] = mean[f]
+                prev[f] = 1.0
+                N[t, f] = mean[f]
+            ints[0] = 1
+            ints[1] = 0
+            ints[2] = 0
+            continue
+        num = num_in[t]
+        den = ind_in[t]
         # the minimum tracking, q, gamma and xi of every bin (no calls: vectorises) ...
         for f in range(F):
-            val = sf[f] / den[f] if den[f] > 0.0 else St[f]
+            val = num[f] / den[f] if den[f] > 0.0 else St[f]
             st_f = alpha_s * St[f] + (1.0 - alpha_s) * val
             St[f] = st_f
             stm = min(stmin[f], st_f)
@@ -710,17 +756,17 @@ def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd
             inv = 1.0 / max(bmin * stm, TINY)
             gt = row[f] * inv
             qf = min(max((gamma1 - gt) / (gamma1 - 1.0), 0.0), 1.0)
-            sf[f] = qf if S[f] * inv < zeta0 else 0.0
+            qa[f] = qf if S_in[t, f] * inv < zeta0 else 0.0
             # decision-directed a priori SNR with the previous noise estimate
             gamma = max(row[f] / max(lam[f], TINY), GAMMA_MIN)
-            den[f] = gamma
-            ind[f] = max(alpha_dd * prev[f] + (1.0 - alpha_dd) * max(gamma - 1.0, 0.0),
-                         xi_min)
+            ga[f] = gamma
+            xa[f] = max(alpha_dd * prev[f] + (1.0 - alpha_dd) * max(gamma - 1.0, 0.0),
+                        xi_min)
         # ... then the log-MMSE gain and the speech presence probability, bin by bin
         for f in range(F):
-            q = sf[f]
-            gamma = den[f]
-            xi = ind[f]
+            q = qa[f]
+            gamma = ga[f]
+            xi = xa[f]
             w = xi / (1.0 + xi)
             v = w * gamma
             g1 = min(w * lsa_factor(v), 1.0)
@@ -741,16 +787,11 @@ def imcra(P, b, alpha_s, alpha_d, beta, V, bmin, gamma0, gamma1, zeta0, alpha_dd
         if ints[1] >= V:
             pos = ints[2]
             for f in range(F):
-                buf[pos, f] = smin_sw[f]
                 buft[pos, f] = stmin_sw[f]
-                m1 = buf[0, f]
                 m2 = buft[0, f]
                 for u in range(1, U):
-                    m1 = min(m1, buf[u, f])
                     m2 = min(m2, buft[u, f])
-                smin[f] = m1
                 stmin[f] = m2
-                smin_sw[f] = S[f]
                 stmin_sw[f] = St[f]
             ints[1] = 0
             ints[2] = (pos + 1) % U

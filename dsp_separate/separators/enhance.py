@@ -297,27 +297,54 @@ def _init_state(kind, F, params=None):
         state.update(arrays=[z(F) for _ in range(5)], ints=z(2, np.int64))
     elif kind == "imcra":
         U = params["U"]
+        # the two halves of IMCRA keep their own start-up mean and sub-window counters
         state.update(arrays=[z(F) for _ in range(6)] + [z((U, F)), z((U, F))]
-                     + [z(F) for _ in range(3)], ints=z(3, np.int64))
+                     + [z(F) for _ in range(3)], ints=z(3, np.int64), acc2=z(F),
+                     count2=z(1, np.int64), ints2=z(3, np.int64))
     return state
 
 
 def _track(kind, Pt, params, st, out):
     """Run tracker ``kind`` on (T, F) power ``Pt`` with state ``st``; write ``out``."""
+    if kind == "imcra":
+        inter = tuple(np.empty_like(Pt) for _ in range(3))
+        _imcra_first(Pt, params, st, inter)
+        _imcra_second(Pt, params, st, inter, out)
+        return
     init = (params["n_init"], st["acc"], st["count"])
     if kind == "minimum_statistics":
         a = st["arrays"]
         _k.minimum_statistics(Pt, params["D"], params["V"], params["m_d"], params["m_v"],
                               0.96, 0.3, 0.8, 2.12, *init, *a, st["ints"], st["alpha_c"], out)
-    elif kind == "mcra":
+    else:
         S, smin, stmp, prob, lam = st["arrays"]
         _k.mcra(Pt, _hann_weights(1), 0.8, 0.95, 0.2, 5.0, params["L"], *init, S, smin, stmp,
                 prob, lam, st["ints"], out)
-    else:
-        S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev = st["arrays"]
-        _k.imcra(Pt, _hann_weights(1), 0.9, 0.85, 1.47, params["V"], 1.66, 4.6, 3.0, 1.67,
-                 0.92, 10 ** (-25 / 10), *init, S, St, smin, smin_sw, stmin, stmin_sw, buf,
-                 buft, lam_t, lam, prev, st["ints"], out)
+
+
+# IMCRA's constants (Cohen 2003): alpha_s, alpha_d, beta, Bmin, gamma0, gamma1, zeta0, the
+# decision-directed alpha and xi_min of its speech presence probability
+_IMCRA = dict(alpha_s=0.9, alpha_d=0.85, beta=1.47, bmin=1.66, gamma0=4.6, gamma1=3.0,
+              zeta0=1.67, alpha_dd=0.92, xi_min=10 ** (-25 / 10))
+
+
+def _imcra_first(Pt, params, st, inter):
+    """IMCRA's first iteration on (T, F) ``Pt``: writes the three (T, F) ``inter``."""
+    S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev = st["arrays"]
+    c = _IMCRA
+    _k.imcra_first(Pt, _hann_weights(1), c["alpha_s"], params["V"], c["bmin"], c["gamma0"],
+                   c["zeta0"], params["n_init"], st["acc"], st["count"], S, smin, smin_sw,
+                   buf, st["ints"], *inter)
+
+
+def _imcra_second(Pt, params, st, inter, out):
+    """IMCRA's second iteration from ``inter``: the noise PSD ``out``."""
+    S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev = st["arrays"]
+    c = _IMCRA
+    _k.imcra_second(Pt, *inter, _hann_weights(1), c["alpha_s"], c["alpha_d"], c["beta"],
+                    params["V"], c["bmin"], c["gamma1"], c["zeta0"], c["alpha_dd"],
+                    c["xi_min"], params["n_init"], st["acc2"], st["count2"], St, stmin,
+                    stmin_sw, buft, lam_t, lam, prev, st["ints2"], out)
 
 
 def _tracker_function(kind):
@@ -832,13 +859,16 @@ class _Enhancer(Separator):
         rest = np.empty((n_lines * C, F, T), real)
 
         m = min(_CHUNK, T)
+        split = kind == "imcra"       # IMCRA in two halves that may run on two cores
 
         def buffers():
-            return np.empty((m, F)), np.empty((m, F)), np.empty((m, F)) if C > 1 else None
+            # P, N, the mean-power scratch, IMCRA's three intermediate arrays
+            return (np.empty((m, F)), np.empty((m, F)), np.empty((m, F)) if C > 1 else None,
+                    tuple(np.empty((m, F)) for _ in range(3)) if split else None)
 
-        def track(i, t0, bufs):
-            """Power and noise PSD of frames t0 .. t0 + _CHUNK - 1 of line i."""
-            P, N, Pc = bufs
+        def track(i, t0, bufs, G):
+            """Power and noise PSD (IMCRA: its first half) of frames t0 .. of line i."""
+            P, N, Pc, inter = bufs
             n = min(_CHUNK, T - t0)
             p, nn = P[:n], N[:n]
             _k.power_frames(Xl[i * C], t0, p)
@@ -848,42 +878,59 @@ class _Enhancer(Separator):
             if C > 1:
                 p *= 1.0 / C
             st = state["lines"][i]["noise"]
-            if kind in TRACKERS:
+            if split:
+                _imcra_first(p, params, st, tuple(a[:n] for a in inter))
+            elif kind in TRACKERS:
                 _track(kind, p, params, st, nn)
             elif kind == "initial":
                 _k.running_mean_noise(p, n0, st["acc"], st["count"], nn)
             else:
                 nn[:] = state["clip"][i]
 
+        def track2(i, t0, bufs, G):
+            """IMCRA's second half: the noise PSD of those frames."""
+            P, N, _, inter = bufs
+            n = min(_CHUNK, T - t0)
+            _imcra_second(P[:n], params, state["lines"][i]["noise"],
+                          tuple(a[:n] for a in inter), N[:n])
+
         def mask(i, t0, bufs, G):
             """Gains of those frames, written into the masks."""
-            P, N, _ = bufs
+            P, N = bufs[:2]
             n = min(_CHUNK, T - t0)
             self._gains(P[:n], N[:n], state["lines"][i]["gain"], sr, stft, G[:n])
             _k.gain_masks(G[:n], t0, gain[i * C], rest[i * C])
 
+        # (stage, chunks behind the first stage, thread); every stage is fn(i, t0, bufs, G)
+        stages = ([(track, 0, 0), (track2, 1, 1), (mask, 2, 0)] if split else
+                  [(track, 0, 1), (mask, 1, 0)])
+
         def line(i):
-            # power -> noise -> gains -> masks, _CHUNK frames at a time: the (frames, F)
-            # float64 buffers stay in cache, and the recursions' state carries over
+            # the stages, _CHUNK frames at a time: the (frames, F) float64 buffers stay in
+            # cache, and the recursions' state carries over
             bufs = buffers()
             G = np.empty((m, F))
             for t0 in range(0, T, _CHUNK):
-                track(i, t0, bufs)
-                mask(i, t0, bufs, G)
+                for fn, _, _ in stages:
+                    fn(i, t0, bufs, G)
 
         def pipelined(i):
-            # one line on two cores: the noise of chunk k + 1 while the gains of chunk k
-            bufs = [buffers(), buffers()]
+            # one line on two cores: at step j, stage s works on chunk j - lag(s) (IMCRA:
+            # its first half and the gains of chunk j - 2 on one core, its second half of
+            # chunk j - 1 on the other; otherwise the noise of chunk j beside the gains of
+            # chunk j - 1), each chunk in its own buffers
+            depth = stages[-1][1] + 1
+            bufs = [buffers() for _ in range(depth)]
             G = np.empty((m, F))
             starts = list(range(0, T, _CHUNK))
-            track(i, 0, bufs[0])
-            for k, t0 in enumerate(starts):
-                def step(lo, hi, k=k, t0=t0):
-                    for j in range(lo, hi):
-                        if j == 0:
-                            mask(i, t0, bufs[k % 2], G)
-                        elif k + 1 < len(starts):
-                            track(i, starts[k + 1], bufs[(k + 1) % 2])
+            for j in range(len(starts) + depth - 1):
+                def step(lo, hi, j=j):
+                    for thread in range(lo, hi):
+                        for fn, lag, th in stages:
+                            k = j - lag
+                            if th != thread or not 0 <= k < len(starts):
+                                continue
+                            fn(i, starts[k], bufs[k % depth], G)
                 in_threads(step, 2, 1)
 
         def lines(lo, hi):
