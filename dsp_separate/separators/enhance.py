@@ -273,7 +273,9 @@ def _ms_frames(window_s, hop_s):
     return U * V, V
 
 
+@functools.lru_cache(maxsize=64)
 def _tracker_params(kind, hop_s, window_s, init_s=0.0):
+    """The tracker's frame counts (cached and shared: read only)."""
     window_s = _TRACKER_WINDOW_S[kind] if window_s is None else window_s
     n_init = max(1, int(round(init_s / hop_s)))
     if kind == "minimum_statistics":
@@ -860,26 +862,28 @@ class _Enhancer(Separator):
 
         m = min(_CHUNK, T)
         split = kind == "imcra"       # IMCRA in two halves that may run on two cores
+        # one (k, m, F) float64 block per chunk in flight: P, N, G, [the mean-power scratch],
+        # [IMCRA's three intermediate arrays]
+        i_in = 3 + (C > 1)
+        n_buf = i_in + 3 * split
 
-        def buffers():
-            # P, N, the mean-power scratch, IMCRA's three intermediate arrays
-            return (np.empty((m, F)), np.empty((m, F)), np.empty((m, F)) if C > 1 else None,
-                    tuple(np.empty((m, F)) for _ in range(3)) if split else None)
-
-        def track(i, t0, bufs, G):
-            """Power and noise PSD (IMCRA: its first half) of frames t0 .. of line i."""
-            P, N, Pc, inter = bufs
+        def frames(bufs, t0):
             n = min(_CHUNK, T - t0)
-            p, nn = P[:n], N[:n]
+            return bufs if n == m else bufs[:, :n]
+
+        def track(i, t0, bufs):
+            """Power and noise PSD (IMCRA: its first half) of frames t0 .. of line i."""
+            B = frames(bufs, t0)
+            p, nn = B[0], B[1]
             _k.power_frames(Xl[i * C], t0, p)
             for c in range(1, C):                    # one gain from the channels' mean
-                _k.power_frames(Xl[i * C + c], t0, Pc[:n])
-                p += Pc[:n]
+                _k.power_frames(Xl[i * C + c], t0, B[3])
+                p += B[3]
             if C > 1:
                 p *= 1.0 / C
             st = state["lines"][i]["noise"]
             if split:
-                _imcra_first(p, params, st, tuple(a[:n] for a in inter))
+                _imcra_first(p, params, st, (B[i_in], B[i_in + 1], B[i_in + 2]))
             elif kind in TRACKERS:
                 _track(kind, p, params, st, nn)
             elif kind == "initial":
@@ -887,32 +891,29 @@ class _Enhancer(Separator):
             else:
                 nn[:] = state["clip"][i]
 
-        def track2(i, t0, bufs, G):
+        def track2(i, t0, bufs):
             """IMCRA's second half: the noise PSD of those frames."""
-            P, N, _, inter = bufs
-            n = min(_CHUNK, T - t0)
-            _imcra_second(P[:n], params, state["lines"][i]["noise"],
-                          tuple(a[:n] for a in inter), N[:n])
+            B = frames(bufs, t0)
+            _imcra_second(B[0], params, state["lines"][i]["noise"],
+                          (B[i_in], B[i_in + 1], B[i_in + 2]), B[1])
 
-        def mask(i, t0, bufs, G):
+        def mask(i, t0, bufs):
             """Gains of those frames, written into the masks."""
-            P, N = bufs[:2]
-            n = min(_CHUNK, T - t0)
-            self._gains(P[:n], N[:n], state["lines"][i]["gain"], sr, stft, G[:n])
-            _k.gain_masks(G[:n], t0, gain[i * C], rest[i * C])
+            B = frames(bufs, t0)
+            self._gains(B[0], B[1], state["lines"][i]["gain"], sr, stft, B[2])
+            _k.gain_masks(B[2], t0, gain[i * C], rest[i * C])
 
-        # (stage, chunks behind the first stage, thread); every stage is fn(i, t0, bufs, G)
+        # (stage, chunks behind the first stage, thread); every stage is fn(i, t0, bufs)
         stages = ([(track, 0, 0), (track2, 1, 1), (mask, 2, 0)] if split else
                   [(track, 0, 1), (mask, 1, 0)])
 
         def line(i):
             # the stages, _CHUNK frames at a time: the (frames, F) float64 buffers stay in
             # cache, and the recursions' state carries over
-            bufs = buffers()
-            G = np.empty((m, F))
+            bufs = np.empty((n_buf, m, F))
             for t0 in range(0, T, _CHUNK):
                 for fn, _, _ in stages:
-                    fn(i, t0, bufs, G)
+                    fn(i, t0, bufs)
 
         def pipelined(i):
             # one line on two cores: at step j, stage s works on chunk j - lag(s) (IMCRA:
@@ -920,28 +921,27 @@ class _Enhancer(Separator):
             # chunk j - 1 on the other; otherwise the noise of chunk j beside the gains of
             # chunk j - 1), each chunk in its own buffers
             depth = stages[-1][1] + 1
-            bufs = [buffers() for _ in range(depth)]
-            G = np.empty((m, F))
+            bufs = np.empty((depth, n_buf, m, F))
             starts = list(range(0, T, _CHUNK))
             for j in range(len(starts) + depth - 1):
                 def step(lo, hi, j=j):
                     for thread in range(lo, hi):
                         for fn, lag, th in stages:
                             k = j - lag
-                            if th != thread or not 0 <= k < len(starts):
-                                continue
-                            fn(i, starts[k], bufs[k % depth], G)
+                            if th == thread and 0 <= k < len(starts):
+                                fn(i, starts[k], bufs[k % depth])
                 in_threads(step, 2, 1)
 
         def lines(lo, hi):
             for i in range(lo, hi):
                 line(i)
 
-        big = T * F >= _THREAD_MIN
-        if n_lines == 1 and big and T >= 2 * _CHUNK:
+        if T * F < _THREAD_MIN:                      # a stream's block: no threads
+            lines(0, n_lines)
+        elif n_lines == 1 and T >= 2 * _CHUNK:
             pipelined(0)
-        else:  # the lines (channels) are independent: one per core when there is enough work
-            in_threads(lines, n_lines, 1 if big else n_lines)
+        else:  # the lines (channels) are independent: one per core
+            in_threads(lines, n_lines, 1)
         for i in range(n_lines):
             for c in range(1, C):                    # the same gain for each channel
                 gain[i * C + c] = gain[i * C]
