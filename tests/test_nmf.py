@@ -264,7 +264,8 @@ def best_sdrs(refs, result):
     return scores[0, perm[0]], scores[1, perm[1]]
 
 
-@pytest.mark.parametrize("feature, n_components", [("mfcc", 8), ("activations", 16)])
+@pytest.mark.parametrize("feature, n_components", [("mfcc", 8), ("activations", 16),
+                                                     ("pitch", 8)])
 def test_blind_nmf_separates_two_tones(feature, n_components):
     a, b = two_tones()
     sep = ds.BlindNMF(n_components=n_components, feature=feature, random_state=0, stft=TF)
@@ -274,6 +275,18 @@ def test_blind_nmf_separates_two_tones(feature, n_components):
     assert result.names == ("source_0", "source_1")
     sdr_a, sdr_b = best_sdrs((a, b), result)
     assert sdr_a >= 10 and sdr_b >= 10, (sdr_a, sdr_b)
+
+
+def test_template_pitch_finds_the_fundamental_not_its_octaves():
+    from dsp_separate.separators.nmf import template_pitch
+
+    f = np.arange(1025) * 44100 / 2048
+    f0s = [65.4, 110.0, 261.6, 880.0]
+    W = np.stack([sum(np.exp(-((f - f0 * h) / 15) ** 2) * h ** -0.5 for h in range(1, 12))
+                  for f0 in f0s], axis=1)
+    W[:, 1] *= np.exp(-((f - 330) / 200) ** 2)  # a strong 3rd partial, a weak fundamental
+    est = template_pitch(W, sr=44100, n_fft=2048)
+    np.testing.assert_allclose(np.log2(est / f0s), 0, atol=1 / 24)  # within a quarter tone
 
 
 def fitted_supervised(**params):

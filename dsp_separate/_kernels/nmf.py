@@ -39,49 +39,61 @@ def beta_ratios(V, lo, L, A, beta, floor, want_div):  # pragma: no cover - compi
     n_f, n_t = L.shape
     total = 0.0
     one = L.dtype.type(1.0)
+    fl = L.dtype.type(floor)
+    # row slices (contiguous) and the divergence in separate loops: both vectorise
     if beta == 1.0:
         for f in range(n_f):
-            for t in range(n_t):
-                x = V[f, lo + t]
-                y = max(L[f, t], floor)
-                r = x / y
-                if want_div:
+            Vr = V[f, lo:lo + n_t]
+            Lr = L[f]
+            if want_div:
+                for t in range(n_t):
+                    x = Vr[t]
+                    y = max(Lr[t], fl)
                     if x > 0:
-                        total += x * math.log(r) - x + y
+                        total += x * math.log(x / y) - x + y
                     else:
                         total += y
-                L[f, t] = r
+            for t in range(n_t):
+                Lr[t] = Vr[t] / max(Lr[t], fl)
     elif beta == 2.0:  # L**1 = L and V * L**0 = V: nothing to write
         if want_div:
             for f in range(n_f):
+                Vr = V[f, lo:lo + n_t]
+                Lr = L[f]
                 for t in range(n_t):
-                    d = V[f, lo + t] - L[f, t]
+                    d = Vr[t] - Lr[t]
                     total += 0.5 * d * d
     elif beta == 0.0:
         for f in range(n_f):
-            for t in range(n_t):
-                x = V[f, lo + t]
-                y = max(L[f, t], floor)
-                inv = one / y
-                r = x * inv
-                if want_div:
+            Vr = V[f, lo:lo + n_t]
+            Lr = L[f]
+            Ar = A[f]
+            if want_div:
+                for t in range(n_t):
+                    r = Vr[t] / max(Lr[t], fl)
                     total += r - math.log(r) - 1.0
-                A[f, t] = r * inv
-                L[f, t] = inv
+            for t in range(n_t):
+                inv = one / max(Lr[t], fl)
+                r = Vr[t] * inv
+                Ar[t] = r * inv
+                Lr[t] = inv
     else:
         c = 1.0 / (beta * (beta - 1.0))
         bm2 = beta - 2.0
         for f in range(n_f):
+            Vr = V[f, lo:lo + n_t]
+            Lr = L[f]
+            Ar = A[f]
             for t in range(n_t):
-                x = V[f, lo + t]
-                y = max(L[f, t], floor)
+                x = Vr[t]
+                y = max(Lr[t], fl)
                 p = math.exp(bm2 * math.log(y))  # y**(beta-2)
                 b = y * p  # y**(beta-1)
                 if want_div:
                     xb = math.exp(beta * math.log(x)) if x > 0 else 0.0
                     total += c * (xb + (beta - 1.0) * y * b - beta * x * b)
-                A[f, t] = x * p
-                L[f, t] = b
+                Ar[t] = x * p
+                Lr[t] = b
     return total
 
 
