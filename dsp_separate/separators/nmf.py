@@ -1019,7 +1019,8 @@ def cluster_components(W, H, n_sources, *, feature="mfcc", sr=22050, n_fft=2048,
     Notes
     -----
     MFCC of a template :math:`w`: :math:`\mathrm{DCT}(\log(M w^2))` with :math:`M` the mel
-    filterbank (librosa); k-means minimises
+    filterbank (librosa; 26 bands, fewer for short FFTs: the envelope, not the partials);
+    k-means minimises
     :math:`\sum_j \sum_{k \in C_j} \|x_k - \mu_j\|^2` (scikit-learn ``KMeans``).
 
     Examples
