@@ -122,6 +122,35 @@ def _ratio_masks(models: np.ndarray, power: float) -> np.ndarray:
     return masks.reshape(models.shape)
 
 
+def _ratio_masks_of(values, power: float) -> np.ndarray:
+    """:func:`_ratio_masks` of a sequence of same-shape float32/float64 models (one dtype).
+
+    For two C-contiguous models nothing is stacked: the kernel reads both in place and writes
+    the (2, ...) masks, so a caller holding the models needs one mask-sized array more
+    instead of two (the stack and the masks).  Other cases stack and call
+    :func:`_ratio_masks`.
+    """
+    values = list(values)
+    if (len(values) != 2 or np.isinf(power) or values[0].dtype != values[1].dtype
+            or values[0].shape != values[1].shape
+            or not (values[0].flags.c_contiguous and values[1].flags.c_contiguous)):
+        return _ratio_masks(np.stack(values), power)
+    from ._config import in_threads
+    from ._kernels.masks import ratio_masks_pair
+
+    a, b = (v.reshape(-1) for v in values)
+    masks = np.empty((2,) + values[0].shape, dtype=values[0].dtype)
+    o_a, o_b = masks[0].reshape(-1), masks[1].reshape(-1)
+    tiny = float(np.finfo(masks.dtype).tiny)
+    power = float(power)
+
+    def work(lo, hi):
+        ratio_masks_pair(a, b, power, tiny, lo, hi, o_a, o_b)
+
+    in_threads(work, a.size, min_items=1 << 16)
+    return masks
+
+
 def binary_masks(models) -> np.ndarray:
     """Binary masks: each bin goes wholly to the source with the largest model.
 

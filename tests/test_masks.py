@@ -116,3 +116,17 @@ def test_two_source_fast_path_threads_cover_every_bin(rng):
     masks = ds.ratio_masks(models, power=2)
     expected = models.astype(np.float64) ** 2 / (models.astype(np.float64) ** 2).sum(axis=0)
     np.testing.assert_allclose(masks, expected, rtol=1e-6)
+
+
+def test_unstacked_two_source_masks_equal_the_stacked_rule(rng):
+    # the path for a caller that holds two models (no stack): same masks as ratio_masks
+    from dsp_separate.masks import _ratio_masks_of
+
+    for dtype in (np.float32, np.float64):
+        a, b = rng.random((2, 3, 70, 80)).astype(dtype)
+        a[0, :3] = 0.0
+        b[0, :3] = 0.0
+        for p in (1.0, 2.0, 0.7, np.inf):
+            masks = _ratio_masks_of([a, b], p)
+            assert masks.dtype == dtype and masks.shape == (2, 3, 70, 80)
+            np.testing.assert_array_equal(masks, ds.ratio_masks(np.stack([a, b]), power=p))

@@ -91,12 +91,11 @@ def ratio_gain(values, power, tiny, out):
 
 
 @jit(nogil=True)
-def ratio_masks_cols(models, power, tiny, lo, hi, out):
-    r"""The ratio-mask rule for columns ``lo:hi`` of ``models`` (J, N), written to ``out``.
-
-    Two sources (REPET, RPCA, 2DFT, KAM with two kernels) take one branch-free pass that
-    the compiler vectorises, with the rule of :func:`ratio_gain` (bins whose larger model
-    is below ``tiny`` get 0.5 / 0.5):
+def ratio_masks_pair(a_row, b_row, power, tiny, lo, hi, o_a, o_b):
+    r"""The ratio-mask rule for two sources, elements ``lo:hi`` of the 1-D models ``a_row``,
+    ``b_row``, written to ``o_a``, ``o_b``: one branch-free pass that the compiler
+    vectorises, with the rule of :func:`ratio_gain` (bins whose larger model is below
+    ``tiny`` get 0.5 / 0.5):
 
     * ``p = 1``: :math:`m_a = a' / (a' + b')` with :math:`a' = a / 2, b' = b / 2` (the
       halves cannot overflow), one division per bin;
@@ -106,52 +105,57 @@ def ratio_masks_cols(models, power, tiny, lo, hi, out):
       :math:`r / (1 + r)`.
 
     They equal the general path to a few ulps of float64 (the arithmetic is float64 whatever
-    the dtype of ``out``).  Other source counts call :func:`ratio_gain` per bin.
+    the dtype of the outputs).
+    """
+    if power == 1.0:
+        for i in range(lo, hi):
+            a = np.float64(a_row[i])
+            b = np.float64(b_row[i])
+            silent = max(a, b) < tiny
+            a = 0.5 * a
+            b = 0.5 * b
+            inv = 1.0 / (1.0 if silent else a + b)
+            o_a[i] = 0.5 if silent else a * inv
+            o_b[i] = 0.5 if silent else b * inv
+    elif power == 2.0:
+        for i in range(lo, hi):
+            a = np.float64(a_row[i])
+            b = np.float64(b_row[i])
+            z = max(a, b)
+            silent = z < tiny
+            inv = 1.0 / (1.0 if silent else z)
+            a = a * inv
+            b = b * inv
+            a = a * a
+            b = b * b
+            inv = 1.0 / (1.0 if silent else a + b)
+            o_a[i] = 0.5 if silent else a * inv
+            o_b[i] = 0.5 if silent else b * inv
+    else:
+        for i in range(lo, hi):
+            a = np.float64(a_row[i])
+            b = np.float64(b_row[i])
+            big = max(a, b)
+            if big < tiny:
+                o_a[i] = 0.5
+                o_b[i] = 0.5
+                continue
+            r = (min(a, b) / big) ** power
+            m_big = 1.0 / (1.0 + r)
+            m_small = r * m_big
+            o_a[i] = m_big if a >= b else m_small
+            o_b[i] = m_small if a >= b else m_big
+
+
+@jit(nogil=True)
+def ratio_masks_cols(models, power, tiny, lo, hi, out):
+    """The ratio-mask rule for columns ``lo:hi`` of ``models`` (J, N), written to ``out``.
+
+    Two sources take :func:`ratio_masks_pair`; other counts call :func:`ratio_gain` per bin.
     """
     n_src = models.shape[0]
     if n_src == 2:
-        a_row = models[0]
-        b_row = models[1]
-        o_a = out[0]
-        o_b = out[1]
-        if power == 1.0:
-            for i in range(lo, hi):
-                a = np.float64(a_row[i])
-                b = np.float64(b_row[i])
-                silent = max(a, b) < tiny
-                a = 0.5 * a
-                b = 0.5 * b
-                inv = 1.0 / (1.0 if silent else a + b)
-                o_a[i] = 0.5 if silent else a * inv
-                o_b[i] = 0.5 if silent else b * inv
-        elif power == 2.0:
-            for i in range(lo, hi):
-                a = np.float64(a_row[i])
-                b = np.float64(b_row[i])
-                z = max(a, b)
-                silent = z < tiny
-                inv = 1.0 / (1.0 if silent else z)
-                a = a * inv
-                b = b * inv
-                a = a * a
-                b = b * b
-                inv = 1.0 / (1.0 if silent else a + b)
-                o_a[i] = 0.5 if silent else a * inv
-                o_b[i] = 0.5 if silent else b * inv
-        else:
-            for i in range(lo, hi):
-                a = np.float64(a_row[i])
-                b = np.float64(b_row[i])
-                big = max(a, b)
-                if big < tiny:
-                    o_a[i] = 0.5
-                    o_b[i] = 0.5
-                    continue
-                r = (min(a, b) / big) ** power
-                m_big = 1.0 / (1.0 + r)
-                m_small = r * m_big
-                o_a[i] = m_big if a >= b else m_small
-                o_b[i] = m_small if a >= b else m_big
+        ratio_masks_pair(models[0], models[1], power, tiny, lo, hi, out[0], out[1])
         return
     g = np.empty(n_src)
     for i in range(lo, hi):

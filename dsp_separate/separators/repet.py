@@ -558,11 +558,13 @@ def _similar_frames(S, k, min_distance, threshold):
     return idx, count
 
 
-def _repet_sim_model(S, k, min_distance, threshold, cut=True, neighbours=None):
+def _repet_sim_model(S, k, min_distance, threshold, cut=True, neighbours=None, out=None):
+    """:func:`repet_sim_model` unchecked; written to ``out`` (shape and dtype of ``S``) if
+    given."""
     idx, count = neighbours if neighbours is not None else _similar_frames(
         S, k, min_distance, threshold)
     F, T = S.shape[-2:]
-    out = np.empty(S.shape, dtype=S.dtype)
+    out = np.empty(S.shape, dtype=S.dtype) if out is None else out
     flat_in = S.reshape((-1, F, T))
     flat_out = out.reshape((-1, F, T))
     for c in range(flat_in.shape[0]):
@@ -1003,5 +1005,5 @@ class REPETSIM(_RepetBase):
         d = int(round(self.min_distance * sr / stft.hop_length))
         W = np.empty_like(S)
         for s, w in zip(self._items(S), self._items(W)):
-            w[...] = _repet_sim_model(s, int(self.k), d, float(self.threshold))
+            _repet_sim_model(s, int(self.k), d, float(self.threshold), out=w)
         return self._models(S, W, sr, stft)
