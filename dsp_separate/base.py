@@ -49,7 +49,7 @@ from ._validation import (
     describe,
 )
 from .exceptions import NotFittedError, ParameterError
-from .masks import MASK_TYPES, _binary_masks, _check_power, _ratio_masks
+from .masks import MASK_TYPES, _binary_masks, _check_power, _ratio_masks_of
 from .result import Separation
 
 __all__ = [
@@ -82,6 +82,8 @@ class Models:
     ``mask`` and ``power`` say how the shared stage turns them into masks
     (:func:`~dsp_separate.masks.ratio_masks` with ``power``, or binary masks);
     ``wiener_iterations > 0`` refines the masked sources by multichannel Wiener EM.
+    ``scratch=True`` says the arrays are the method's own temporaries: the shared stage may
+    then write the masks over them (for two sources, no mask-sized array at all).
     """
 
     values: dict
@@ -89,6 +91,7 @@ class Models:
     power: float = 1.0
     wiener_iterations: int = 0
     info: dict = field(default_factory=dict)
+    scratch: bool = False
 
 
 @dataclass(frozen=True)
@@ -495,11 +498,12 @@ class Separator(_Params):
         real = np.float32 if X.dtype == np.complex64 else np.float64
         if isinstance(estimate, Models):
             names = list(estimate.values)
-            stack = np.stack([np.asarray(estimate.values[n], dtype=real) for n in names])
+            values = [np.asarray(estimate.values[n], dtype=real) for n in names]
             if estimate.mask == "binary":
-                masks = _binary_masks(stack)
+                masks = _binary_masks(np.stack(values))
             else:
-                masks = _ratio_masks(stack, estimate.power)
+                # two models: no stack; scratch models: the masks are written over them
+                masks = _ratio_masks_of(values, estimate.power, overwrite=estimate.scratch)
             return dict(zip(names, masks))
         masks = {k: np.asarray(v, dtype=real) for k, v in estimate.values.items()}
         if estimate.residual:
