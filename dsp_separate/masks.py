@@ -122,26 +122,35 @@ def _ratio_masks(models: np.ndarray, power: float) -> np.ndarray:
     return masks.reshape(models.shape)
 
 
-def _ratio_masks_of(values, power: float) -> np.ndarray:
+def _ratio_masks_of(values, power: float, overwrite: bool = False):
     """:func:`_ratio_masks` of a sequence of same-shape float32/float64 models (one dtype).
 
     For two C-contiguous models nothing is stacked: the kernel reads both in place and writes
     the (2, ...) masks, so a caller holding the models needs one mask-sized array more
-    instead of two (the stack and the masks).  Other cases stack and call
-    :func:`_ratio_masks`.
+    instead of two (the stack and the masks).  With ``overwrite=True`` the masks are written
+    over the two models themselves (each bin is read before it is written) and the list
+    ``[values[0], values[1]]`` is returned: no memory at all, for a caller that owns the
+    models and no longer needs them.  Other cases stack and call :func:`_ratio_masks`.
     """
     values = list(values)
     if (len(values) != 2 or np.isinf(power) or values[0].dtype != values[1].dtype
+            or values[0].dtype not in (np.float32, np.float64)
             or values[0].shape != values[1].shape
-            or not (values[0].flags.c_contiguous and values[1].flags.c_contiguous)):
+            or not (values[0].flags.c_contiguous and values[1].flags.c_contiguous)
+            or (overwrite and not (values[0].flags.writeable and values[1].flags.writeable))
+            or np.shares_memory(values[0], values[1])):
         return _ratio_masks(np.stack(values), power)
     from ._config import in_threads
     from ._kernels.masks import ratio_masks_pair
 
     a, b = (v.reshape(-1) for v in values)
-    masks = np.empty((2,) + values[0].shape, dtype=values[0].dtype)
-    o_a, o_b = masks[0].reshape(-1), masks[1].reshape(-1)
-    tiny = float(np.finfo(masks.dtype).tiny)
+    if overwrite:
+        masks = values
+        o_a, o_b = a, b
+    else:
+        masks = np.empty((2,) + values[0].shape, dtype=values[0].dtype)
+        o_a, o_b = masks[0].reshape(-1), masks[1].reshape(-1)
+    tiny = float(np.finfo(values[0].dtype).tiny)
     power = float(power)
 
     def work(lo, hi):

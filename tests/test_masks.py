@@ -129,4 +129,10 @@ def test_unstacked_two_source_masks_equal_the_stacked_rule(rng):
         for p in (1.0, 2.0, 0.7, np.inf):
             masks = _ratio_masks_of([a, b], p)
             assert masks.dtype == dtype and masks.shape == (2, 3, 70, 80)
-            np.testing.assert_array_equal(masks, ds.ratio_masks(np.stack([a, b]), power=p))
+            expected = ds.ratio_masks(np.stack([a, b]), power=p)
+            np.testing.assert_array_equal(masks, expected)
+            a2, b2 = a.copy(), b.copy()
+            over = _ratio_masks_of([a2, b2], p, overwrite=True)
+            np.testing.assert_array_equal(np.stack(list(over)), expected)
+            if not np.isinf(p):  # written over the models themselves
+                assert over[0] is a2 and over[1] is b2

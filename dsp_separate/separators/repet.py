@@ -567,14 +567,16 @@ def _repet_sim_model(S, k, min_distance, threshold, cut=True, neighbours=None, o
     out = np.empty(S.shape, dtype=S.dtype) if out is None else out
     flat_in = S.reshape((-1, F, T))
     flat_out = out.reshape((-1, F, T))
+    VT = np.empty((T, F), dtype=S.dtype)  # one channel, frames as rows (reused)
+    WT = np.empty_like(VT)
+    keys = _keys(VT)
+
+    def work(lo, hi):
+        _krepet.neighbour_model(VT, keys, idx, count, lo, hi, cut,
+                                *_median_scratch(VT.dtype), WT)
+
     for c in range(flat_in.shape[0]):
-        VT = np.ascontiguousarray(flat_in[c].T)
-        WT = np.empty_like(VT)
-
-        def work(lo, hi, VT=VT, WT=WT):
-            _krepet.neighbour_model(VT, _keys(VT), idx, count, lo, hi, cut,
-                                    *_median_scratch(VT.dtype), WT)
-
+        np.copyto(VT, flat_in[c].T)
         in_threads(work, T, min_items=64)
         flat_out[c] = WT.T
     return out
@@ -1003,7 +1005,11 @@ class REPETSIM(_RepetBase):
         T = S.shape[-1]
         self._check_length(T, sr, stft)
         d = int(round(self.min_distance * sr / stft.hop_length))
+        k, threshold = int(self.k), float(self.threshold)
+        # the neighbours of every item first (their similarity blocks are freed), then the
+        # model array: the two are never alive together
+        neighbours = [_similar_frames(s, k, d, threshold) for s in self._items(S)]
         W = np.empty_like(S)
-        for s, w in zip(self._items(S), self._items(W)):
-            _repet_sim_model(s, int(self.k), d, float(self.threshold), out=w)
+        for s, w, nb in zip(self._items(S), self._items(W), neighbours):
+            _repet_sim_model(s, k, d, threshold, out=w, neighbours=nb)
         return self._models(S, W, sr, stft)
