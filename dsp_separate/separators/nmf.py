@@ -137,8 +137,10 @@ def _gamma(beta: float) -> float:
 
 
 def _floor_of(V2: np.ndarray) -> float:
+    # at least the dtype's smallest normal number: the kernels compare and divide in the
+    # working dtype, where a smaller floor (subnormal input) would round to zero
     top = float(V2.max()) if V2.size else 0.0
-    return FLOOR * top if top > 0 else float(np.finfo(V2.dtype).tiny)
+    return max(FLOOR * top, float(np.finfo(V2.dtype).tiny))
 
 
 def _check_beta(beta) -> float:
@@ -541,9 +543,10 @@ def nmf(V, n_components=None, *, beta=1.0, max_iter=200, tol=1e-4, W=None, H=Non
     :math:`\gamma = 1/(2-\beta)` for :math:`\beta < 1`, else 1.  Without penalties the
     objective never increases.  **Zeros**: for :math:`\beta < 2` the entries of :math:`WH`
     and, for :math:`\beta = 0` (where :math:`d_0(0|y) = \infty`), those of ``V`` below
-    ``1e-9 * max(V)`` are raised to that floor — no input is refused for its zeros and no
-    NaN appears.  W is updated first, then H, each from a freshly computed :math:`WH` (the
-    order of scikit-learn's ``solver="mu"``).
+    ``1e-9 * max(V)`` (at least the dtype's smallest normal number) are raised to that
+    floor — no input is refused for its zeros and no NaN appears.  W is updated first, then
+    H, each from a freshly computed :math:`WH` (the order of scikit-learn's
+    ``solver="mu"``).
 
     References
     ----------
