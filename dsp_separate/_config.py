@@ -45,6 +45,7 @@ import threading
 import types
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 
 import numba
 
@@ -113,11 +114,65 @@ def threading_layer() -> str:
 
 def _reset_after_fork() -> None:
     """In a forked child: forget the pool (its threads stayed in the parent) and the locks."""
-    global _POOL, _POOL_LOCK, _PARALLEL_CALL_LOCK, _LAYER
+    global _POOL, _POOL_LOCK, _PARALLEL_CALL_LOCK, _LAYER, _FORKED, _BLAS_LOCK, _BLAS_USERS
+    global _BLAS_LIMITER
     _POOL = None
     _POOL_LOCK = threading.Lock()
     _PARALLEL_CALL_LOCK = threading.Lock()
     _LAYER = None
+    _FORKED = True
+    _BLAS_LOCK = threading.Lock()
+    _BLAS_USERS = 0
+    _BLAS_LIMITER = None
+
+
+# ------------------------------------------------------------- BLAS / OpenMP thread limits
+# threadpoolctl (a dependency of scikit-learn, imported only here and only when needed)
+# sets the thread count of the whole process, not of the calling thread.  Two overlapping
+# ``threadpool_limits`` blocks in two Python threads can restore in the wrong order and
+# leave BLAS at one thread for good, so every use in the package goes through one counter:
+# the first user sets the limit, the last one restores the original count.
+_FORKED = False  # this process is a forked child
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = 0
+_BLAS_LIMITER = None
+
+
+@contextmanager
+def one_blas_thread():
+    """BLAS runs one thread per call inside the block (for code that runs its own threads).
+
+    Process-wide while any user is inside, restored exactly when the last one leaves.
+    """
+    global _BLAS_USERS, _BLAS_LIMITER
+    with _BLAS_LOCK:
+        if _BLAS_USERS == 0:
+            from threadpoolctl import threadpool_limits
+
+            _BLAS_LIMITER = threadpool_limits(1, user_api="blas")
+        _BLAS_USERS += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_USERS -= 1
+            if _BLAS_USERS == 0 and _BLAS_LIMITER is not None:
+                _BLAS_LIMITER.restore_original_limits()
+                _BLAS_LIMITER = None
+
+
+def fork_safe_openmp():
+    """Context for scikit-learn estimators that use OpenMP (``KMeans``).
+
+    GNU OpenMP cannot start a thread team in a child forked from a process that had one
+    (the child hangs): in a forked child the block runs with one OpenMP thread.  Elsewhere
+    it changes nothing.
+    """
+    if not _FORKED:
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="openmp")
 
 
 class _SerialisedKernel:

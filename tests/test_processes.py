@@ -307,3 +307,74 @@ def test_nested_pool_calls_from_several_threads_finish():
         t.join(max(0.0, deadline - time.monotonic()))
     assert not any(t.is_alive() for t in threads), "the pool deadlocked"
     np.testing.assert_array_equal(out, 1)
+
+
+@pytest.mark.parametrize("method,params", [
+    ("spatial_clustering", {"clusterer": "kmeans"}),
+])
+def test_kmeans_in_a_forked_child_after_the_parent_used_it(method, params):
+    """scikit-learn's KMeans runs on GNU OpenMP, which hangs in a child forked from a
+    process that had started an OpenMP team; the package runs it with one OpenMP thread in a
+    forked child.  The child must finish and give the parent's result."""
+    run = run_script(f"""
+        import multiprocessing as mp
+        import numpy as np
+        import dsp_separate as ds
+
+        y = np.random.default_rng(0).standard_normal((2, 16000)) * 0.1
+        sep = ds.get_separator({method!r})(n_sources=2, random_state=0, **{params!r})
+        ref = sep.separate(y, 16000)
+
+        def child(q):
+            r = sep.separate(y, 16000)
+            q.put(max(float(np.abs(r[n] - ref[n]).max()) for n in ref.names))
+
+        if __name__ == "__main__":
+            ctx = mp.get_context("fork")
+            q = ctx.Queue()
+            p = ctx.Process(target=child, args=(q,))
+            p.start()
+            p.join(120)
+            if p.is_alive():
+                p.kill()
+                print("hung")
+            else:
+                print(q.get() < 1e-12)
+    """)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-1] == "True", run.stdout + run.stderr[-2000:]
+
+
+def test_overlapping_blas_limits_restore_the_original_thread_count():
+    """threadpoolctl's limits are process-wide; two threads whose one-BLAS-thread blocks
+    overlap (entered A, B; left A, B) must leave BLAS with its original thread count."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def counts():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]
+
+    before = counts()
+    inside = []
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def a():
+        with _config.one_blas_thread():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def b():
+        a_in.wait(10)
+        with _config.one_blas_thread():
+            b_in.set()
+            a_out.wait(10)
+            inside.extend(counts())
+
+    threads = [threading.Thread(target=f) for f in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert inside and all(c == 1 for c in inside)  # still limited after A left
+    assert counts() == before

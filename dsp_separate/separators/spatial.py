@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._config import fork_safe_openmp
 from .._validation import (
     check_choice,
     check_nonnegative_float,
@@ -682,9 +683,10 @@ class SpatialClustering(Separator):
                 from sklearn.cluster import KMeans
 
                 init = _histogram_init(pts, k, self.max_delay, 30.0 / self.level_scale)
-                km = KMeans(k, n_init=1 if init is not None else self.n_init,
-                            init="k-means++" if init is None else init,
-                            random_state=seed).fit(pts)
+                with fork_safe_openmp():
+                    km = KMeans(k, n_init=1 if init is not None else self.n_init,
+                                init="k-means++" if init is None else init,
+                                random_state=seed).fit(pts)
                 means = km.cluster_centers_
                 var = max(km.inertia_ / (len(pts) * d), 1e-12)  # within-cluster variance
                 d2 = ((flat[:, None, :] - means[None]) ** 2).sum(-1)
