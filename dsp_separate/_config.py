@@ -114,50 +114,48 @@ def threading_layer() -> str:
 
 def _reset_after_fork() -> None:
     """In a forked child: forget the pool (its threads stayed in the parent) and the locks."""
-    global _POOL, _POOL_LOCK, _PARALLEL_CALL_LOCK, _LAYER, _FORKED, _BLAS_LOCK, _BLAS_USERS
-    global _BLAS_LIMITER
+    global _POOL, _POOL_LOCK, _PARALLEL_CALL_LOCK, _LAYER, _FORKED, _BLAS_LOCK, _BLAS_LIMITER
     _POOL = None
     _POOL_LOCK = threading.Lock()
     _PARALLEL_CALL_LOCK = threading.Lock()
     _LAYER = None
     _FORKED = True
     _BLAS_LOCK = threading.Lock()
-    _BLAS_USERS = 0
     _BLAS_LIMITER = None
 
 
 # ------------------------------------------------------------- BLAS / OpenMP thread limits
 # threadpoolctl (a dependency of scikit-learn, imported only here and only when needed)
-# sets the thread count of the whole process, not of the calling thread.  Two overlapping
-# ``threadpool_limits`` blocks in two Python threads can restore in the wrong order and
-# leave BLAS at one thread for good, so every use in the package goes through one counter:
-# the first user sets the limit, the last one restores the original count.
+# sets the thread count of the whole process, not of the calling thread, and OpenBLAS
+# ignores a new count set from another thread while a limit is in force (measured: a
+# restore from a second thread left BLAS at one thread for good).  So the package holds at
+# most one limit at a time, and only the thread that set it restores it: a caller that
+# enters while another's limit is in force uses that limit, and runs on unlimited once its
+# owner has left (correct results, only possibly more threads than cores).
 _FORKED = False  # this process is a forked child
 _BLAS_LOCK = threading.Lock()
-_BLAS_USERS = 0
-_BLAS_LIMITER = None
+_BLAS_LIMITER = None  # the limit in force, set by the thread that will restore it
 
 
 @contextmanager
 def one_blas_thread():
     """BLAS runs one thread per call inside the block (for code that runs its own threads).
 
-    Process-wide while any user is inside, restored exactly when the last one leaves.
+    Process-wide; the original count is restored by the block that set the limit.
     """
-    global _BLAS_USERS, _BLAS_LIMITER
+    global _BLAS_LIMITER
+    mine = None
     with _BLAS_LOCK:
-        if _BLAS_USERS == 0:
+        if _BLAS_LIMITER is None:
             from threadpoolctl import threadpool_limits
 
-            _BLAS_LIMITER = threadpool_limits(1, user_api="blas")
-        _BLAS_USERS += 1
+            mine = _BLAS_LIMITER = threadpool_limits(1, user_api="blas")
     try:
         yield
     finally:
-        with _BLAS_LOCK:
-            _BLAS_USERS -= 1
-            if _BLAS_USERS == 0 and _BLAS_LIMITER is not None:
-                _BLAS_LIMITER.restore_original_limits()
+        if mine is not None:
+            with _BLAS_LOCK:
+                mine.restore_original_limits()
                 _BLAS_LIMITER = None
 
 

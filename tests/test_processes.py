@@ -347,7 +347,9 @@ def test_kmeans_in_a_forked_child_after_the_parent_used_it(method, params):
 
 def test_overlapping_blas_limits_restore_the_original_thread_count():
     """threadpoolctl's limits are process-wide; two threads whose one-BLAS-thread blocks
-    overlap (entered A, B; left A, B) must leave BLAS with its original thread count."""
+    overlap (entered A, B; left A, B) must leave BLAS with its original thread count
+    (restored by A, which set the limit: OpenBLAS ignored B's restore while A's limit held,
+    and two raw threadpool_limits blocks left BLAS at one thread)."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
 
     def counts():
@@ -367,14 +369,14 @@ def test_overlapping_blas_limits_restore_the_original_thread_count():
     def b():
         a_in.wait(10)
         with _config.one_blas_thread():
+            inside.extend(counts())  # A's limit holds for B too
             b_in.set()
             a_out.wait(10)
-            inside.extend(counts())
 
     threads = [threading.Thread(target=f) for f in (a, b)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
-    assert inside and all(c == 1 for c in inside)  # still limited after A left
+    assert inside and all(c == 1 for c in inside)
     assert counts() == before
