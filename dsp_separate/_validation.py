@@ -187,7 +187,7 @@ def check_nonnegative_array(S, name: str, *, min_ndim: int = 1) -> np.ndarray:
     if not np.isfinite(S).all():
         raise _fail(name, S, f"must be finite, found {_first_nonfinite(S)}")
     if (S < 0).any():
-        raise _fail(name, S, f"must be non-negative, found minimum {S.min()!r}")
+        raise _fail(name, S, f"must be non-negative, found minimum {float(S.min())!r}")
     return S
 
 

@@ -574,10 +574,16 @@ class Separator(_Params):
             # Masks that sum to one give sources that sum to the mixture, and the inverse
             # STFT is linear and reconstructs ``y`` exactly (centred, NOLA): the last source
             # is then ``y`` minus the others, equal to its own inverse STFT to float
-            # precision, and one inverse STFT cheaper (a third of a 2-source separation).
+            # precision relative to the mixture, and one inverse STFT cheaper (a third of a
+            # 2-source separation).
+            # Not for oracles: their sources are upper bounds, where a last source far below
+            # the mixture must not carry the mixture's rounding error.  hop <= win / 2: the
+            # last frame then reaches the end of the signal (librosa's framing otherwise
+            # drops the tail, which would go to the last source).
             by_remainder = (
-                masks is not None and len(names) > 1 and transform._center
-                and transform.invertible
+                masks is not None and len(names) > 1 and not self.tags.needs_references
+                and transform._center and transform.invertible
+                and 2 * transform._hop <= transform._win_length
                 and (isinstance(estimate, Models) or _sum_to_one(masks))
             )
             rest = y.astype(X.real.dtype, copy=True) if by_remainder else None
