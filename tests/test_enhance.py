@@ -417,3 +417,14 @@ def test_cli_denoise_writes_denoised_and_noise_files(tmp_path, capsys, monkeypat
                      "--noise-clip", str(tmp_path / "silent.wav"), "-q"])
     assert code == 2 and "silent" in capsys.readouterr().err
     assert not (tmp_path / "o3").exists() or not any((tmp_path / "o3").iterdir())
+
+
+@pytest.mark.parametrize("value", ["x", -1.0, float("nan"), True])
+def test_bad_oversubtraction_names_the_choices(value):
+    with pytest.raises(ds.ParameterError, match="oversubtraction=.*'berouti' or a finite"):
+        ds.SpectralSubtraction(oversubtraction=value).separate(np.zeros(1600), 16000)
+
+
+def test_denoise_refuses_a_parameter_the_method_does_not_have():
+    with pytest.raises(ds.ParameterError, match=r"foo=1: not a parameter of method='omlsa'"):
+        ds.denoise(np.zeros(1600), 16000, foo=1)

@@ -1253,8 +1253,12 @@ class SpectralSubtraction(_Enhancer):
 
     def _validate_params(self):
         self._validate_common()
-        if self.oversubtraction != "berouti":
-            _check_nonneg(self.oversubtraction, "oversubtraction")
+        a = self.oversubtraction
+        if not (isinstance(a, str) and a == "berouti") and (
+                isinstance(a, (bool, str)) or not isinstance(a, numbers.Real)
+                or not np.isfinite(a) or not a >= 0):
+            raise ParameterError(
+                f"oversubtraction={a!r}: must be 'berouti' or a finite number >= 0")
         _check_nonneg(self.floor, "floor")
 
     def _gains(self, Pt, Nt, st, sr, stft, out):
@@ -1404,7 +1408,15 @@ def denoise(y: np.ndarray, sr: int, method: str = DEFAULT_METHOD, **params) -> n
 
     if method not in _METHODS:
         raise ParameterError(f"method={method!r}: must be one of {', '.join(_METHODS)}")
-    return get_separator(method)(**params).separate(y, sr)["signal"]
+    cls = get_separator(method)
+    known = cls._param_names()
+    for name in params:
+        if name not in known:
+            raise ParameterError(
+                f"{name}={params[name]!r}: not a parameter of method={method!r} "
+                f"(its parameters: {', '.join(known)})"
+            )
+    return cls(**params).separate(y, sr)["signal"]
 
 
 _METHODS = ("spectral_subtraction", "wiener_dd", "mmse_stsa", "log_mmse", "omlsa",
