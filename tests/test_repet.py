@@ -537,3 +537,14 @@ def test_length_checks_come_before_any_transform(monkeypatch):
         ds.REPET(period=0.9, stft=STFT).separate(y, SR)
     with pytest.raises(ds.ParameterError, match="k=500"):
         ds.REPETSIM(k=500, stft=STFT).separate(y, SR)
+
+
+def test_negative_zeros_are_zeros_for_the_medians():
+    # -0.0 passes the non-negativity check; the radix medians order bit patterns, where
+    # -0.0 would be the largest key: the public functions must treat it as +0.0
+    S = np.full((3, 8), 5.0)
+    S[:, 0] = -0.0
+    P = S + 0.0
+    np.testing.assert_array_equal(ds.repet_model(S, 4), ds.repet_model(P, 4))
+    np.testing.assert_array_equal(ds.repet_sim_model(S, k=3), ds.repet_sim_model(P, k=3))
+    assert S[0, 0] == 0 and np.signbit(S[0, 0])  # the input is not modified

@@ -230,4 +230,4 @@ class FT2D(Separator):
             B[..., :bins, :] = scaled[..., :bins, :]
             G[..., :bins, :] = 0
         return Models({"background": B, "foreground": G}, mask=self.mask, power=self.power,
-                      wiener_iterations=self.wiener_iterations)
+                      wiener_iterations=self.wiener_iterations, scratch=True)

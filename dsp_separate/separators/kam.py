@@ -409,5 +409,6 @@ class KAM(Separator):
             for name in kernels:
                 out[name][i] = P[name]
         return Models({name: v.reshape(X.shape) for name, v in out.items()}, mask=self.mask,
-                      power=self.power, wiener_iterations=self.wiener_iterations)
+                      power=self.power, wiener_iterations=self.wiener_iterations,
+                      scratch=True)
 

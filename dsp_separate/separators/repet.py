@@ -77,6 +77,10 @@ def _check_spectrogram(S, name="S"):
     S = check_nonnegative_array(S, name, min_ndim=2)
     if S.dtype == np.float16:
         S = S.astype(np.float32)
+    if np.signbit(S).any():
+        # -0.0 passes the check, but the radix medians order the floats' bit patterns, where
+        # it is the largest key: a copy with +0.0 (-0.0 + 0.0 == +0.0)
+        S = S + 0.0
     return S
 
 
@@ -630,7 +634,8 @@ class _RepetBase(Separator):
         # mask stage (one pass for two sources) makes the masks; silent bins get 0.5 / 0.5.
         foreground = np.subtract(S, W)
         return Models({"background": W, "foreground": foreground}, mask=self.mask,
-                      power=self.power, wiener_iterations=self.wiener_iterations)
+                      power=self.power, wiener_iterations=self.wiener_iterations,
+                      scratch=True)
 
     @staticmethod
     def _items(S):

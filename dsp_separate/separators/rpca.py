@@ -423,6 +423,6 @@ class RPCA(Separator):
         shape = S_mag.shape
         return Models({"background": low.reshape(shape), "foreground": sparse.reshape(shape)},
                       mask=self.mask, power=self.power,
-                      wiener_iterations=self.wiener_iterations,
+                      wiener_iterations=self.wiener_iterations, scratch=True,
                       info={"n_iter": [n for n, _ in stats],
                             "residual": [r for _, r in stats]})
