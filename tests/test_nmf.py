@@ -563,3 +563,18 @@ def test_nmfd_bad_input():
         ds.NMFD(n_sources=0).separate(np.zeros(4000), SR)
     with pytest.warns(ConvergenceWarning, match="nmfd stopped at max_iter=2"):
         ds.nmfd(np.random.default_rng(0).random((8, 10)), 2, 3, max_iter=2, random_state=0)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 1.5, 2.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_all_zero_input_stays_finite(beta, dtype):
+    # all-zero V: with a floor of the dtype's tiny, beta < 1 overflowed (H inf, NaN masks)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ds.ConvergenceWarning)
+        W, H, info = ds.nmf(np.zeros((10, 5), dtype), 2, beta=beta, max_iter=300, tol=0,
+                            random_state=0)
+    assert np.isfinite(W).all() and np.isfinite(H).all()
+    assert np.isfinite(info["objective"]).all()
+    r = ds.BlindNMF(beta=beta, n_components=4, max_iter=5, random_state=0).separate(
+        np.zeros(8000, dtype), 8000)
+    assert all(np.array_equal(v, np.zeros(8000, dtype)) for v in r.values())

@@ -311,6 +311,7 @@ def test_nested_pool_calls_from_several_threads_finish():
 
 @pytest.mark.parametrize("method,params", [
     ("spatial_clustering", {"clusterer": "kmeans"}),
+    ("nmf", {"n_components": 6, "max_iter": 20}),
 ])
 def test_kmeans_in_a_forked_child_after_the_parent_used_it(method, params):
     """scikit-learn's KMeans runs on GNU OpenMP, which hangs in a child forked from a

@@ -140,6 +140,10 @@ def _floor_of(V2: np.ndarray) -> float:
     # at least the dtype's smallest normal number: the kernels compare and divide in the
     # working dtype, where a smaller floor (subnormal input) would round to zero
     top = float(V2.max()) if V2.size else 0.0
+    if top == 0.0:
+        # all zeros: the floor of a unit-scale V.  With ``tiny`` the β < 1 ratios
+        # V / Λ^(2-β) of a collapsing Λ overflow (β = 0 gave inf in H, then NaN masks)
+        top = 1.0
     return max(FLOOR * top, float(np.finfo(V2.dtype).tiny))
 
 
@@ -324,7 +328,7 @@ def _solve(V2, W, H, *, beta, max_iter, tol, update_W, update_H, free, l1_H, l2_
     ``(F, N)`` temporary: each iteration reads ``V`` once.  For β = 2 the denominators are
     :math:`W^T W H_b` and :math:`W (H H^T)` and no ratio matrix is formed.
     """
-    from .._config import in_threads
+    from .._config import in_threads, one_blas_thread
     from .._kernels.nmf import beta_ratios, mu_update
 
     floor = _floor_of(V2)
@@ -441,11 +445,8 @@ def _solve(V2, W, H, *, beta, max_iter, tol, update_W, update_H, free, l1_H, l2_
         if not all_free:
             W[:, free] = Wf
 
-    limit = contextlib.nullcontext()
-    if len(groups) > 1:  # one BLAS thread per sweep thread
-        from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
-
-        limit = threadpool_limits(1, user_api="blas")
+    # one BLAS thread per sweep thread
+    limit = one_blas_thread() if len(groups) > 1 else contextlib.nullcontext()
     with limit:
         learn_W = update_W and n_free > 0
         div, num, den = sweep(False, learn_W, True)
@@ -877,7 +878,7 @@ class SupervisedNMF(Separator):
     >>> low = np.sin(2 * np.pi * 220 * t) * np.exp(-2 * t)
     >>> high = np.sin(2 * np.pi * 1320 * t) * (t > 0.5)
     >>> tf = ds.STFT(n_fft=512, hop_length=128)
-    >>> sep = ds.SupervisedNMF(n_components=2, random_state=0, stft=tf)
+    >>> sep = ds.SupervisedNMF(n_components=1, random_state=0, stft=tf)
     >>> sep = sep.fit({"low": np.sin(2 * np.pi * 220 * t),
     ...                "high": np.sin(2 * np.pi * 1320 * t)}, sr=sr)
     >>> result = sep.separate(low + high, sr)
@@ -1000,7 +1001,7 @@ def cluster_components(W, H, n_sources, *, feature="mfcc", sr=22050, n_fft=2048,
         Activations.
     n_sources : int
         Number of clusters, at most ``n_components``.
-    feature : {"mfcc", "activations"}, default "mfcc"
+    feature : {"mfcc", "activations", "pitch"}, default "mfcc"
         ``"mfcc"``: the MFCCs (coefficients 1 to ``n_mfcc - 1``; the 0th, the level, is
         left out) of each template's mel power spectrum (Spiertz & Gnann 2009).
         ``"activations"``: each component's activations over all frames, standardised
@@ -1091,6 +1092,8 @@ def _cluster(W, H2, n_sources, feature, sr, n_fft, n_mfcc, random_state):
     from sklearn.cluster import KMeans
     from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
 
+    from .._config import fork_safe_openmp
+
     k = W.shape[1]
     H2 = np.moveaxis(H2.reshape((-1,) + H2.shape[-2:]), 1, 0).reshape(k, -1)
     if feature == "mfcc":
@@ -1116,8 +1119,9 @@ def _cluster(W, H2, n_sources, feature, sr, n_fft, n_mfcc, random_state):
         feats = np.where(sd > 0, (H2 - mu) / np.where(sd > 0, sd, 1.0), 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkConvergenceWarning)  # fewer distinct points than k
-        labels = KMeans(n_clusters=n_sources, n_init=10, random_state=random_state).fit(
-            feats).labels_
+        with fork_safe_openmp():  # KMeans's OpenMP hangs in a forked child otherwise
+            labels = KMeans(n_clusters=n_sources, n_init=10,
+                            random_state=random_state).fit(feats).labels_
     energy = W * H2.sum(axis=1)[None, :]  # (F, K)
     freqs = np.arange(W.shape[0], dtype=np.float64)
     centroid = np.full(n_sources, np.inf)
@@ -1143,7 +1147,7 @@ def blind_nmf_models(S, n_sources, n_components, *, feature="mfcc", sr=22050, n_
         Mixture magnitude spectrogram; ``(..., n_channels, n_freq, n_frames)``: the
         channels of an item share the templates (and so the clustering).
     n_sources, n_components : int
-    feature : {"mfcc", "activations"}
+    feature : {"mfcc", "activations", "pitch"}
         See :func:`cluster_components`.
     sr, n_fft : int
         For the mel filters of the MFCC feature.
@@ -1161,7 +1165,8 @@ def blind_nmf_models(S, n_sources, n_components, *, feature="mfcc", sr=22050, n_
     >>> from dsp_separate.separators.nmf import blind_nmf_models
     >>> rng = np.random.default_rng(0)
     >>> S = rng.random((129, 40))
-    >>> models = blind_nmf_models(S, 2, 6, sr=8000, n_fft=256, max_iter=50, random_state=0)
+    >>> models = blind_nmf_models(S, 2, 6, sr=8000, n_fft=256, max_iter=200, tol=1e-2,
+    ...                           random_state=0)
     >>> len(models), models[0].shape
     (2, (129, 40))
     """
@@ -1194,8 +1199,9 @@ class BlindNMF(Separator):
     n_sources : int, default 2
     n_components : int, default 32
         NMF components; at least ``n_sources``.
-    feature : {"mfcc", "activations"}, default "mfcc"
-        Clustering feature.
+    feature : {"mfcc", "activations", "pitch"}, default "mfcc"
+        Clustering feature: the templates' MFCCs (timbre), the activations' correlation,
+        or the templates' fundamental (pitch register); see :func:`cluster_components`.
     beta : float in [0, 2], default 1.0
     max_iter : int, default 200
     tol : float, default 1e-4
@@ -1222,13 +1228,13 @@ class BlindNMF(Separator):
     >>> sr = 8000
     >>> t = np.arange(sr) / sr
     >>> y = np.sin(2 * np.pi * 220 * t) + np.sin(2 * np.pi * 1760 * t) * (t > 0.5)
-    >>> result = ds.BlindNMF(n_components=4, random_state=0).separate(y, sr)
+    >>> result = ds.BlindNMF(n_components=4, tol=1e-3, random_state=0).separate(y, sr)
     >>> result.names
     ('source_0', 'source_1')
     """
 
     name = "nmf"
-    summary = "blind NMF, components clustered by template MFCCs (Spiertz & Gnann 2009)"
+    summary = "blind NMF, components clustered by timbre (MFCCs), activations or pitch"
     tags = Tags(kind="mask", n_sources="parameter")
     param_choices = {"mask": MASK_TYPES, "feature": CLUSTER_FEATURES, "init": NMF_INITS}
 
@@ -1270,7 +1276,7 @@ class BlindNMF(Separator):
         with np.errstate(under="ignore"), _SOLVER_LOCK:
             models = blind_nmf_models(
                 np.abs(X), int(self.n_sources), int(self.n_components), feature=self.feature,
-                sr=sr, n_fft=2 * (X.shape[-2] - 1), beta=float(self.beta),
+                sr=sr, n_fft=stft.n_fft, beta=float(self.beta),
                 max_iter=int(self.max_iter), tol=float(self.tol), init=self.init,
                 random_state=self.random_state)
         models = _flush_tiny(models, self.mask, float(self.power))

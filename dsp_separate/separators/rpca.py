@@ -51,7 +51,7 @@ import warnings
 
 import numpy as np
 
-from .._config import in_threads
+from .._config import in_threads, one_blas_thread
 from .._validation import (
     check_choice,
     check_nonnegative_float,
@@ -92,12 +92,10 @@ def _svt_gram(A, tau):
     BLAS thread: OpenBLAS's threaded LAPACK was 4x (1000 x 1000) to 25x slower on this
     2-core machine when other processes were busy, and no faster when it was idle.
     """
-    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
-
     wide = A.shape[0] <= A.shape[1]
     B = A if wide else A.T
     G = B @ B.T
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         w, U = np.linalg.eigh(G)
     first = int(np.searchsorted(w, tau * tau, side="right"))
     if first == w.size:
@@ -214,9 +212,7 @@ def rpca(M: np.ndarray, *, lam: float | None = None, tol: float = 1e-7, max_iter
     tol = check_positive_float(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
     rng = _rng(random_state)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):  # see _svt_gram
+    with one_blas_thread():  # see _svt_gram
         L, S, n_iter, residual = _rpca(M.astype(np.float64), lam, tol, max_iter, rng)
     _warn_if_not_converged(n_iter, max_iter, residual, tol)
     return L, S, n_iter, residual
@@ -411,10 +407,8 @@ class RPCA(Separator):
                     low[c, cut:] = np.abs(L) ** inv * scale
                     sparse[c, cut:] = np.abs(S) ** inv * (scale / float(self.gain))
 
-            from threadpoolctl import threadpool_limits
-
             # one channel per core, one BLAS thread each (no oversubscription)
-            with threadpool_limits(1, user_api="blas"):
+            with one_blas_thread():
                 in_threads(work, flat.shape[0], 1)
             for n_iter, residual in stats:
                 _warn_if_not_converged(n_iter, int(self.max_iter), residual, float(self.tol))
