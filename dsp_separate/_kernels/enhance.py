@@ -638,6 +638,48 @@ def mcra(P, b, alpha_s, alpha_d, alpha_p, delta, L, n_init, acc, cnt, S, smin, s
 
 
 @jit(nogil=True)
+def _start_minima(row, b, acc, cnt, mean, sf, S, smin, smin_sw, buf, ints):
+    """IMCRA's first frames: the running mean of the frames so far (``mean``), smoothed over
+    frequency (``sf``), is the smoothed power ``S`` and both of its minima (the sub-window
+    buffer ``buf`` too).  Shared by both iterations of :func:`imcra_first` /
+    :func:`imcra_second`."""
+    cnt[0] += 1
+    for f in range(row.shape[0]):
+        acc[f] += row[f]
+        mean[f] = acc[f] / cnt[0]
+    _smooth_row(mean, b, sf)
+    for f in range(row.shape[0]):
+        S[f] = sf[f]
+        smin[f] = sf[f]
+        smin_sw[f] = sf[f]
+        for u in range(buf.shape[0]):
+            buf[u, f] = sf[f]
+    ints[0] = 1
+    ints[1] = 0
+    ints[2] = 0
+
+
+@jit(nogil=True)
+def _next_subwindow(S, smin, smin_sw, buf, ints, V):
+    """End of a frame of IMCRA's minimum tracking: after ``V`` frames the sub-window's
+    minimum goes into the ring ``buf`` (U, F), the minimum is the ring's, and a new
+    sub-window starts from ``S``.  ``ints`` = (started, frame counter, ring position)."""
+    ints[1] += 1
+    if ints[1] >= V:
+        pos = ints[2]
+        U = buf.shape[0]
+        for f in range(S.shape[0]):
+            buf[pos, f] = smin_sw[f]
+            m = buf[0, f]
+            for u in range(1, U):
+                m = min(m, buf[u, f])
+            smin[f] = m
+            smin_sw[f] = S[f]
+        ints[1] = 0
+        ints[2] = (pos + 1) % U
+
+
+@jit(nogil=True)
 def imcra_first(P, b, alpha_s, V, bmin, gamma0, zeta0, n_init, acc, cnt, S, smin, smin_sw,
                 buf, ints, S_out, num_out, ind_out):
     """IMCRA (Cohen 2003), first iteration, all bins: smoothing over time and frequency
@@ -648,27 +690,13 @@ def imcra_first(P, b, alpha_s, V, bmin, gamma0, zeta0, n_init, acc, cnt, S, smin
     chunk behind.  ``ints`` (3,) int64 = (started, sub-window counter, buffer position).
     """
     T, F = P.shape
-    U = buf.shape[0]
     sf = np.empty(F)
     ind = np.empty(F)
     num = np.empty(F)
     for t in range(T):
         row = P[t]
         if cnt[0] < n_init:  # start: the running mean of the first frames is the noise
-            cnt[0] += 1
-            for f in range(F):
-                acc[f] += row[f]
-                num[f] = acc[f] / cnt[0]
-            _smooth_row(num, b, sf)
-            for f in range(F):
-                S[f] = sf[f]
-                smin[f] = sf[f]
-                smin_sw[f] = sf[f]
-                for u in range(U):
-                    buf[u, f] = sf[f]
-            ints[0] = 1
-            ints[1] = 0
-            ints[2] = 0
+            _start_minima(row, b, acc, cnt, num, sf, S, smin, smin_sw, buf, ints)
             continue
         _smooth_row(row, b, sf)
         # one reciprocal per bin instead of two divisions, no branch
@@ -685,18 +713,7 @@ def imcra_first(P, b, alpha_s, V, bmin, gamma0, zeta0, n_init, acc, cnt, S, smin
             num[f] = row[f] * ind[f]
         _smooth_row(num, b, num_out[t])
         _smooth_row(ind, b, ind_out[t])
-        ints[1] += 1
-        if ints[1] >= V:
-            pos = ints[2]
-            for f in range(F):
-                buf[pos, f] = smin_sw[f]
-                m1 = buf[0, f]
-                for u in range(1, U):
-                    m1 = min(m1, buf[u, f])
-                smin[f] = m1
-                smin_sw[f] = S[f]
-            ints[1] = 0
-            ints[2] = (pos + 1) % U
+        _next_subwindow(S, smin, smin_sw, buf, ints, V)
 
 
 @jit(nogil=True)
@@ -714,7 +731,6 @@ def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, ga
     buffer position), its own copy (the two halves may run on two cores).
     """
     T, F = P.shape
-    U = buft.shape[0]
     sf = np.empty(F)
     mean = np.empty(F)
     qa = np.empty(F)
@@ -723,24 +739,12 @@ def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, ga
     for t in range(T):
         row = P[t]
         if cnt[0] < n_init:  # start: the running mean of the first frames is the noise
-            cnt[0] += 1
+            _start_minima(row, b, acc, cnt, mean, sf, St, stmin, stmin_sw, buft, ints)
             for f in range(F):
-                acc[f] += row[f]
-                mean[f] = acc[f] / cnt[0]
-            _smooth_row(mean, b, sf)
-            for f in range(F):
-                St[f] = sf[f]
-                stmin[f] = sf[f]
-                stmin_sw[f] = sf[f]
-                for u in range(U):
-                    buft[u, f] = sf[f]
                 lam_t[f] = mean[f] / beta
                 lam[f] = mean[f]
                 prev[f] = 1.0
                 N[t, f] = mean[f]
-            ints[0] = 1
-            ints[1] = 0
-            ints[2] = 0
             continue
         num = num_in[t]
         den = ind_in[t]
@@ -783,18 +787,7 @@ def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, ga
             lam_t[f] = lt
             lam[f] = beta * lt
             N[t, f] = beta * lt
-        ints[1] += 1
-        if ints[1] >= V:
-            pos = ints[2]
-            for f in range(F):
-                buft[pos, f] = stmin_sw[f]
-                m2 = buft[0, f]
-                for u in range(1, U):
-                    m2 = min(m2, buft[u, f])
-                stmin[f] = m2
-                stmin_sw[f] = St[f]
-            ints[1] = 0
-            ints[2] = (pos + 1) % U
+        _next_subwindow(St, stmin, stmin_sw, buft, ints, V)
 
 
 # ---------------------------------------------------------------------------- spectral gating
