@@ -1152,7 +1152,9 @@ def blind_nmf_models(S, n_sources, n_components, *, feature="mfcc", sr=22050, n_
     sr, n_fft : int
         For the mel filters of the MFCC feature.
     beta, max_iter, tol, init, random_state
-        As in :func:`dsp_separate.nmf`.
+        As in :func:`dsp_separate.nmf`, with the objective (and the ``tol`` test) every 10
+        iterations (``objective_every=10``, as scikit-learn): ``tol`` bounds the relative
+        decrease over 10 iterations.
 
     Returns
     -------
