@@ -86,3 +86,16 @@ def stop_requested(answer) -> bool:
     bool).  Any other return value, a number or ``None``, lets the iterations go on, so a
     ``lambda i, state: state["objective"]`` does not stop anything by accident."""
     return answer is True or (isinstance(answer, np.bool_) and bool(answer))
+
+
+def callback_for_item(callback, item):
+    """The user's ``callback(iteration, state)`` for item ``item`` of a batch: its ``state``
+    also gets ``"item"``.  ``callback`` itself when it is None or there is no batch
+    (``item`` None)."""
+    if callback is None or item is None:
+        return callback
+
+    def with_item(iteration, state):
+        return callback(iteration, dict(state, item=item))
+
+    return with_item

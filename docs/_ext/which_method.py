@@ -187,10 +187,8 @@ def match_separator(name: str, registry: dict):
     return registry[keys[0]] if keys else None
 
 
-def needs(cls) -> str:
-    if cls is None:
-        return ""
-    tags = cls.tags
+def _inputs_beyond_audio(tags) -> list:
+    """What a method's tags say it needs besides the audio itself."""
     out = []
     if tags.needs_references:
         out.append("the true sources")
@@ -198,6 +196,14 @@ def needs(cls) -> str:
         out.append("training examples (`fit`)")
     if getattr(tags, "needs_score", False):
         out.append("a score")
+    return out
+
+
+def needs(cls) -> str:
+    if cls is None:
+        return ""
+    tags = cls.tags
+    out = _inputs_beyond_audio(tags)
     most = getattr(tags, "max_channels", None)
     if tags.min_channels == most == 2:
         out.append("stereo")                      # DUET: exactly two channels
@@ -234,13 +240,7 @@ def extra_input(row: Row, cls) -> str:
     if re.search(r"\bnoise\s*=", row.name):
         out.append("a noise-only clip")
     if cls is not None:
-        tags = cls.tags
-        if tags.needs_references:
-            out.append("the true sources")
-        if tags.requires_fit:
-            out.append("training examples (`fit`)")
-        if getattr(tags, "needs_score", False):
-            out.append("a score")
+        out += _inputs_beyond_audio(cls.tags)
     return ", ".join(out)
 
 

@@ -46,7 +46,12 @@ import warnings
 
 import numpy as np
 
-from .._bss import images_from_demixing, least_squares_images, stop_requested
+from .._bss import (
+    callback_for_item,
+    images_from_demixing,
+    least_squares_images,
+    stop_requested,
+)
 from .._validation import check_choice, check_positive_float, check_positive_int, describe
 from ..base import Images, Separator, SignalImages, Tags
 from ..exceptions import ParameterError
@@ -721,17 +726,6 @@ class FDICA(Separator):
         return Images({f"source_{j}": out[j].reshape(lead + (m, F, T)) for j in range(k)},
                       info=info)
 
-    def _callback_for(self, item):
-        """The callback; under a batch its ``state`` also gets ``"item"`` (as IVA's)."""
-        if self.callback is None or item is None:
-            return self.callback
-        cb = self.callback
-
-        def with_item(iteration, state):
-            return cb(iteration, dict(state, item=item))
-
-        return with_item
-
     def _one(self, X, k, y=None, item=None):
         m, F, T = X.shape
         Xd = X.astype(np.complex128)
@@ -760,7 +754,7 @@ class FDICA(Separator):
         _check_rank(ev, k, "mixture covariance summed over bins")
         W, info = fdica_demixing(Xd, k, max_iter=self.max_iter, tol=self.tol,
                                  floor=self.floor, random_state=self.random_state,
-                                 callback=self._callback_for(item))
+                                 callback=callback_for_item(self.callback, item))
         Y = np.einsum("fkm,mft->kft", W, Xd)
         images = images_from_demixing(Y, W)  # (K, M, F, T)
         perm = align_permutations(activity_sequences(images))

@@ -64,7 +64,7 @@ import numbers
 
 import numpy as np
 
-from .._bss import images_from_demixing, stop_requested
+from .._bss import callback_for_item, images_from_demixing, stop_requested
 from .._kernels import iva as _k
 from .._validation import (
     check_choice,
@@ -709,16 +709,6 @@ class _IVABase(Separator):
                 "converged": None if len(Xs) == 1 else [None] * len(Xs)}
         return Images(values, info=info)
 
-    def _callback_for(self, item):
-        if self.callback is None or item is None:
-            return self.callback
-        cb = self.callback
-
-        def with_item(iteration, state):
-            return cb(iteration, dict(state, item=item))
-
-        return with_item
-
 
 class AuxIVA(_IVABase):
     r"""Auxiliary-function IVA (Ono 2011; ISS updates: Scheibler & Ono 2020).
@@ -794,7 +784,7 @@ class AuxIVA(_IVABase):
     def _run(self, X, K, item, rng):
         return _auxiva(X, K, int(self.n_iter), self.update, self.source_model,
                        float(self.eps),
-                       self._callback_for(item))
+                       callback_for_item(self.callback, item))
 
 
 class ILRMA(_IVABase):
@@ -865,4 +855,4 @@ class ILRMA(_IVABase):
 
     def _run(self, X, K, item, rng):
         return _ilrma(X, K, int(self.n_components), int(self.n_iter), float(self.eps), rng,
-                      self._callback_for(item))
+                      callback_for_item(self.callback, item))
