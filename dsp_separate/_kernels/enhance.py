@@ -316,28 +316,101 @@ def gain_masks(G, t0, signal, noise):
 
 # ---------------------------------------------------------------------------- decision-directed
 @jit(nogil=True)
+def _dd_xi_gamma(p_row, n_row, alpha, xi_min, prev, started, gamma, xi):
+    """One frame of the decision-directed rule: ``gamma = P / N`` (at least GAMMA_MIN) and
+    ``xi = max(alpha prev + (1 - alpha) max(gamma - 1, 0), xi_min)`` (``prev`` unused before
+    the first frame) into the row buffers ``gamma``, ``xi``; branch-free, vectorises."""
+    beta = 1.0 - alpha
+    if started:
+        for f in range(p_row.shape[0]):
+            g = max(p_row[f] / max(n_row[f], TINY), GAMMA_MIN)
+            gamma[f] = g
+            xi[f] = max(alpha * prev[f] + beta * max(g - 1.0, 0.0), xi_min)
+    else:
+        for f in range(p_row.shape[0]):
+            g = max(p_row[f] / max(n_row[f], TINY), GAMMA_MIN)
+            gamma[f] = g
+            xi[f] = max(max(g - 1.0, 0.0), xi_min)
+
+
+@jit(nogil=True)
+def _lsa_gain_row(xi, gamma, v_row, idx, out):
+    """``out[f] = gain_of(LOG_MMSE, xi[f], gamma[f])`` for one frame (``gamma >= GAMMA_MIN``).
+
+    :func:`lsa_factor` reorganised so that the loops have no branches and vectorise: every
+    bin through its polynomial branch (v <= 1/16: most bins of a noisy spectrogram); the
+    indices of the other bins gathered into ``idx``; those through the Chebyshev branch
+    (v clamped to [1/16, 4], the interval's coefficients by index); the few left (v >= 4,
+    or v <= 0) through :func:`lsa_factor` itself.  ``v_row`` (F,), ``idx`` (F,) int64:
+    scratch.
+    """
+    c = _LSA_SMALL
+    F = xi.shape[0]
+    for f in range(F):
+        w = xi[f] / (1.0 + xi[f])
+        v = w * gamma[f]
+        v_row[f] = v
+        u = 32.0 * min(v, 0.0625) - 1.0
+        r = (((((c[6] * u + c[5]) * u + c[4]) * u + c[3]) * u + c[2]) * u + c[1]) * u + c[0]
+        out[f] = w * (_LSA_C * r / math.sqrt(v))
+    n = 0
+    for f in range(F):
+        idx[n] = f
+        n += not (0.0 < v_row[f] <= 0.0625)
+    cheb = _LSA_CHEB
+    edges = _LSA_EDGES
+    for j in range(n):
+        f = idx[j]
+        v = min(max(v_row[f], 0.0625), 4.0)
+        i = (v >= 0.25) + (v >= 1.0) + (v >= 2.0)
+        a = edges[i]
+        b = edges[i + 1]
+        u2 = 2.0 * (2.0 * v - a - b) / (b - a)
+        b1 = 0.0
+        b2 = 0.0
+        for k in range(cheb.shape[1] - 1, 0, -1):
+            b0 = cheb[i, k] + u2 * b1 - b2
+            b2 = b1
+            b1 = b0
+        r = cheb[i, 0] + 0.5 * u2 * b1 - b2
+        out[f] = xi[f] / (1.0 + xi[f]) * (_LSA_C * r / math.sqrt(v))
+    for j in range(n):
+        f = idx[j]
+        v = v_row[f]
+        if not (0.0625 < v < 4.0):
+            out[f] = xi[f] / (1.0 + xi[f]) * lsa_factor(v)
+
+
+@jit(nogil=True)
 def dd_gains(P, N, kind, alpha, xi_min, g_min, prev, started, G):
     """Decision-directed a priori SNR (Ephraim & Malah 1984) and gain rule ``kind``.
 
     ``P``, ``N``: (T, F) noisy and noise power; ``prev`` (F,): last frame's
     ``G^2 gamma``; ``started`` (1,) int64, 0 before the first frame.  Writes ``G`` (T, F)
-    clipped to [g_min, 1]; updates ``prev`` and ``started``.
+    clipped to [g_min, 1]; updates ``prev`` and ``started``.  Per frame three passes over
+    the bins: gamma and xi (:func:`_dd_xi_gamma`), the gain rule, the clip and ``prev``.
     """
     T, F = P.shape
+    gamma = np.empty(F)
+    xi = np.empty(F)
+    scratch = np.empty(F)
+    idx = np.empty(F, np.int64)
     for t in range(T):
-        for f in range(F):
-            gamma = max(P[t, f] / max(N[t, f], TINY), GAMMA_MIN)
-            ml = max(gamma - 1.0, 0.0)
-            if started[0]:
-                xi = alpha * prev[f] + (1.0 - alpha) * ml
-            else:
-                xi = ml
-            xi = max(xi, xi_min)
-            g = gain_of(kind, xi, gamma)
-            g = min(max(g, g_min), 1.0)
-            G[t, f] = g
-            prev[f] = g * g * gamma
+        _dd_xi_gamma(P[t], N[t], alpha, xi_min, prev, started[0], gamma, xi)
         started[0] = 1
+        g_row = G[t]
+        if kind == LOG_MMSE:
+            _lsa_gain_row(xi, gamma, scratch, idx, g_row)
+        elif kind == WIENER:
+            for f in range(F):
+                g_row[f] = xi[f] / (1.0 + xi[f])
+        else:
+            for f in range(F):
+                g_row[f] = gain_of(kind, xi[f], gamma[f])
+        for f in range(F):
+            g = min(max(g_row[f], g_min), 1.0)
+            g_row[f] = g
+            prev[f] = g * g * gamma[f]
 
 
 @jit(nogil=True)
