@@ -101,12 +101,25 @@ class Masks:
     With ``residual=True`` the remainder ``1 - sum`` is returned as the ``"residual"``
     source (always, so the source names do not depend on the input); with
     ``residual=False`` the masks must sum to one.
+
+    ``complement``: the name of one more source, after those of ``values``, whose mask is
+    ``1 - sum`` and is not given (for masks that sum to one by construction, e.g. a gain
+    ``G`` and ``1 - G``).  The shared stage then skips its sum-to-one check and forms that
+    mask only where it is needed (``keep="masks"`` or ``"stfts"``, Wiener refinement, block
+    by block, or a transform where the last source cannot be the mixture minus the
+    others).  Not with ``residual=True``.
     """
 
     values: dict
     residual: bool = False
     wiener_iterations: int = 0
     info: dict = field(default_factory=dict)
+    complement: str | None = None
+
+    def __post_init__(self):
+        if self.complement is not None and (self.residual or self.complement in self.values):
+            raise ParameterError(f"complement={self.complement!r}: not with residual=True "
+                                 "nor the name of a given mask")
 
 
 @dataclass(frozen=True)
@@ -196,6 +209,16 @@ def _sum_to_one(masks: dict) -> bool:
     total -= 1.0
     np.abs(total, out=total)
     return bool(total.max() <= 8 * np.finfo(total.dtype).eps)
+
+
+def _complement_mask(masks: dict) -> np.ndarray:
+    """``1 - sum(masks)`` clipped to [0, 1], in the masks' dtype."""
+    it = iter(masks.values())
+    total = np.array(next(it), copy=True)
+    for m in it:
+        total += m
+    np.subtract(1.0, total, out=total)
+    return np.clip(total, 0.0, 1.0, out=total)
 
 
 def n_channels_of(y: np.ndarray) -> int:
@@ -493,8 +516,9 @@ class Separator(_Params):
         return self._resynthesize(y, X, estimate, transform, sr, keep, out_dtype,
                                   self._expected_names(y, kwargs))
 
-    def _masks_of(self, estimate, X) -> dict:
-        """The masks of a :class:`Models` or :class:`Masks` estimate (unchecked cores)."""
+    def _masks_of(self, estimate, X, complement: bool = True) -> dict:
+        """The masks of a :class:`Models` or :class:`Masks` estimate (unchecked cores);
+        ``complement=False``: without the mask of ``Masks.complement``."""
         real = np.float32 if X.dtype == np.complex64 else np.float64
         if isinstance(estimate, Models):
             names = list(estimate.values)
@@ -509,6 +533,8 @@ class Separator(_Params):
         if estimate.residual:
             total = sum(masks.values())
             masks[RESIDUAL] = np.clip(1.0 - total, 0.0, 1.0, out=total)
+        if estimate.complement is not None and complement:
+            masks[estimate.complement] = _complement_mask(masks)
         return masks
 
     def _check_estimate(self, estimate, expected) -> None:
@@ -525,6 +551,8 @@ class Separator(_Params):
         names = tuple(estimate.values)
         if isinstance(estimate, Masks) and estimate.residual:
             names += (RESIDUAL,)
+        if isinstance(estimate, Masks) and estimate.complement is not None:
+            names += (estimate.complement,)
         if expected is not None and names != tuple(expected):
             raise RuntimeError(
                 f"{type(self).__name__}._estimate returned sources {names}, but "
@@ -558,8 +586,12 @@ class Separator(_Params):
                 images = [np.asarray(estimate.values[k]).astype(X.dtype, copy=False)
                           for k in names]
             else:
-                masks = self._masks_of(estimate, X)
-                names = list(masks)
+                # a complement's mask is formed below, only if it is needed
+                lazy = isinstance(estimate, Masks) and estimate.complement is not None
+                masks = self._masks_of(estimate, X, complement=not lazy)
+                names = list(masks) + ([estimate.complement] if lazy else [])
+                if lazy and estimate.wiener_iterations:
+                    masks[estimate.complement] = _complement_mask(masks)
             k = estimate.wiener_iterations
             if k:
                 from ._wiener import _wiener
@@ -584,8 +616,11 @@ class Separator(_Params):
                 masks is not None and len(names) > 1 and not self.tags.needs_references
                 and transform._center and transform.invertible
                 and 2 * transform._hop <= transform._win_length
-                and (isinstance(estimate, Models) or _sum_to_one(masks))
+                and (isinstance(estimate, Models) or estimate.complement is not None
+                     or _sum_to_one(masks))
             )
+            if masks is not None and names[-1] not in masks and (not by_remainder or keep):
+                masks[names[-1]] = _complement_mask(masks)
             rest = y.astype(X.real.dtype, copy=True) if by_remainder else None
             sources = {}
             for i, nm in enumerate(names):

@@ -208,6 +208,54 @@ def test_decision_directed_equals_a_plain_loop():
     np.testing.assert_allclose(G, ref, rtol=1e-12)
 
 
+@pytest.mark.parametrize("gain", ["wiener", "log_mmse", "mmse_stsa"])
+def test_decision_directed_reaches_every_branch_of_the_gain(gain):
+    """The recursion evaluates log-MMSE in passes (the polynomial for every bin, the bins
+    with v > 1/16 gathered and put through their Chebyshev segment, then v >= 4): with
+    v from 1e-6 to 400 in each frame, in shuffled order, a gathered bin written to the
+    wrong place or through the wrong segment is far from the closed form."""
+    rng = np.random.default_rng(5)
+    gamma = np.geomspace(1e-3, 400.0, 257)
+    P = np.stack([rng.permutation(gamma) for _ in range(6)], axis=1)   # (F, T)
+    N = rng.uniform(0.8, 1.25, size=P.shape)
+    alpha, xi_min = 0.9, 10 ** (-2.5)
+    G = en.decision_directed(P, N, gain=gain, alpha=alpha, xi_min_db=-25)
+    prev = None
+    v_seen = []
+    for t in range(P.shape[1]):
+        gam = P[:, t] / N[:, t]
+        ml = np.maximum(gam - 1, 0)
+        xi = np.maximum(ml if prev is None else alpha * prev + (1 - alpha) * ml, xi_min)
+        w = xi / (1 + xi)
+        v_seen.append(w * gam)
+        if gain == "wiener":
+            ref = w
+        elif gain == "log_mmse":
+            ref = w * np.exp(0.5 * sp.exp1(w * gam))
+        else:
+            ref = en.mmse_stsa_gain(xi, gam)
+        ref = np.minimum(ref, 1.0)
+        np.testing.assert_allclose(G[:, t], ref, rtol=1e-12)
+        prev = ref ** 2 * gam
+    v_seen = np.concatenate(v_seen)
+    for lo, hi in [(0, 1 / 16), (1 / 16, 1 / 4), (1 / 4, 1), (1, 2), (2, 4), (4, 34), (34, 1e9)]:
+        assert np.count_nonzero((v_seen > lo) & (v_seen <= hi)) >= 5
+
+
+def test_noise_mask_is_one_minus_the_gain():
+    """The methods return the gain and let the shared stage form the noise mask ``1 - G``
+    (``Masks.complement``): with ``keep`` it is there, and the noise is the mixture minus
+    the signal."""
+    y = (vowels(SR, 1.0) + make_noise("white", SR, SR)).astype(np.float32)
+    for method in ("log_mmse", "omlsa", "spectral_gating"):
+        res = ds.get_separator(method)().separate(y, SR, keep="all")
+        m_s, m_n = res.masks["signal"], res.masks["noise"]
+        assert m_n.dtype == np.float32
+        np.testing.assert_array_equal(m_n, np.float32(1.0) - m_s)
+        np.testing.assert_allclose(res["signal"] + res["noise"], y, atol=1e-6)
+        np.testing.assert_allclose(res.stfts["noise"], m_n * res.stft.forward(y), atol=1e-6)
+
+
 # ---------------------------------------------------------------------------- noise PSD
 def test_noise_psd_initial_and_from_clip():
     P = np.array([[1.0, 3.0, 5.0, 100.0, 0.0]])

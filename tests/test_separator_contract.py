@@ -19,7 +19,7 @@ from sklearn.base import clone
 
 import dsp_separate as ds
 from dsp_separate import STFT
-from dsp_separate.base import Models, Separator, Tags
+from dsp_separate.base import Masks, Models, Separator, Tags
 
 from .conftest import two_sources
 
@@ -555,3 +555,72 @@ def test_no_remainder_shortcut_for_oracles_or_unframed_tails():
     last = list(res)[-1]
     direct = stft.inverse(res.stfts[last], length=y.shape[-1])
     assert np.abs(direct - res[last]).max() < 1e-6
+
+
+class GainSplit(Separator):
+    """Test-only: a gain and its complement, given as ``Masks.complement`` or written out."""
+
+    name = ""  # not registered
+    summary = "test: a gain G and 1 - G"
+    tags = Tags(kind="mask", streaming="bounded")
+
+    def __init__(self, stft=None, complement=True, wiener_iterations=0):
+        self.stft = stft
+        self.complement = complement
+        self.wiener_iterations = wiener_iterations
+
+    def source_names(self, n_channels=None, references=None):
+        return ("loud", "rest")
+
+    def context_frames(self, sr):
+        return 0, 0
+
+    def _estimate(self, X, *, y, sr, stft):
+        S = np.abs(X)
+        G = (S / (S + S.mean() + 1e-30)).astype(S.dtype)
+        k = self.wiener_iterations
+        if self.complement:
+            return Masks({"loud": G}, complement="rest", wiener_iterations=k)
+        return Masks({"loud": G, "rest": 1 - G}, wiener_iterations=k)
+
+
+@pytest.mark.parametrize("stft", [STFT(n_fft=256, hop_length=64),
+                                  STFT(n_fft=256, hop_length=64, center=False),
+                                  STFT(n_fft=256, hop_length=200)],
+                         ids=["remainder", "uncentred", "hop-above-half"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_complement_mask_gives_the_same_result_as_writing_it_out(stft, dtype):
+    # ``Masks.complement``: the shared stage forms ``1 - sum`` only where it is needed
+    # (kept masks or STFTs, a transform without the remainder shortcut, Wiener refinement,
+    # block by block); the result equals that of a method that writes the mask itself.
+    y = two_sources(n=SR, sr=SR).astype(dtype)  # two channels
+    eps = 1e-5 if dtype == np.float32 else 1e-12
+    for keep, k in ((None, 0), ("all", 0), (None, 1)):
+        a = GainSplit(stft=stft, wiener_iterations=k).separate(y, SR, keep=keep)
+        b = GainSplit(stft=stft, complement=False, wiener_iterations=k).separate(
+            y, SR, keep=keep)
+        assert list(a) == ["loud", "rest"]
+        for nm in ("loud", "rest"):
+            assert a[nm].dtype == dtype
+            np.testing.assert_allclose(a[nm], b[nm], rtol=0, atol=eps)
+        if keep == "all":
+            np.testing.assert_array_equal(a.masks["rest"], 1 - a.masks["loud"])
+            np.testing.assert_allclose(a.stfts["rest"], b.stfts["rest"], rtol=0, atol=eps)
+    for sep in (GainSplit(stft=stft), GainSplit(stft=stft, complement=False)):
+        runner = sep.stream(SR, 2, dtype=dtype)
+        parts = [runner.process(y[:, i:i + 1500]) for i in range(0, SR, 1500)]
+        parts.append(runner.flush())
+        if sep.complement:
+            first = {nm: np.concatenate([p[nm] for p in parts], axis=-1)
+                     for nm in ("loud", "rest")}
+        else:
+            for nm in ("loud", "rest"):
+                np.testing.assert_allclose(
+                    np.concatenate([p[nm] for p in parts], axis=-1), first[nm], rtol=0, atol=eps)
+
+
+def test_a_complement_is_not_a_residual_nor_a_given_mask():
+    with pytest.raises(ds.ParameterError, match="complement='rest'"):
+        Masks({"loud": np.ones((3, 2))}, residual=True, complement="rest")
+    with pytest.raises(ds.ParameterError, match="complement='loud'"):
+        Masks({"loud": np.ones((3, 2))}, complement="loud")

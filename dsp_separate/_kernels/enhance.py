@@ -300,18 +300,16 @@ def power_frames(X, t0, out):
 
 
 @jit(nogil=True)
-def gain_masks(G, t0, signal, noise):
-    """``signal[f, t0 + t] = G[t, f]``, ``noise[f, t0 + t] = 1 - G[t, f]``: the (T, F) gains
-    of the recursions as frames ``t0 ..`` of the two (F, T) masks of the separator, in their
-    dtype, one tiled pass."""
+def gain_masks(G, t0, signal):
+    """``signal[f, t0 + t] = G[t, f]``: the (T, F) gains of the recursions as frames
+    ``t0 ..`` of the separator's (F, T) signal mask, in its dtype, one tiled pass (the
+    noise mask ``1 - G`` is formed by the shared stage where needed)."""
     T, F = G.shape
-    for f0 in range(0, F, 8):
-        f1 = min(f0 + 8, F)
+    for f0 in range(0, F, 16):
+        f1 = min(f0 + 16, F)
         for t in range(T):
             for f in range(f0, f1):
-                g = G[t, f]
-                signal[f, t0 + t] = g
-                noise[f, t0 + t] = 1.0 - g
+                signal[f, t0 + t] = G[t, f]
 
 
 # ---------------------------------------------------------------------------- decision-directed

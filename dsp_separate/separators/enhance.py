@@ -858,7 +858,6 @@ class _Enhancer(Separator):
         # the masks in the STFT's real dtype (float32 for float32 audio)
         real = np.float32 if X.dtype == np.complex64 else np.float64
         gain = np.empty((n_lines * C, F, T), real)
-        rest = np.empty((n_lines * C, F, T), real)
 
         m = min(_CHUNK, T)
         split = kind == "imcra"       # IMCRA in two halves that may run on two cores
@@ -901,7 +900,7 @@ class _Enhancer(Separator):
             """Gains of those frames, written into the masks."""
             B = frames(bufs, t0)
             self._gains(B[0], B[1], state["lines"][i]["gain"], sr, stft, B[2])
-            _k.gain_masks(B[2], t0, gain[i * C], rest[i * C])
+            _k.gain_masks(B[2], t0, gain[i * C])
 
         # (stage, chunks behind the first stage, thread); every stage is fn(i, t0, bufs)
         stages = ([(track, 0, 0), (track2, 1, 1), (mask, 2, 0)] if split else
@@ -945,8 +944,8 @@ class _Enhancer(Separator):
         for i in range(n_lines):
             for c in range(1, C):                    # the same gain for each channel
                 gain[i * C + c] = gain[i * C]
-                rest[i * C + c] = rest[i * C]
-        return Masks({"signal": gain.reshape(shape), "noise": rest.reshape(shape)}), state
+        # the noise mask is 1 - G: formed by the shared stage only if it is needed
+        return Masks({"signal": gain.reshape(shape)}, complement="noise"), state
 
     def _clip_psd(self, stft):
         """(n_freq,) or (n_channels, n_freq) noise level from the clip ``self.noise``."""
