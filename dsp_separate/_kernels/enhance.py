@@ -807,6 +807,10 @@ def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, ga
     qa = np.empty(F)
     ga = np.empty(F)
     xa = np.empty(F)
+    va = np.empty(F)
+    g1a = np.empty(F)
+    pa = np.empty(F)
+    idx = np.empty(F, np.int64)
     for t in range(T):
         row = P[t]
         if cnt[0] < n_init:  # start: the running mean of the first frames is the noise
@@ -837,23 +841,25 @@ def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, ga
             ga[f] = gamma
             xa[f] = max(alpha_dd * prev[f] + (1.0 - alpha_dd) * max(gamma - 1.0, 0.0),
                         xi_min)
-        # ... then the log-MMSE gain and the speech presence probability, bin by bin
+        # ... then the log-MMSE gain (in passes, :func:`_lsa_gain_row`) ...
+        _lsa_gain_row(xa, ga, va, idx, g1a)
+        # ... and the speech presence probability: 0 where q >= 1, 1 where q <= 0 (or
+        # v >= 700), else 1 / (1 + q / (1 - q) (1 + xi) exp(-v)) for the bins gathered
+        n = 0
         for f in range(F):
             q = qa[f]
-            gamma = ga[f]
-            xi = xa[f]
-            w = xi / (1.0 + xi)
-            v = w * gamma
-            g1 = min(w * lsa_factor(v), 1.0)
-            prev[f] = g1 * g1 * gamma
-            if q >= 1.0:
-                p = 0.0
-            elif q <= 0.0:
-                p = 1.0
-            else:
-                r = q / (1.0 - q) * (1.0 + xi)
-                p = 1.0 / (1.0 + r * math.exp(-v)) if v < 700.0 else 1.0
-            ad = alpha_d + (1.0 - alpha_d) * p
+            g1 = min(g1a[f], 1.0)
+            prev[f] = g1 * g1 * ga[f]
+            pa[f] = 0.0 if q >= 1.0 else 1.0
+            idx[n] = f
+            n += (0.0 < q < 1.0) & (va[f] < 700.0)
+        for j in range(n):
+            f = idx[j]
+            q = qa[f]
+            r = q / (1.0 - q) * (1.0 + xa[f])
+            pa[f] = 1.0 / (1.0 + r * math.exp(-va[f]))
+        for f in range(F):
+            ad = alpha_d + (1.0 - alpha_d) * pa[f]
             lt = ad * lam_t[f] + (1.0 - ad) * row[f]
             lam_t[f] = lt
             lam[f] = beta * lt
