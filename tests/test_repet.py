@@ -103,6 +103,57 @@ def test_beat_spectrum_equals_direct_autocorrelation():
     assert R.beat_spectrum(np.stack([S, S])).shape == (2, 40)
 
 
+@pytest.mark.kernels
+def test_shared_period_beat_spectrum_is_that_of_the_channel_mean():
+    """REPET's period comes from the beat spectrum of the channels' mean magnitude (fused
+    passes, FFTs in threads): equal to the direct definition, scale-free (no overflow of the
+    fourth powers at 1e30 in float32, no underflow at 1e-30)."""
+    rng = np.random.default_rng(3)
+    S = rng.random((2, 9, 40))
+    expected = naive_beat_spectrum(S.mean(axis=0))
+    np.testing.assert_allclose(R._beat_spectrum(S), expected, atol=1e-12)
+    np.testing.assert_allclose(R._beat_spectrum(S * 1e250), expected, atol=1e-12)
+    for scale in (1e30, 1e-30):
+        b32 = R._beat_spectrum((S * scale).astype(np.float32))
+        np.testing.assert_allclose(b32, expected, atol=2e-5)
+    assert not R._beat_spectrum(np.zeros((2, 9, 40))).any()
+
+
+def test_magnitude_in_threads_equals_numpy():
+    X = ds.stft(np.random.default_rng(4).standard_normal((2, 40000)).astype(np.float32))
+    np.testing.assert_array_equal(R._magnitude(X), np.abs(X))
+    np.testing.assert_array_equal(R._magnitude(X[..., ::2]), np.abs(X[..., ::2]))
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("power", [1.0, 2.0, 0.5])
+def test_repet_split_equals_model_then_shared_masks(dtype, power):
+    """The fused kernel (model, high-pass rows, rest, masks row by row) gives exactly what
+    the model, ``S - W`` and the shared stage's ratio-mask rule give, silent bins included."""
+    from dsp_separate.masks import _ratio_masks_of
+
+    rng = np.random.default_rng(5)
+    S = rng.random((2, 7, 45)).astype(dtype)
+    S[:, :, 10:14] = 0.0  # silent frames: 0.5 / 0.5
+    low = 2
+    W = R.repet_model(S, 9)
+    W[:, :low] = S[:, :low]
+    bg, fg = np.empty_like(S), np.empty_like(S)
+    R._repet_split(S, 9, low, power, False, bg, fg)
+    np.testing.assert_array_equal(bg, W)
+    np.testing.assert_array_equal(fg, S - W)
+    expected = _ratio_masks_of([W, S - W], power)
+    R._repet_split(S, 9, low, power, True, bg, fg)
+    np.testing.assert_array_equal(bg, expected[0])
+    np.testing.assert_array_equal(fg, expected[1])
+    only = np.empty_like(S)
+    R._repet_split(S, 9, low, power, True, only)  # the background's mask alone
+    np.testing.assert_array_equal(only, expected[0])
+    assert (only[:, :, 10:14] == 0.5).all()
+    np.testing.assert_allclose(only[:, :low][S[:, :low] > 0], 1.0, rtol=1e-15)  # high-pass
+
+
 def test_float32_beat_spectrum_agrees_with_float64():
     """float32 spectrograms take float32 FFTs (sums in float64): same beat spectrum to
     1e-5 of its peak, same period."""

@@ -46,6 +46,25 @@ def librosa_stft(y, **kw):
 
 
 @pytest.mark.kernels
+def test_window_sumsquare_random_shapes_match_naive():
+    """The interior is one summed period repeated, the edges frame by frame: every split of
+    the output (no interior, interior only, hop > n_fft, start past the frames) agrees."""
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        n_fft = int(rng.integers(1, 24))
+        hop = int(rng.integers(1, n_fft + 4))
+        n_frames = int(rng.integers(1, 9))
+        start = int(rng.integers(0, n_fft + 3))
+        length = int(rng.integers(1, n_frames * hop + n_fft + 4))
+        window = rng.random(n_fft)
+        out = np.full(length, np.nan)
+        kernels.window_sumsquare(window, hop, n_frames, start, out)
+        np.testing.assert_allclose(
+            out, naive.window_sumsquare(window, hop, n_frames, start, length), rtol=1e-13,
+            atol=0)
+
+
+@pytest.mark.kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_fft,hop", [(16, 4), (16, 16), (15, 7), (8, 11), (1, 1)])
 def test_frame_windowed_matches_naive(dtype, n_fft, hop):

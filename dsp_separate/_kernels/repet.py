@@ -2,7 +2,8 @@
 
 * :func:`segment_model` -- REPET's repeating-segment model: for every row and every
   position inside the period, the median of the period-aligned values, then the minimum
-  with the mixture (Rafii & Pardo 2013).
+  with the mixture (Rafii & Pardo 2013); :func:`segment_split` also writes the rest and,
+  on request, the two ratio masks, row by row while the row is in cache.
 * :func:`local_period_model` -- adaptive REPET's model: per frame, the median of the frames
   one local period apart (Liutkus et al. 2012).
 * :func:`topk_similar` -- REPET-SIM's selection: for each row of a block of the cosine
@@ -10,6 +11,9 @@
   ``min_distance`` frames) at or above ``threshold`` (monotonic queues and a min-heap).
 * :func:`neighbour_model` -- REPET-SIM's model: per frame, the median of the selected frames,
   then the minimum with the mixture.
+* :func:`rows_max`, :func:`mean_power_rows`, :func:`add_power` -- the passes of REPET's beat
+  spectrum around scipy's FFTs: the scale, the power of the channels' mean spectrogram, and
+  the sum of the rows' power spectra.
 
 Medians follow numpy's convention (the mean of the two middle values for an even count).
 REPET's and REPET-SIM's medians are *radix selections* (:func:`_radix_medians`): the
@@ -24,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._config import jit
+from .masks import ratio_masks_pair
 
 
 @jit(nogil=True)
@@ -88,6 +93,48 @@ def _select(buf, m, kth):
             break
     return buf[kth]
 
+
+
+@jit(nogil=True)
+def rows_max(A, lo, hi):
+    """The largest value of the rows ``lo .. hi - 1`` of ``A`` (R, T); 0 for none."""
+    peak = A.dtype.type(0)
+    for r in range(lo, hi):
+        row = A[r]
+        for t in range(A.shape[1]):
+            peak = max(peak, row[t])
+    return peak
+
+
+@jit(nogil=True)
+def mean_power_rows(S, scale, lo, hi, out):
+    """``out[f, t] = (scale * sum_c S[c, f, t])^2`` for the rows ``lo <= f < hi``.
+
+    ``S`` (C, F, T) non-negative; with ``scale = 1 / (C * max S)`` the row is the square of
+    the channels' mean over its peak, at most 1: nothing overflows, whatever the input's
+    scale (each term is scaled before the sum).
+    """
+    C, _, T = S.shape
+    for f in range(lo, hi):
+        row = out[f]
+        for t in range(T):
+            row[t] = scale * S[0, f, t]
+        for c in range(1, C):
+            for t in range(T):
+                row[t] += scale * S[c, f, t]
+        for t in range(T):
+            row[t] = row[t] * row[t]
+
+
+@jit(nogil=True)
+def add_power(spec, acc):
+    """``acc[k] += sum_r |spec[r, k]|^2`` in float64: the rows' power spectra, summed."""
+    for r in range(spec.shape[0]):
+        row = spec[r]
+        for k in range(spec.shape[1]):
+            re = np.float64(row[k].real)
+            im = np.float64(row[k].imag)
+            acc[k] += re * re + im * im
 
 
 _LANES = 64  # columns per block of the radix medians: m x 64 keys stay in the L1 cache
@@ -156,35 +203,76 @@ def segment_model(S, SI, period, cut, hi_val, hi_key, lo_val, lo_key, out):
     period are taken together (:func:`_radix_medians`) from the segments' rows.
     ``hi_val``/``lo_val`` (``_LANES``,) float scratch, ``hi_key``/``lo_key`` their views.
     """
-    R, T = S.shape
-    n_seg = (T + period - 1) // period
-    full = T - (n_seg - 1) * period  # positions 0:full are in every segment, the rest one less
-    n_bits = SI.itemsize * 8 - 1
+    n_seg = (S.shape[1] + period - 1) // period
     keys = np.empty((n_seg, _LANES), dtype=SI.dtype)
     cnt = np.empty(_LANES, dtype=np.int32)
     cand = np.empty(_LANES, dtype=SI.dtype)
-    p = min(period, T)
+    for r in range(S.shape[0]):
+        _segment_row(S[r], SI[r], period, cut, hi_val, hi_key, lo_val, lo_key, keys, cnt,
+                     cand, out[r])
+
+
+@jit(nogil=True)
+def segment_split(S, SI, period, n_freq, low_bins, power, tiny, masks, hi_val, hi_key,
+                  lo_val, lo_key, first_row, background, foreground):
+    """REPET's two sources for the rows of ``S`` (R, T), one row at a time while it is in
+    cache: the model ``W`` (:func:`segment_model`, ``cut``), ``W = S`` in the rows of the
+    frequencies below ``low_bins`` (row ``first_row + r`` is frequency
+    ``(first_row + r) % n_freq``), the rest ``S - W``; with ``masks`` True, both turned into
+    the ratio masks of power ``power`` in place (:func:`.masks.ratio_masks_pair`, the shared
+    rule, bit for bit).  Writes ``background`` (R, T) and ``foreground`` (R, T); a
+    ``foreground`` of one row is scratch (only the background's mask is wanted).
+    """
+    R, T = S.shape
+    n_seg = (T + period - 1) // period
+    keys = np.empty((n_seg, _LANES), dtype=SI.dtype)
+    cnt = np.empty(_LANES, dtype=np.int32)
+    cand = np.empty(_LANES, dtype=SI.dtype)
     for r in range(R):
-        t0 = 0
-        while t0 < p:
-            t1 = min(t0 + _LANES, p)
-            if t0 < full:
-                t1 = min(t1, full)
-                m = n_seg
-            else:
-                m = n_seg - 1
-            nb = t1 - t0
-            for i in range(m):
-                base = t0 + i * period
-                for j in range(nb):
-                    keys[i, j] = SI[r, base + j]
-            _radix_medians(keys, m, nb, n_bits, hi_key, lo_key, cnt, cand)
+        s = S[r]
+        w = background[r]
+        f = foreground[r if foreground.shape[0] == R else 0]
+        if (first_row + r) % n_freq < low_bins:
+            for t in range(T):
+                w[t] = s[t]
+        else:
+            _segment_row(s, SI[r], period, True, hi_val, hi_key, lo_val, lo_key, keys, cnt,
+                         cand, w)
+        for t in range(T):
+            f[t] = s[t] - w[t]
+        if masks:
+            ratio_masks_pair(w, f, power, tiny, 0, T, w, f)
+
+
+@jit(nogil=True)
+def _segment_row(s, si, period, cut, hi_val, hi_key, lo_val, lo_key, keys, cnt, cand, out):
+    """:func:`segment_model` of one row ``s`` (T,) (bits ``si``) into ``out``; ``keys``
+    (>= n_seg, _LANES), ``cnt``, ``cand`` (_LANES,) scratch."""
+    T = s.shape[0]
+    n_seg = (T + period - 1) // period
+    full = T - (n_seg - 1) * period  # positions 0:full are in every segment, the rest one less
+    n_bits = si.itemsize * 8 - 1
+    p = min(period, T)
+    t0 = 0
+    while t0 < p:
+        t1 = min(t0 + _LANES, p)
+        if t0 < full:
+            t1 = min(t1, full)
+            m = n_seg
+        else:
+            m = n_seg - 1
+        nb = t1 - t0
+        for i in range(m):
+            base = t0 + i * period
             for j in range(nb):
-                med = _median_of_keys(hi_val, lo_val, m, j)
-                for t in range(t0 + j, T, period):
-                    v = S[r, t]
-                    out[r, t] = med if (med < v or not cut) else v
-            t0 = t1
+                keys[i, j] = si[base + j]
+        _radix_medians(keys, m, nb, n_bits, hi_key, lo_key, cnt, cand)
+        for j in range(nb):
+            med = _median_of_keys(hi_val, lo_val, m, j)
+            for t in range(t0 + j, T, period):
+                v = s[t]
+                out[t] = med if (med < v or not cut) else v
+        t0 = t1
 
 
 @jit(nogil=True)

@@ -12,6 +12,8 @@ times slower and run on numba's threading layer, which is neither fork- nor thre
 everywhere (see :mod:`dsp_separate._config`).
 """
 
+import numpy as np
+
 from .._config import in_threads, jit
 
 
@@ -37,24 +39,49 @@ def frame_windowed(x, window, hop, first_frame, n_frames, out):
             dst[i] = src[i] * window[i]
 
 
-@jit
+@jit(nogil=True)
 def window_sumsquare(window, hop, n_frames, start, out):
     """``out[n] = sum_t window[start + n - t * hop] ** 2`` over the frames that cover it.
 
-    ``start`` is the padded-signal index of ``out[0]``.
+    ``start`` is the padded-signal index of ``out[0]``.  Where every frame that could cover
+    a sample exists (padded index ``n_fft - hop <= m < n_frames * hop``) the sum depends on
+    ``m % hop`` only: one period is summed and repeated, and the frame-by-frame sum runs
+    only over the edges (the same terms in the same order: the same values, bit for bit).
     """
     n_fft = window.shape[0]
     length = out.shape[0]
-    out[:] = 0.0
-    for t in range(n_frames):
-        lo = max(t * hop, start)
-        hi = min(t * hop + n_fft, start + length)
-        if hi <= lo:
+    # the interior, as indices of ``out``
+    i_lo = min(max(n_fft - hop - start, 0), length)
+    i_hi = max(min(n_frames * hop - start, length), i_lo)
+    if i_hi > i_lo:
+        period = np.zeros(hop, dtype=out.dtype)
+        for j in range(hop):
+            # frames in increasing order are window offsets j + k * hop in decreasing order
+            k = j + ((n_fft - 1 - j) // hop) * hop
+            acc = period[j]
+            while k >= 0:
+                acc += window[k] * window[k]
+                k -= hop
+            period[j] = acc
+        for n in range(i_lo, i_hi):
+            out[n] = period[(start + n) % hop]
+    for part in range(2):
+        e_lo, e_hi = (0, i_lo) if part == 0 else (i_hi, length)
+        if e_hi <= e_lo:
             continue
-        w = window[lo - t * hop : hi - t * hop]
-        dst = out[lo - start : hi - start]
-        for j in range(hi - lo):
-            dst[j] += w[j] * w[j]
+        out[e_lo:e_hi] = 0.0
+        # frames that reach the edge [e_lo, e_hi) of out
+        t_lo = max(0, (start + e_lo - n_fft) // hop)
+        t_hi = min(n_frames, (start + e_hi - 1) // hop + 1)
+        for t in range(t_lo, t_hi):
+            lo = max(t * hop, start + e_lo)
+            hi = min(t * hop + n_fft, start + e_hi)
+            if hi <= lo:
+                continue
+            w = window[lo - t * hop : hi - t * hop]
+            dst = out[lo - start : hi - start]
+            for j in range(hi - lo):
+                dst[j] += w[j] * w[j]
 
 
 @jit(nogil=True)

@@ -49,7 +49,7 @@ from .._validation import (
     check_sr,
     describe,
 )
-from ..base import Models, Separator, Tags
+from ..base import Masks, Models, Separator, Tags
 from ..exceptions import ParameterError
 from ..masks import MASK_TYPES, _check_power
 
@@ -90,33 +90,60 @@ def _frames_of_rows(S):
 
 
 def _autocorrelation_sum(rows, n_lags):
-    """Sum over ``rows`` (R, n) of their autocorrelations at lags 0..n_lags-1 (chunked FFT)."""
+    """Sum over ``rows`` (R, n) of their autocorrelations at lags 0..n_lags-1.
+
+    By FFT (Wiener-Khinchin, zero-padded past ``n + n_lags`` so no lag wraps around): the
+    rows' power spectra are summed and transformed back once.  Chunks of rows in the
+    package's threads, each with its own float64 sum, added in a fixed order so that the
+    result does not depend on the threads' timing.
+    """
     from scipy import fft as sfft
 
     R, n = rows.shape
-    nfft = sfft.next_fast_len(n + n_lags)
-    acc = np.zeros(nfft // 2 + 1, dtype=np.float64)
-    chunk = max(1, (1 << 22) // max(1, nfft))  # about 32 MB of spectrum at a time
-    for lo in range(0, R, chunk):
-        # float32 rows give float32 FFTs (half the work); the sum is accumulated in float64
-        spec = sfft.rfft(rows[lo:lo + chunk], n=nfft, axis=-1, workers=-1)
-        power = spec.real * spec.real
-        power += spec.imag * spec.imag
-        acc += power.sum(axis=0, dtype=np.float64)
+    nfft = sfft.next_fast_len(n + n_lags, real=True)
+    chunk = max(1, (1 << 20) // max(1, nfft))  # a few MB of spectrum per FFT call
+    sums = {}
+
+    def work(lo, hi):
+        acc = np.zeros(nfft // 2 + 1, dtype=np.float64)
+        for a in range(lo, hi, chunk):
+            # float32 rows give float32 FFTs (half the work); the sum is float64
+            spec = sfft.rfft(rows[a:min(a + chunk, hi)], n=nfft, axis=-1, workers=1)
+            _krepet.add_power(spec, acc)
+        sums[lo] = acc
+
+    in_threads(work, R, min_items=4 * chunk)
+    acc = sums.pop(0)
+    for lo in sorted(sums):
+        acc += sums[lo]
     return sfft.irfft(acc, n=nfft)[:n_lags]
 
 
+def _power_rows(S):
+    """(F, T) power of the channels' mean magnitude of ``S`` (C, F, T), scaled by the peak
+    magnitude (scale-free, no overflow), float32 for float32 input, else float64."""
+    S = np.ascontiguousarray(S if S.dtype in (np.float32, np.float64) else S.astype(np.float64))
+    C, F, T = S.shape
+    flat = S.reshape(C * F, T)
+    peaks = {}
+    in_threads(lambda lo, hi: peaks.__setitem__(lo, _krepet.rows_max(flat, lo, hi)),
+               C * F, min_items=64)
+    peak = float(max(peaks.values()))
+    out = np.empty((F, T), dtype=S.dtype)
+    scale = S.dtype.type(1.0 / (C * peak) if peak > 0 else 1.0)
+    in_threads(lambda lo, hi: _krepet.mean_power_rows(S, scale, lo, hi, out), F,
+               min_items=64)
+    return out
+
+
 def _beat_spectrum(S):
-    """:func:`beat_spectrum` of one (..., F, T) stack, averaged over all rows, unchecked."""
+    """The beat spectrum of the channels' mean of ``S`` (C, F, T) (or of one (F, T)
+    spectrogram), unchecked."""
+    S = S if S.ndim == 3 else S.reshape((1,) + S.shape)
     T = S.shape[-1]
-    # float32 stays float32 (scaled to <= 1 below, its squares cannot overflow)
-    rows = _frames_of_rows(S).astype(np.float32 if S.dtype == np.float32 else np.float64)
-    peak = rows.max(initial=0.0)
-    if peak > 0:
-        rows /= peak  # scale-free: no overflow of the fourth powers for huge input
-    power = rows * rows
+    power = _power_rows(S)
     acf = _autocorrelation_sum(power, T)
-    acf /= rows.shape[0] * (T - np.arange(T))  # mean over rows, unbiased over lags
+    acf /= power.shape[0] * (T - np.arange(T))  # mean over rows, unbiased over lags
     if not acf[0] > 0:
         return np.zeros(T)
     return np.maximum(acf / acf[0], 0.0)
@@ -367,6 +394,38 @@ def _repet_model(S, period, cut=True, out=None):
                                              *_median_scratch(rows.dtype), out[lo:hi]),
         rows.shape[0])
     return out.reshape(S.shape)
+
+
+def _repet_split(S, period, low_bins, power, masks, background, foreground=None):
+    """REPET's background and foreground of one (C, F, T) item, as models (``W``,
+    ``S - W``, ``W = S`` below ``low_bins``) or, with ``masks``, as their ratio masks of
+    ``power`` (:func:`_kernels.repet.segment_split`), written to the C-contiguous arrays
+    shaped like ``S``; ``foreground=None`` (masks only): the background's mask alone."""
+    n_freq, T = S.shape[-2:]
+    rows = _frames_of_rows(S)
+    keys = _keys(rows)
+    bg = background.reshape(rows.shape)
+    fg = None if foreground is None else foreground.reshape(rows.shape)
+    tiny = float(np.finfo(rows.dtype).tiny)
+
+    def work(lo, hi):
+        rest = fg[lo:hi] if fg is not None else np.empty((1, T), dtype=rows.dtype)
+        _krepet.segment_split(rows[lo:hi], keys[lo:hi], min(period, max(T, 1)), n_freq,
+                              low_bins, float(power), tiny, masks,
+                              *_median_scratch(rows.dtype), lo, bg[lo:hi], rest)
+
+    _rows_in_threads(work, rows.shape[0])
+
+
+def _magnitude(X):
+    """``np.abs(X)``, the rows split over the package's threads (numpy's ufuncs release the
+    GIL): the same values, in about half the time on two cores."""
+    S = np.empty(X.shape, dtype=X.real.dtype)
+    if not X.flags.c_contiguous:
+        return np.abs(X, out=S)
+    rows, out = X.reshape(-1, X.shape[-1]), S.reshape(-1, X.shape[-1])
+    _rows_in_threads(lambda lo, hi: np.abs(rows[lo:hi], out=out[lo:hi]), rows.shape[0])
+    return S
 
 
 def _rows_in_threads(work, n_rows):
@@ -782,20 +841,29 @@ class REPET(_RepetBase):
             return lo
         # the beat spectrum of the channels' mean spectrogram (Rafii's reference code does
         # the same): one FFT per frequency row instead of one per row of every channel
-        b = _beat_spectrum(S.reshape((-1,) + S.shape[-2:]).mean(axis=0))
+        b = _beat_spectrum(S.reshape((-1,) + S.shape[-2:]))
         return _repeating_period(b, lo, hi)
 
     def _estimate(self, X, *, y=None, sr, stft):
-        S = np.abs(X)
-        W = np.empty_like(S)
-        items_S, items_W = self._items(S), self._items(W)
-        for s, w in zip(items_S, items_W):
-            if s.shape[-1] < 2:
-                w[...] = s
-                continue
-            p = self.find_period(s, sr, stft)
-            _repet_model(s, p, out=w)
-        return self._models(S, W, sr, stft)
+        S = _magnitude(X)
+        # soft masks without Wiener refinement (the default): the kernel turns the model
+        # and the rest into the shared stage's ratio mask of the background row by row,
+        # while each row is in cache, and the foreground's is its complement (formed only if
+        # it is asked for); otherwise the kernel returns the two models
+        masks = self.mask == "soft" and np.isfinite(self.power) and not self.wiener_iterations
+        background = np.empty_like(S)
+        foreground = None if masks else np.empty_like(S)
+        low_bins = self._high_pass_bins(sr, stft)
+        items_S = self._items(S)
+        items_f = self._items(foreground) if foreground is not None else [None] * len(items_S)
+        for s, b, f in zip(items_S, self._items(background), items_f):
+            p = 1 if s.shape[-1] < 2 else self.find_period(s, sr, stft)
+            _repet_split(s, p, low_bins, self.power, masks, b, f)
+        if masks:
+            return Masks({"background": background}, complement="foreground")
+        return Models({"background": background, "foreground": foreground}, mask=self.mask,
+                      power=self.power, wiener_iterations=self.wiener_iterations,
+                      scratch=True)
 
 
 class AdaptiveREPET(_RepetBase):
