@@ -896,15 +896,23 @@ class _Enhancer(Separator):
             _imcra_second(B[0], params, state["lines"][i]["noise"],
                           (B[i_in], B[i_in + 1], B[i_in + 2]), B[1])
 
-        def mask(i, t0, bufs):
-            """Gains of those frames, written into the masks."""
+        def gains(i, t0, bufs):
+            """Gains of those frames."""
             B = frames(bufs, t0)
             self._gains(B[0], B[1], state["lines"][i]["gain"], sr, stft, B[2])
-            _k.gain_masks(B[2], t0, gain[i * C])
 
-        # (stage, chunks behind the first stage, thread); every stage is fn(i, t0, bufs)
+        def write(i, t0, bufs):
+            """Those gains written into the signal mask."""
+            _k.gain_masks(frames(bufs, t0)[2], t0, gain[i * C])
+
+        def mask(i, t0, bufs):
+            gains(i, t0, bufs)
+            write(i, t0, bufs)
+
+        # (stage, chunks behind the first stage, thread); every stage is fn(i, t0, bufs).
+        # Without IMCRA the gains are the longest stage: the other thread writes the mask
         stages = ([(track, 0, 0), (track2, 1, 1), (mask, 2, 0)] if split else
-                  [(track, 0, 1), (mask, 1, 0)])
+                  [(track, 0, 1), (gains, 1, 0), (write, 2, 1)])
 
         def line(i):
             # the stages, _CHUNK frames at a time: the (frames, F) float64 buffers stay in
