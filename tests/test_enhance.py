@@ -119,8 +119,8 @@ def test_lsa_factor_matches_scipy_on_every_branch():
 @pytest.mark.parametrize("channels", [1, 2])
 def test_chunks_and_threads_equal_one_serial_pass(monkeypatch, channels):
     """The power / noise / gain chain in chunks, the lines in threads and the pipelines of a
-    single line (IMCRA in two halves: three stages; other noise estimates: two) give the
-    bits of one serial pass over all frames."""
+    single line (three stages: IMCRA's two halves and the gains; or the noise, the gains and
+    the mask) give the bits of one serial pass over all frames."""
     rng = np.random.default_rng(3)
     y = (vowels(SR, 2.0) + rng.standard_normal(2 * SR)).astype(np.float32)
     y = np.stack([y, np.roll(y, 99)]) if channels == 2 else y
