@@ -354,13 +354,13 @@ def _lsa_gain_row(xi, gamma, v_row, idx, out):
     n = 0
     for f in range(F):
         idx[n] = f
-        n += not (0.0 < v_row[f] <= 0.0625)
+        n += 1 - (int(v_row[f] > 0.0) & int(v_row[f] <= 0.0625))
     cheb = _LSA_CHEB
     edges = _LSA_EDGES
     for j in range(n):
         f = idx[j]
         v = min(max(v_row[f], 0.0625), 4.0)
-        i = (v >= 0.25) + (v >= 1.0) + (v >= 2.0)
+        i = int(v >= 0.25) + int(v >= 1.0) + int(v >= 2.0)
         a = edges[i]
         b = edges[i + 1]
         u2 = 2.0 * (2.0 * v - a - b) / (b - a)
@@ -852,7 +852,7 @@ def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, ga
             prev[f] = g1 * g1 * ga[f]
             pa[f] = 0.0 if q >= 1.0 else 1.0
             idx[n] = f
-            n += (0.0 < q < 1.0) & (va[f] < 700.0)
+            n += int(q > 0.0) & int(q < 1.0) & int(va[f] < 700.0)
         for j in range(n):
             f = idx[j]
             q = qa[f]
