@@ -208,6 +208,7 @@ def test_decision_directed_equals_a_plain_loop():
     np.testing.assert_allclose(G, ref, rtol=1e-12)
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("gain", ["wiener", "log_mmse", "mmse_stsa"])
 def test_decision_directed_reaches_every_branch_of_the_gain(gain):
     """The recursion evaluates log-MMSE in passes (the polynomial for every bin, the bins
