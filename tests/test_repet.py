@@ -204,6 +204,50 @@ def test_radix_medians_equal_numpy_on_hard_values(dtype):
         np.testing.assert_allclose(W[:, t], expected, rtol=ulp, atol=0)
 
 
+def test_oddeven_merge_network_sorts_every_zero_one_input():
+    """The 0-1 principle: a comparator network that sorts every 0/1 sequence sorts every
+    sequence.  Batcher's known sizes: 19 comparators for 8 items, 63 for 16, 191 for 32."""
+    import itertools
+
+    for n, size in ((2, 1), (4, 5), (8, 19), (16, 63), (32, 191)):
+        pairs = R._oddeven_merge_pairs(n)
+        assert len(pairs) == size
+        if n > 16:
+            continue
+        for bits in itertools.product((0, 1), repeat=n):
+            v = list(bits)
+            for a, b in pairs:
+                if v[a] > v[b]:
+                    v[a], v[b] = v[b], v[a]
+            assert v == sorted(bits)
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_network_medians_equal_radix_medians(dtype, monkeypatch):
+    """Up to NETWORK_MAX segments the medians come from a pruned sorting network: the same
+    values, bit for bit, as the radix selection (and numpy), for 2 to 130 segments, both
+    parities, ties and zeros."""
+    rng = np.random.default_rng(13)
+    cases = [(40, 20), (41, 20), (90, 3), (97, 3), (300, 5), (390, 3), (130, 1)]
+    models = []
+    for T, p in cases:
+        S = (rng.random((3, T)) * 10.0 ** rng.integers(-5, 5, (3, T))).astype(dtype)
+        S[rng.random(S.shape) < 0.2] = 0.25
+        S[rng.random(S.shape) < 0.1] = 0.0
+        models.append((S, p, R._repet_model(S, p)))
+        assert R._median_network(-(-T // p)).shape[0] > 0 or -(-T // p) > R.NETWORK_MAX
+    monkeypatch.setattr(R, "NETWORK_MAX", 0)
+    R._median_network.cache_clear()
+    try:
+        for S, p, W in models:
+            assert R._median_network(-(-S.shape[1] // p)).shape[0] == 0
+            np.testing.assert_array_equal(W, R._repet_model(S, p))
+            np.testing.assert_allclose(W, naive_repet_model(S, p), rtol=2 * np.finfo(dtype).eps)
+    finally:
+        R._median_network.cache_clear()
+
+
 @pytest.mark.kernels
 def test_adaptive_model_equals_reference():
     rng = np.random.default_rng(2)

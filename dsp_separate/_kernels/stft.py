@@ -63,8 +63,14 @@ def window_sumsquare(window, hop, n_frames, start, out):
                 acc += window[k] * window[k]
                 k -= hop
             period[j] = acc
-        for n in range(i_lo, i_hi):
-            out[n] = period[(start + n) % hop]
+        n = i_lo
+        j = (start + n) % hop
+        while n < i_hi:  # runs of the period (no division per sample)
+            run = min(hop - j, i_hi - n)
+            for q in range(run):
+                out[n + q] = period[j + q]
+            n += run
+            j = 0
     for part in range(2):
         e_lo, e_hi = (0, i_lo) if part == 0 else (i_hi, length)
         if e_hi <= e_lo:

@@ -31,6 +31,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -384,13 +385,62 @@ def _median_scratch(dtype):
     return hi_val, _keys(hi_val), lo_val, _keys(lo_val)
 
 
+#: Segment counts up to this take the comparator network for their medians, larger ones
+#: the radix selection (the network's cost grows as n log^2 n, the radix one as 31 n).
+NETWORK_MAX = 128
+
+
+def _oddeven_merge_pairs(n):
+    """The comparators of Batcher's odd-even merge sort of ``n`` (a power of two) items, in
+    order: ``(i, j)``, ``i < j``, each putting the smaller of items ``i``, ``j`` first
+    (Batcher 1968; Knuth, TAOCP vol. 3, 5.3.4)."""
+    pairs = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    # compare only within the same block of 2p items being merged
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+@functools.lru_cache(maxsize=64)
+def _median_network(n_seg):
+    """(n_comp, 2) int64: the comparators that put the middle items of ``n_seg`` and of
+    ``n_seg - 1`` values in place (an odd-even merge sort of the next power of two,
+    without the comparators no middle item depends on); empty: use the radix medians."""
+    if not 2 <= n_seg <= NETWORK_MAX:
+        return np.empty((0, 2), dtype=np.int64)
+    size = 1 << (n_seg - 1).bit_length()
+    needed = set()
+    for m in (n_seg, n_seg - 1):
+        if m >= 1:
+            needed.add(m // 2)
+            if m % 2 == 0:
+                needed.add(m // 2 - 1)
+    kept = []
+    for a, b in reversed(_oddeven_merge_pairs(size)):
+        if a in needed or b in needed:
+            kept.append((a, b))
+            needed.update((a, b))
+    net = np.array(kept[::-1], dtype=np.int64).reshape(-1, 2)
+    net.setflags(write=False)
+    return net
+
+
 def _repet_model(S, period, cut=True, out=None):
     """:func:`repet_model` unchecked; written to ``out`` (C-contiguous, like ``S``) if given."""
     rows = _frames_of_rows(S)
     keys = _keys(rows)
     out = np.empty_like(rows) if out is None else out.reshape(rows.shape)
+    net = _median_network(-(-rows.shape[1] // period))
     _rows_in_threads(
-        lambda lo, hi: _krepet.segment_model(rows[lo:hi], keys[lo:hi], period, cut,
+        lambda lo, hi: _krepet.segment_model(rows[lo:hi], keys[lo:hi], period, cut, net,
                                              *_median_scratch(rows.dtype), out[lo:hi]),
         rows.shape[0])
     return out.reshape(S.shape)
@@ -407,12 +457,14 @@ def _repet_split(S, period, low_bins, power, masks, background, foreground=None)
     bg = background.reshape(rows.shape)
     fg = None if foreground is None else foreground.reshape(rows.shape)
     tiny = float(np.finfo(rows.dtype).tiny)
+    period = min(period, max(T, 1))
+    net = _median_network(-(-T // period))
 
     def work(lo, hi):
         rest = fg[lo:hi] if fg is not None else np.empty((1, T), dtype=rows.dtype)
-        _krepet.segment_split(rows[lo:hi], keys[lo:hi], min(period, max(T, 1)), n_freq,
-                              low_bins, float(power), tiny, masks,
-                              *_median_scratch(rows.dtype), lo, bg[lo:hi], rest)
+        _krepet.segment_split(rows[lo:hi], keys[lo:hi], period, n_freq, low_bins,
+                              float(power), tiny, masks, net, *_median_scratch(rows.dtype),
+                              lo, bg[lo:hi], rest)
 
     _rows_in_threads(work, rows.shape[0])
 
