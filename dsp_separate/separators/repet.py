@@ -120,16 +120,19 @@ def _autocorrelation_sum(rows, n_lags):
     return sfft.irfft(acc, n=nfft)[:n_lags]
 
 
-def _power_rows(S):
+def _power_rows(S, peak=None):
     """(F, T) power of the channels' mean magnitude of ``S`` (C, F, T), scaled by the peak
-    magnitude (scale-free, no overflow), float32 for float32 input, else float64."""
+    magnitude ``peak`` (default: ``S.max()``; scale-free, no overflow), float32 for float32
+    input, else float64."""
     S = np.ascontiguousarray(S if S.dtype in (np.float32, np.float64) else S.astype(np.float64))
     C, F, T = S.shape
-    flat = S.reshape(C * F, T)
-    peaks = {}
-    in_threads(lambda lo, hi: peaks.__setitem__(lo, _krepet.rows_max(flat, lo, hi)),
-               C * F, min_items=64)
-    peak = float(max(peaks.values()))
+    if peak is None:
+        flat = S.reshape(C * F, T)
+        peaks = {}
+        in_threads(lambda lo, hi: peaks.__setitem__(lo, _krepet.rows_max(flat, lo, hi)),
+                   C * F, min_items=64)
+        peak = max(peaks.values())
+    peak = float(peak)
     out = np.empty((F, T), dtype=S.dtype)
     scale = S.dtype.type(1.0 / (C * peak) if peak > 0 else 1.0)
     in_threads(lambda lo, hi: _krepet.mean_power_rows(S, scale, lo, hi, out), F,
@@ -137,12 +140,12 @@ def _power_rows(S):
     return out
 
 
-def _beat_spectrum(S):
+def _beat_spectrum(S, peak=None):
     """The beat spectrum of the channels' mean of ``S`` (C, F, T) (or of one (F, T)
-    spectrogram), unchecked."""
+    spectrogram), unchecked; ``peak``: ``S.max()`` if the caller has it."""
     S = S if S.ndim == 3 else S.reshape((1,) + S.shape)
     T = S.shape[-1]
-    power = _power_rows(S)
+    power = _power_rows(S, peak)
     acf = _autocorrelation_sum(power, T)
     acf /= power.shape[0] * (T - np.arange(T))  # mean over rows, unbiased over lags
     if not acf[0] > 0:
@@ -470,14 +473,25 @@ def _repet_split(S, period, low_bins, power, masks, background, foreground=None)
 
 
 def _magnitude(X):
-    """``np.abs(X)``, the rows split over the package's threads (numpy's ufuncs release the
-    GIL): the same values, in about half the time on two cores."""
+    """``(np.abs(X), peaks)``: the magnitudes, the rows split over the package's threads
+    (numpy's ufuncs release the GIL: the same values in about half the time on two cores),
+    and the largest magnitude of each row (taken while the rows are in cache), shape
+    ``X.shape[:-1]``."""
     S = np.empty(X.shape, dtype=X.real.dtype)
     if not X.flags.c_contiguous:
-        return np.abs(X, out=S)
+        np.abs(X, out=S)
+        return S, S.max(axis=-1)
     rows, out = X.reshape(-1, X.shape[-1]), S.reshape(-1, X.shape[-1])
-    _rows_in_threads(lambda lo, hi: np.abs(rows[lo:hi], out=out[lo:hi]), rows.shape[0])
-    return S
+    peaks = np.empty(rows.shape[0], dtype=S.dtype)
+
+    def work(lo, hi):
+        for a in range(lo, hi, 16):
+            b = min(a + 16, hi)
+            np.abs(rows[a:b], out=out[a:b])
+            np.max(out[a:b], axis=1, out=peaks[a:b])
+
+    _rows_in_threads(work, rows.shape[0])
+    return S, peaks.reshape(X.shape[:-1])
 
 
 def _rows_in_threads(work, n_rows):
@@ -886,18 +900,20 @@ class REPET(_RepetBase):
 
     def find_period(self, S, sr, stft=None) -> int:
         """The repeating period in frames :meth:`separate` uses for a (C, F, T) spectrogram."""
-        stft = stft if stft is not None else self._transform()
+        return self._find_period(S, sr, stft if stft is not None else self._transform())
+
+    def _find_period(self, S, sr, stft, peak=None):
         period = _check_period_param(self.period)
         lo, hi = _period_range(period, S.shape[-1], sr, stft)
         if lo == hi:
             return lo
         # the beat spectrum of the channels' mean spectrogram (Rafii's reference code does
         # the same): one FFT per frequency row instead of one per row of every channel
-        b = _beat_spectrum(S.reshape((-1,) + S.shape[-2:]))
+        b = _beat_spectrum(S.reshape((-1,) + S.shape[-2:]), peak)
         return _repeating_period(b, lo, hi)
 
     def _estimate(self, X, *, y=None, sr, stft):
-        S = _magnitude(X)
+        S, peaks = _magnitude(X)
         # soft masks without Wiener refinement (the default): the kernel turns the model
         # and the rest into the shared stage's ratio mask of the background row by row,
         # while each row is in cache, and the foreground's is its complement (formed only if
@@ -908,8 +924,9 @@ class REPET(_RepetBase):
         low_bins = self._high_pass_bins(sr, stft)
         items_S = self._items(S)
         items_f = self._items(foreground) if foreground is not None else [None] * len(items_S)
-        for s, b, f in zip(items_S, self._items(background), items_f):
-            p = 1 if s.shape[-1] < 2 else self.find_period(s, sr, stft)
+        items_peak = peaks.reshape((len(items_S), -1)).max(axis=1)
+        for s, b, f, peak in zip(items_S, self._items(background), items_f, items_peak):
+            p = 1 if s.shape[-1] < 2 else self._find_period(s, sr, stft, peak)
             _repet_split(s, p, low_bins, self.power, masks, b, f)
         if masks:
             return Masks({"background": background}, complement="foreground")
