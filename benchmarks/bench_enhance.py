@@ -22,6 +22,9 @@ noise estimate (the cost of IMCRA alone); (c) like for like: the peer's STFT and
 estimate (logmmse: the first 6 frames; pyroomacoustics: a minimum over past frames, our
 minimum statistics).
 
+``python -m benchmarks.bench_enhance --log-mmse``: log-MMSE against ``logmmse.logmmse``
+(defaults and like for like), wall and CPU time side by side.
+
 ``python -m benchmarks.bench_enhance --memory``: peak RSS of ``dsp-separate denoise`` on a
 1-hour stereo 44.1 kHz 16-bit file (written to a temporary folder first) measured with
 ``/usr/bin/time -v``, beside the same command on a 10 s file and a bare interpreter.
@@ -272,6 +275,49 @@ def run(quick: bool, rtf: bool = True, configs=((16000, 1), (44100, 2)),
     return rows
 
 
+def log_mmse_rows(repeats: int = 5) -> str:
+    """log-MMSE against ``logmmse.logmmse`` on 60 s (16 kHz mono, 44.1 kHz stereo): our
+    defaults and like for like (the ``peers_for`` rows), ours and the peer alternately
+    after a warm-up.  Wall time (median) and CPU time of the process (min; ours runs on
+    two threads, so its CPU time is above its wall time): on a machine shared with other
+    jobs the CPU-time ratio moves less than the wall-time one."""
+    import gc
+    import statistics
+    import time
+
+    def once(fn):
+        gc.collect()
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        return time.perf_counter() - w, time.process_time() - c
+
+    lines = [f"load average before: {os.getloadavg()[0]:.2f}", "",
+             "| configuration | input | ours wall / CPU (s) | peer wall / CPU (s) | "
+             "ratio, wall (median) | ratio, CPU |", "|---|---|---:|---:|---:|---:|"]
+    for sr, channels in ((16000, 1), (44100, 2)):
+        y = noisy(sr, 60, channels)
+        size = f"60 s {'mono' if channels == 1 else 'stereo'} @ {sr / 1000:g} kHz"
+        for op, sep, _, peer_fn, _ in peers_for(y, sr):
+            if not op.startswith("log_mmse") or "32 ms / 75 %, noise" in op:
+                continue
+
+            def ours(sep=sep, y=y, sr=sr):
+                return sep.separate(y, sr)
+
+            ours()
+            peer_fn()
+            t_o, t_p = [], []
+            for _ in range(repeats):
+                t_o.append(once(ours))
+                t_p.append(once(peer_fn))
+            ow, oc = statistics.median(t[0] for t in t_o), min(t[1] for t in t_o)
+            pw, pc = statistics.median(t[0] for t in t_p), min(t[1] for t in t_p)
+            lines.append(f"| {op} | {size} | {ow:.3f} / {oc:.3f} | {pw:.3f} / {pc:.3f} | "
+                         f"{pw / ow:.1f}x | {pc / oc:.1f}x |")
+    lines += ["", f"load average after: {os.getloadavg()[0]:.2f}"]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------- memory
 _CLI = """
 import sys
@@ -333,6 +379,8 @@ def memory(hours: float = 1.0) -> str:
 if __name__ == "__main__":
     if "--memory" in sys.argv:
         print(memory())
+    elif "--log-mmse" in sys.argv:  # log-MMSE vs logmmse: wall and CPU time
+        print(log_mmse_rows())
     elif "--peers" in sys.argv:  # side by side (--rtf: also real-time factors, --no-peers:
         # only those; --16000, --44100: that input only)
         from ._harness import markdown
