@@ -116,7 +116,33 @@ def test_shared_period_beat_spectrum_is_that_of_the_channel_mean():
     for scale in (1e30, 1e-30):
         b32 = R._beat_spectrum((S * scale).astype(np.float32))
         np.testing.assert_allclose(b32, expected, atol=2e-5)
+    # subnormal and near-overflow peaks: 1 / peak is not finite in the dtype there
+    for scale, dtype in ((1e-42, np.float32), (1e37, np.float32), (1e-312, np.float64),
+                         (1e307, np.float64)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow warning either
+            b = R._beat_spectrum((S * scale).astype(dtype))
+        atol = 1e-12 if dtype == np.float64 and scale > 1 else 1e-2  # subnormals: few bits
+        np.testing.assert_allclose(b, expected, atol=atol)
+    # a power-of-two scale changes nothing at all
+    np.testing.assert_array_equal(R._beat_spectrum(S * 2.0 ** 600), R._beat_spectrum(S))
     assert not R._beat_spectrum(np.zeros((2, 9, 40))).any()
+
+
+def test_beat_spectrum_does_not_depend_on_the_number_of_cores(monkeypatch):
+    """Blocks of rows are summed on their own and added in block order: 1, 2 or 5 threads
+    give the same bits (a near-tie between two periods cannot go different ways on two
+    machines)."""
+    S = np.random.default_rng(6).random((2, 240, 12000)).astype(np.float32)  # 6 blocks
+    from dsp_separate._config import n_threads_for
+
+    results = []
+    for cores in (1, 2, 5):
+        assert n_threads_for(6, 2, cores) == min(cores, 3)
+        monkeypatch.setattr("os.cpu_count", lambda cores=cores: cores)
+        results.append(R._beat_spectrum(S))
+    for b in results[1:]:
+        np.testing.assert_array_equal(b, results[0])
 
 
 def test_magnitude_in_threads_and_row_peaks_equal_numpy():
@@ -149,6 +175,16 @@ def test_repet_split_equals_model_then_shared_masks(dtype, power):
     R._repet_split(S, 9, low, power, True, bg, fg)
     np.testing.assert_array_equal(bg, expected[0])
     np.testing.assert_array_equal(fg, expected[1])
+    # a thread's share of the rows starts at first_row: the high-pass rows follow it
+    from dsp_separate._kernels import repet as K
+
+    rows = S.reshape(-1, S.shape[-1])
+    part_bg, part_fg = np.empty_like(rows[5:]), np.empty_like(rows[5:])
+    K.segment_split(rows[5:], R._keys(rows)[5:], 9, 7, low, power,
+                    float(np.finfo(dtype).tiny), True, R._median_network(5),
+                    *R._median_scratch(dtype), 5, part_bg, part_fg)
+    np.testing.assert_array_equal(part_bg, expected[0].reshape(rows.shape)[5:])
+    np.testing.assert_array_equal(part_fg, expected[1].reshape(rows.shape)[5:])
     only = np.empty_like(S)
     R._repet_split(S, 9, low, power, True, only)  # the background's mask alone
     np.testing.assert_array_equal(only, expected[0])

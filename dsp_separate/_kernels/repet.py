@@ -16,7 +16,9 @@
   the sum of the rows' power spectra.
 
 Medians follow numpy's convention (the mean of the two middle values for an even count).
-REPET's and REPET-SIM's medians are *radix selections* (:func:`_radix_medians`): the
+REPET's medians over at most 128 segments come from a pruned sorting network
+(:func:`_network_medians`: branch-free min / max over 64 columns at once); REPET's over more
+segments and REPET-SIM's are *radix selections* (:func:`_radix_medians`): the
 bit patterns of non-negative floats sort like the floats, so the middle value of each of 64
 columns is built bit by bit with branch-free counting passes that the compiler vectorises
 (31 passes for float32) -- about 4x faster than a quickselect per column for 100 values.
@@ -28,7 +30,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._config import jit
-from .masks import ratio_masks_pair
+from .masks import ratio_masks_pair  # compiled into segment_split (see the note below)
+
+# numba's on-disk cache does not notice edits of functions from other files: after editing
+# ``ratio_masks_pair`` in masks.py, touch this file (or clear __pycache__) so that
+# ``segment_split``, which compiles it in, is rebuilt.
 
 
 @jit(nogil=True)
@@ -107,23 +113,26 @@ def rows_max(A, lo, hi):
 
 
 @jit(nogil=True)
-def mean_power_rows(S, scale, lo, hi, out):
-    """``out[f, t] = (scale * sum_c S[c, f, t])^2`` for the rows ``lo <= f < hi``.
+def mean_power_rows(S, first, second, lo, hi, out):
+    """``out[f, t] = (second * sum_c first * S[c, f, t])^2`` for the rows ``lo <= f < hi``.
 
-    ``S`` (C, F, T) non-negative; with ``scale = 1 / (C * max S)`` the row is the square of
-    the channels' mean over its peak, at most 1: nothing overflows, whatever the input's
-    scale (each term is scaled before the sum).
+    ``S`` (C, F, T) non-negative.  The caller's ``first * second * C`` is about
+    ``1 / max S`` (``first`` a power of two, ``second`` one over ``C`` times another): the
+    row is then the square of the channels' mean over its peak, at most 1.  Each term
+    is scaled by ``first`` before the sum and by ``second`` after, so no intermediate value
+    overflows or underflows for peaks from the smallest subnormal to the largest float.
     """
     C, _, T = S.shape
     for f in range(lo, hi):
         row = out[f]
         for t in range(T):
-            row[t] = scale * S[0, f, t]
+            row[t] = first * S[0, f, t]
         for c in range(1, C):
             for t in range(T):
-                row[t] += scale * S[c, f, t]
+                row[t] += first * S[c, f, t]
         for t in range(T):
-            row[t] = row[t] * row[t]
+            v = second * row[t]
+            row[t] = v * v
 
 
 @jit(nogil=True)

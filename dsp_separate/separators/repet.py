@@ -94,36 +94,41 @@ def _autocorrelation_sum(rows, n_lags):
     """Sum over ``rows`` (R, n) of their autocorrelations at lags 0..n_lags-1.
 
     By FFT (Wiener-Khinchin, zero-padded past ``n + n_lags`` so no lag wraps around): the
-    rows' power spectra are summed and transformed back once.  Chunks of rows in the
-    package's threads, each with its own float64 sum, added in a fixed order so that the
-    result does not depend on the threads' timing.
+    rows' power spectra are summed and transformed back once.  The rows go in fixed blocks
+    (about 1 MB of spectrum each), each block's power summed on its own in float64 by
+    whichever thread of the package's pool takes it, and the block sums are added in block
+    order: the result is the same whatever the number of cores and the threads' timing.
     """
     from scipy import fft as sfft
 
     R, n = rows.shape
     nfft = sfft.next_fast_len(n + n_lags, real=True)
-    chunk = max(1, (1 << 20) // max(1, nfft))  # a few MB of spectrum per FFT call
-    sums = {}
+    chunk = max(1, (1 << 20) // max(1, nfft))  # rows per block
+    n_blocks = -(-R // chunk)
+    sums = np.zeros((n_blocks, nfft // 2 + 1), dtype=np.float64)
 
     def work(lo, hi):
-        acc = np.zeros(nfft // 2 + 1, dtype=np.float64)
-        for a in range(lo, hi, chunk):
+        for k in range(lo, hi):
             # float32 rows give float32 FFTs (half the work); the sum is float64
-            spec = sfft.rfft(rows[a:min(a + chunk, hi)], n=nfft, axis=-1, workers=1)
-            _krepet.add_power(spec, acc)
-        sums[lo] = acc
+            spec = sfft.rfft(rows[k * chunk:(k + 1) * chunk], n=nfft, axis=-1, workers=1)
+            _krepet.add_power(spec, sums[k])
 
-    in_threads(work, R, min_items=4 * chunk)
-    acc = sums.pop(0)
-    for lo in sorted(sums):
-        acc += sums[lo]
+    in_threads(work, n_blocks, min_items=2)
+    acc = sums[0]
+    for k in range(1, n_blocks):
+        acc += sums[k]
     return sfft.irfft(acc, n=nfft)[:n_lags]
 
 
 def _power_rows(S, peak=None):
     """(F, T) power of the channels' mean magnitude of ``S`` (C, F, T), scaled by the peak
-    magnitude ``peak`` (default: ``S.max()``; scale-free, no overflow), float32 for float32
-    input, else float64."""
+    magnitude ``peak`` (default: ``S.max()``), float32 for float32 input, else float64.
+
+    The scale is the power of two nearest below ``1 / peak``, applied as two factors that
+    the dtype can hold (for subnormal or huge peaks ``1 / peak`` itself is not finite): no
+    overflow nor underflow whatever the input's scale, and exactly the same result for
+    ``S`` and ``S * 2**k``.
+    """
     S = np.ascontiguousarray(S if S.dtype in (np.float32, np.float64) else S.astype(np.float64))
     C, F, T = S.shape
     if peak is None:
@@ -132,11 +137,12 @@ def _power_rows(S, peak=None):
         in_threads(lambda lo, hi: peaks.__setitem__(lo, _krepet.rows_max(flat, lo, hi)),
                    C * F, min_items=64)
         peak = max(peaks.values())
-    peak = float(peak)
+    _, e = np.frexp(float(peak)) if peak > 0 else (0.0, 0)  # peak = m * 2**e, 0.5 <= m < 1
+    one = S.dtype.type(1.0)
+    first, second = np.ldexp(one, -(e // 2)), np.ldexp(one, -(e - e // 2))
     out = np.empty((F, T), dtype=S.dtype)
-    scale = S.dtype.type(1.0 / (C * peak) if peak > 0 else 1.0)
-    in_threads(lambda lo, hi: _krepet.mean_power_rows(S, scale, lo, hi, out), F,
-               min_items=64)
+    in_threads(lambda lo, hi: _krepet.mean_power_rows(S, first, second * S.dtype.type(1 / C),
+                                                      lo, hi, out), F, min_items=64)
     return out
 
 
@@ -418,7 +424,9 @@ def _median_network(n_seg):
     ``n_seg - 1`` values in place (an odd-even merge sort of the next power of two,
     without the comparators no middle item depends on); empty: use the radix medians."""
     if not 2 <= n_seg <= NETWORK_MAX:
-        return np.empty((0, 2), dtype=np.int64)
+        none = np.empty((0, 2), dtype=np.int64)
+        none.setflags(write=False)  # the same numba type as a network: one compilation
+        return none
     size = 1 << (n_seg - 1).bit_length()
     needed = set()
     for m in (n_seg, n_seg - 1):
