@@ -267,7 +267,8 @@ def test_network_medians_equal_radix_medians(dtype, monkeypatch):
     values, bit for bit, as the radix selection (and numpy), for 2 to 130 segments, both
     parities, ties and zeros."""
     rng = np.random.default_rng(13)
-    cases = [(40, 20), (41, 20), (90, 3), (97, 3), (300, 5), (390, 3), (130, 1)]
+    cases = [(40, 20), (41, 20), (90, 3), (97, 3), (300, 5), (297, 3), (381, 3), (390, 3),
+             (130, 1)]  # 2 to 130 segments: networks of 2 to 128 values, then radix
     models = []
     for T, p in cases:
         S = (rng.random((3, T)) * 10.0 ** rng.integers(-5, 5, (3, T))).astype(dtype)
