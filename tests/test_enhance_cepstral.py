@@ -1,5 +1,6 @@
-"""Cepstro-temporal smoothing of the a priori SNR (issue 10, part 4): ``cepstral_snr`` and the
-``xi_estimator="cepstral"`` option of ``wiener_dd``, ``mmse_stsa`` and ``log_mmse``.
+"""Issue 10, part 4: two a priori SNR refinements of ``wiener_dd``, ``mmse_stsa`` and
+``log_mmse``: selective cepstro-temporal smoothing (``cepstral_snr``,
+``xi_estimator="cepstral"``) and harmonic regeneration (``harmonic_regeneration=True``).
 
 Synthetic signals only (a harmonic comb with a moving pitch, the vowel sequence of
 tests/test_enhance.py, white / pink / hum noise).
@@ -132,14 +133,19 @@ def test_cepstral_option_differs_from_the_decision_directed_default():
         assert np.abs(a - b).max() > 1e-3 * np.abs(a).max(), method
 
 
-@pytest.mark.parametrize("method", RULES)
-def test_cepstral_stream_with_random_blocks_equals_separate(method):
-    """The smoothed cepstrum and the smoothing constants carry across blocks and across the
-    128-frame chunks."""
+@pytest.mark.parametrize("method, options", [
+    ("wiener_dd", {"xi_estimator": "cepstral"}),
+    ("mmse_stsa", {"xi_estimator": "cepstral", "harmonic_regeneration": True}),
+    ("log_mmse", {"xi_estimator": "cepstral"}),
+    ("log_mmse", {"harmonic_regeneration": True}),
+])
+def test_stream_with_random_blocks_equals_separate(method, options):
+    """The smoothed cepstrum, its smoothing constants and the frames HRNR reads carry
+    across blocks and across the 128-frame chunks."""
     sr = 8000
     s = vowels(sr, 12, seed=8)
     y = 0.3 * (s + make_noise("pink", sr, s.size))
-    sep = ds.get_separator(method)(xi_estimator="cepstral")
+    sep = ds.get_separator(method)(**options)
     whole = sep.separate(y, sr)
     runner = sep.stream(sr, 1, dtype=np.float64)
     rng = np.random.default_rng(9)
@@ -164,9 +170,14 @@ def test_cepstral_option_at_any_rate(sr):
     assert metrics.si_sdr(s, out) - metrics.si_sdr(s, y) > 5.0
 
 
-def test_cepstral_bad_input():
+def test_bad_input():
     with pytest.raises(ParameterError, match="xi_estimator='dd'"):
         ds.get_separator("log_mmse")(xi_estimator="dd").separate(np.zeros(SR), SR)
+    with pytest.raises(ParameterError, match="harmonic_regeneration='yes'"):
+        ds.get_separator("wiener_dd")(harmonic_regeneration="yes").separate(np.zeros(SR), SR)
+    out = ds.denoise(np.zeros(SR, np.float32), SR, method="log_mmse",
+                     harmonic_regeneration=True)
+    assert np.all(out == 0)
     with pytest.raises(ParameterError, match="sr=4000"):
         en.cepstral_snr(np.ones((257, 10)), 1.0, 4000)
     with pytest.raises(ParameterError, match="frequency bins"):
@@ -179,3 +190,51 @@ def test_cepstral_bad_input():
     assert np.all(out == 0)
     en.cepstral_snr(P, np.ones_like(P), SR)
     np.testing.assert_array_equal(P, P0)      # input not modified
+
+
+# ---------------------------------------------------------------------------- HRNR
+def test_harmonic_regeneration_equals_the_formula():
+    """Plapous et al. (2006) with rho = G, on a known noise PSD (a clip): catches a missing
+    rectification, a wrong mixing weight, or frames read at the wrong offset after the
+    first 128-frame chunk (376 frames here)."""
+    s = vowels(SR, 3, seed=1)
+    n = make_noise("white", SR, s.size + SR, seed=2)
+    y, clip = s + n[SR:], n[:SR]
+    G = ds.LogMMSE(noise=clip, harmonic_regeneration=True).separate(
+        y, SR, keep="masks").masks["signal"]
+    sep = ds.LogMMSE(noise=clip)
+    G0 = sep.separate(y, SR, keep="masks").masks["signal"]
+    tf = sep._transform(SR)
+    X = tf._forward(y)
+    P = np.abs(X) ** 2
+    N = en.noise_psd_from_clip(clip, tf)[:, None]
+    harmo = np.fft.rfft(np.maximum(np.fft.irfft(G0 * X, n=tf.n_fft, axis=0), 0.0), axis=0)
+    xi = np.maximum((G0 ** 3 * P + (1 - G0) * np.abs(harmo) ** 2) / N, 10 ** -2.5)
+    want = np.clip(en.log_mmse_gain(xi, np.maximum(P / N, 1e-10)), 0.01, 1.0)
+    assert G.shape[1] > 256
+    np.testing.assert_allclose(G, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("noise_kind", ["white", "pink", "hum"])
+def test_harmonic_regeneration_improves_voiced_speech(noise_kind):
+    """On the voiced vowel sequence at 0 dB SNR every rule gains SI-SDR with HRNR (measured:
+    +0.4 to +1.6 dB)."""
+    s = vowels(SR, 6, seed=0)
+    y = (s + make_noise(noise_kind, SR, s.size)).astype(np.float32)
+    for method in RULES:
+        plain = metrics.si_sdr(s, ds.denoise(y, SR, method=method))
+        hr = metrics.si_sdr(s, ds.denoise(y, SR, method=method, harmonic_regeneration=True))
+        assert hr > plain + 0.2, (method, plain, hr)
+
+
+def test_harmonic_regeneration_one_gain_for_all_channels():
+    """per_channel=False: the regenerated power is the channels' mean; one gain for both."""
+    s = vowels(SR, 3, seed=5)
+    y = np.stack([s + make_noise("white", SR, s.size, seed=6),
+                  0.5 * s + 0.5 * make_noise("white", SR, s.size, seed=7)])
+    res = ds.LogMMSE(per_channel=False, harmonic_regeneration=True).separate(
+        y, SR, keep="masks")
+    m = res.masks["signal"]
+    np.testing.assert_array_equal(m[0], m[1])
+    assert np.isfinite(res["signal"]).all()
+    assert metrics.si_sdr(s, res["signal"][0]) > metrics.si_sdr(s, y[0]) + 5

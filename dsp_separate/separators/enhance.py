@@ -49,6 +49,12 @@ References
 .. [8] T. Sainburg, M. Thielk, T. Gentner, "Finding, visualizing, and quantifying latent
    structure across diverse animal vocal repertoires", PLoS Comput. Biol. 2020 (spectral
    gating, the method of ``noisereduce``).
+.. [9] C. Plapous, C. Marro, P. Scalart, "Improved signal-to-noise ratio estimation for
+   speech enhancement", IEEE TASLP 14(6), 2006 (harmonic regeneration,
+   ``harmonic_regeneration=True``).
+.. [10] C. Breithaupt, T. Gerkmann, R. Martin, "A novel a priori SNR estimation approach
+   based on selective cepstro-temporal smoothing", Proc. ICASSP 2008
+   (:func:`cepstral_snr`, ``xi_estimator="cepstral"``).
 """
 
 from __future__ import annotations
@@ -916,6 +922,22 @@ def cepstral_snr(P, noise, sr, xi_min_db=-25.0):
     return _back(out, np.shape(P))
 
 
+def _harmonic_regeneration(G, Pt, Nt, frames, t0, n_fft, rule, xi_min, g_min, out):
+    """Plapous et al. (2006) harmonic regeneration of the (T, F) gains ``G`` of the frames
+    ``t0 ..`` of ``frames`` (C, F, n) complex; ``Pt`` their (channel-mean) power."""
+    T, F = G.shape
+    Y = np.swapaxes(frames[:, :, t0:t0 + T], 1, 2)            # (C, T, F)
+    s_hat = np.fft.irfft(G * Y, n=n_fft, axis=-1)              # the frames' estimates
+    harmo = np.fft.rfft(np.maximum(s_hat, 0.0), axis=-1)       # half-wave rectified
+    h_pow = np.mean(harmo.real ** 2 + harmo.imag ** 2, axis=0)
+    n = np.maximum(Nt, _k.TINY)
+    gamma = np.maximum(Pt / n, _k.GAMMA_MIN)
+    xi = np.maximum((G * G * G * Pt + (1.0 - G) * h_pow) / n, xi_min)
+    g = np.empty(xi.size)
+    _k.gain_map(rule, xi.reshape(-1), gamma.reshape(-1), g)
+    out[:] = np.clip(g.reshape(xi.shape), g_min, 1.0)
+
+
 def _check_alpha(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
         raise ParameterError(f"{name}={value!r}: must be a number in [0, 1)")
@@ -1056,7 +1078,10 @@ class _Enhancer(Separator):
         def mask(i, t0, bufs):
             """Gains of those frames, written into the masks."""
             B = frames(bufs, t0)
-            self._gains(B[0], B[1], state["lines"][i]["gain"], sr, stft, B[2])
+            g_state = state["lines"][i]["gain"]
+            g_state["frames"] = (Xl[i * C:(i + 1) * C], t0)   # complex frames, for HRNR
+            self._gains(B[0], B[1], g_state, sr, stft, B[2])
+            del g_state["frames"]
             _k.gain_masks(B[2], t0, gain[i * C])
 
         # (stage, chunks behind the first stage, thread); every stage is fn(i, t0, bufs)
@@ -1155,8 +1180,9 @@ class _DDEnhancer(_Enhancer):
     def __init__(self, noise="imcra", alpha=0.98, xi_min_db=-25.0, gain_floor_db=-40.0,
                  noise_window_s=None, noise_init_s=0.25,
                  frame_ms=32.0, per_channel=True, stft=None,
-                 xi_estimator="decision_directed"):
+                 xi_estimator="decision_directed", harmonic_regeneration=False):
         self.xi_estimator = xi_estimator
+        self.harmonic_regeneration = harmonic_regeneration
         self.noise = noise
         self.alpha = alpha
         self.xi_min_db = xi_min_db
@@ -1173,18 +1199,25 @@ class _DDEnhancer(_Enhancer):
         _check_db(self.xi_min_db, "xi_min_db")
         _check_db(self.gain_floor_db, "gain_floor_db", upper=0.0)
         check_choice(self.xi_estimator, "xi_estimator", XI_ESTIMATORS)
+        check_bool(self.harmonic_regeneration, "harmonic_regeneration")
 
     def _gains(self, Pt, Nt, st, sr, stft, out):
+        xi_min = 10 ** (self.xi_min_db / 10)
+        g_min = 10 ** (self.gain_floor_db / 20)
         if self.xi_estimator == "cepstral":
             if "cts" not in st:
                 st["cts"] = _cts_init(Pt.shape[1])
-            xi, gamma = _cts_xi(Pt, Nt, sr, 10 ** (self.xi_min_db / 10), st["cts"])
+            xi, gamma = _cts_xi(Pt, Nt, sr, xi_min, st["cts"])
             g = np.empty(xi.size)
             _k.gain_map(self.rule, xi.reshape(-1), gamma.reshape(-1), g)
-            out[:] = np.clip(g.reshape(xi.shape), 10 ** (self.gain_floor_db / 20), 1.0)
-            return
-        _k.dd_gains(Pt, Nt, self.rule, float(self.alpha), 10 ** (self.xi_min_db / 10),
-                    10 ** (self.gain_floor_db / 20), st["prev"], st["started"], out)
+            out[:] = np.clip(g.reshape(xi.shape), g_min, 1.0)
+        else:
+            _k.dd_gains(Pt, Nt, self.rule, float(self.alpha), xi_min, g_min, st["prev"],
+                        st["started"], out)
+        if self.harmonic_regeneration:
+            frames, t0 = st["frames"]
+            _harmonic_regeneration(out.copy(), Pt, Nt, frames, t0, stft.n_fft, self.rule,
+                                   xi_min, g_min, out)
 
 
 def _check_db(value, name, upper=None):
@@ -1223,6 +1256,18 @@ class WienerDD(_DDEnhancer):
         the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
         of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
         0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
+    harmonic_regeneration : bool, default False
+        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
+        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
+        restores the harmonics the gain removed, and the a priori SNR becomes
+        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
+        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
+        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
+        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
+        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
+        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
+        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
+        regenerates too.
 
     Examples
     --------
@@ -1244,11 +1289,12 @@ class WienerDD(_DDEnhancer):
     def __init__(self, noise="imcra", alpha=0.95, xi_min_db=-25.0, gain_floor_db=-40.0,
                  noise_window_s=None, noise_init_s=0.25,
                  frame_ms=32.0, per_channel=True, stft=None,
-                 xi_estimator="decision_directed"):
+                 xi_estimator="decision_directed", harmonic_regeneration=False):
         super().__init__(noise=noise, alpha=alpha, xi_min_db=xi_min_db,
                          gain_floor_db=gain_floor_db, noise_window_s=noise_window_s,
                          noise_init_s=noise_init_s, frame_ms=frame_ms,
-                         per_channel=per_channel, stft=stft, xi_estimator=xi_estimator)
+                         per_channel=per_channel, stft=stft, xi_estimator=xi_estimator,
+                         harmonic_regeneration=harmonic_regeneration)
 
 
 class MMSESTSA(_DDEnhancer):
@@ -1274,6 +1320,18 @@ class MMSESTSA(_DDEnhancer):
         the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
         of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
         0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
+    harmonic_regeneration : bool, default False
+        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
+        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
+        restores the harmonics the gain removed, and the a priori SNR becomes
+        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
+        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
+        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
+        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
+        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
+        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
+        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
+        regenerates too.
 
     Examples
     --------
@@ -1313,6 +1371,18 @@ class LogMMSE(_DDEnhancer):
         the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
         of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
         0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
+    harmonic_regeneration : bool, default False
+        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
+        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
+        restores the harmonics the gain removed, and the a priori SNR becomes
+        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
+        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
+        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
+        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
+        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
+        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
+        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
+        regenerates too.
 
     Examples
     --------
