@@ -218,7 +218,7 @@ def test_harmonic_regeneration_equals_the_formula():
 @pytest.mark.parametrize("noise_kind", ["white", "pink", "hum"])
 def test_harmonic_regeneration_improves_voiced_speech(noise_kind):
     """On the voiced vowel sequence at 0 dB SNR every rule gains SI-SDR with HRNR (measured:
-    +0.4 to +1.6 dB)."""
+    +0.4 to +1.4 dB)."""
     s = vowels(SR, 6, seed=0)
     y = (s + make_noise(noise_kind, SR, s.size)).astype(np.float32)
     for method in RULES:
