@@ -6,9 +6,10 @@ at -5, 0, +5, +10 dB), scored with ``../shared/peers/score.py`` (BSS Eval v3 SDR
 512-tap filter, SI-SDR, PESQ-WB, STOI of the speech estimate), beside the peers' stored
 results in ``../shared/peers/results/speech/`` (logmmse, noisereduce stationary and
 non-stationary, pyroomacoustics spectral subtraction), the oracle masks and the mixture.
-Also OM-LSA with the paper's gain floor (-25 dB; the default is -15 dB), and one row per
-method with ``noise=0.25`` (noise from the first 0.25 s, the peers' assumption: logmmse
-takes its first 6 frames, noisereduce the whole clip).
+Also OM-LSA with the paper's gain floor (-25 dB; the default is -15 dB), log-MMSE and
+MMSE-STSA with ``harmonic_regeneration=True``, log-MMSE with ``xi_estimator="cepstral"``,
+and one row per method with ``noise=0.25`` (noise from the first 0.25 s, the peers'
+assumption: logmmse takes its first 6 frames, noisereduce the whole clip).
 
 ``run(quick)``: 60 s (``quick``: 10 s) of a vowel sequence plus pink noise at 0 dB, 16 kHz
 mono and 44.1 kHz stereo: spectral gating against ``noisereduce.reduce_noise`` with the
@@ -83,6 +84,9 @@ def _score_ours(quick: bool) -> dict:
         items = items[:4]  # one item per SNR
     configs = [(m, m, {}) for m in METHODS]
     configs += [("omlsa (g_min_db=-25, the paper's)", "omlsa", {"g_min_db": -25.0})]
+    configs += [(f"{m} (harmonic_regeneration)", m, {"harmonic_regeneration": True})
+                for m in ("log_mmse", "mmse_stsa")]
+    configs += [("log_mmse (xi_estimator=cepstral)", "log_mmse", {"xi_estimator": "cepstral"})]
     configs += [(f"{m} (noise=0.25 s)", m, {"noise": 0.25}) for m in METHODS]
     rows = {}
     for label, method, params in configs:

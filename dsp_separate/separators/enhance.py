@@ -49,6 +49,12 @@ References
 .. [8] T. Sainburg, M. Thielk, T. Gentner, "Finding, visualizing, and quantifying latent
    structure across diverse animal vocal repertoires", PLoS Comput. Biol. 2020 (spectral
    gating, the method of ``noisereduce``).
+.. [9] C. Plapous, C. Marro, P. Scalart, "Improved signal-to-noise ratio estimation for
+   speech enhancement", IEEE TASLP 14(6), 2006 (harmonic regeneration,
+   ``harmonic_regeneration=True``).
+.. [10] C. Breithaupt, T. Gerkmann, R. Martin, "A novel a priori SNR estimation approach
+   based on selective cepstro-temporal smoothing", Proc. ICASSP 2008
+   (:func:`cepstral_snr`, ``xi_estimator="cepstral"``).
 """
 
 from __future__ import annotations
@@ -80,6 +86,7 @@ __all__ = [
     "mcra",
     "imcra",
     "decision_directed",
+    "cepstral_snr",
     "wiener_gain",
     "mmse_stsa_gain",
     "log_mmse_gain",
@@ -97,6 +104,9 @@ __all__ = [
 
 #: Noise trackers a ``noise=`` parameter can name.
 TRACKERS = ("minimum_statistics", "mcra", "imcra")
+
+#: A priori SNR estimators of the gain-rule methods (their ``xi_estimator=``).
+XI_ESTIMATORS = ("decision_directed", "cepstral")
 
 #: Sampling rates the enhancement methods accept (Hz).
 SR_RANGE = (8000, 192000)
@@ -759,6 +769,175 @@ def decision_directed(P, noise, gain="log_mmse", alpha=0.98, xi_min_db=-25.0):
     return _back(G, np.shape(P))
 
 
+# selective cepstro-temporal smoothing (Breithaupt, Gerkmann & Martin 2008), the paper's
+# constants at 8 kHz; quefrency limits in samples at 8 kHz, scaled with the rate
+_CTS_ALPHA = (0.2, 0.4, 0.92)        # steady-state smoothing: envelope, mid, fine structure
+_CTS_LIMITS_8K = (3, 20)             # quefrency bins at 8 kHz: 0.375 ms and 2.5 ms
+_CTS_PITCH_HZ = (70.0, 300.0)        # fundamental frequency range searched
+_CTS_PITCH_HALF_8K = 2               # half-width of the pitch set, bins at 8 kHz (0.25 ms)
+_CTS_ALPHA_PITCH = 0.15              # smoothing on the pitch set
+_CTS_BETA = 0.96                     # smoothing of the smoothing constants
+_CTS_THRESHOLD = 0.2                 # cepstral peak (natural-log units) that counts as voiced
+_CTS_KAPPA = 0.5 * 0.5772156649015329  # bias correction of the smoothed log spectrum
+_CTS_WINDOW = 8                      # points of the smoothing before the pitch-peak search
+
+
+@functools.lru_cache(maxsize=16)
+def _cts_constants(sr: int, F: int):
+    """Steady-state smoothing per quefrency bin, the window of the pitch-peak search, the
+    pitch set's half-width and search range, for F bins at the rate sr."""
+    scale = sr / 8000.0
+    q = np.arange(F)
+    a_const = np.full(F, _CTS_ALPHA[2])
+    a_const[q < _CTS_LIMITS_8K[1] * scale] = _CTS_ALPHA[1]
+    a_const[q < _CTS_LIMITS_8K[0] * scale] = _CTS_ALPHA[0]
+    a_const.setflags(write=False)
+    # the paper's 8-point smoothing, in bins at every rate (the width of a pitch peak in
+    # bins does not grow with the rate; a 1 ms window at 16 kHz blurs it below threshold)
+    win = np.hanning(_CTS_WINDOW + 2)[1:-1]
+    win = win / win.sum()
+    win.setflags(write=False)
+    half = max(1, int(round(_CTS_PITCH_HALF_8K * scale)))
+    q_lo = int(sr // _CTS_PITCH_HZ[1])
+    q_hi = min(int(sr // _CTS_PITCH_HZ[0]), F - 1 - half)
+    return a_const, win, half, q_lo, q_hi
+
+
+def _cts_init(F):
+    return {"cs": np.zeros(F), "a": None, "started": np.zeros(1, np.int64)}
+
+
+def _cts_xi(Pt, Nt, sr, xi_min, st):
+    """A priori SNR of the (T, F) frames by selective cepstro-temporal smoothing, and the
+    a posteriori SNR; ``st`` carries the smoothed cepstrum and its smoothing constants."""
+    import scipy.fft
+    from scipy.ndimage import correlate1d
+
+    T, F = Pt.shape
+    K = 2 * (F - 1)
+    a_const, win, half, q_lo, q_hi = _cts_constants(sr, F)
+    n = np.maximum(Nt, _k.TINY)
+    gamma = np.maximum(Pt / n, _k.GAMMA_MIN)
+    # the maximum-likelihood speech PSD and its real cepstrum (the DCT-I of the log
+    # spectrum is the inverse DFT of the symmetric full spectrum, times K)
+    c_ml = scipy.fft.dct(np.log(n * np.maximum(gamma - 1.0, xi_min)), type=1, axis=1) / K
+    voiced = np.zeros(T, bool)
+    q_p = np.zeros(T, np.int64)
+    if q_hi > q_lo:
+        cw = correlate1d(c_ml, win, axis=1, mode="constant")[:, q_lo:q_hi + 1]
+        q_p = q_lo + np.argmax(cw, axis=1)
+        voiced = (cw[np.arange(T), q_p - q_lo] > _CTS_THRESHOLD) & (c_ml[:, 1] > 0)
+    cs = st["cs"]
+    a_prev = a_const if st["a"] is None else st["a"]
+    out = np.empty_like(c_ml)
+    for t in range(T):
+        a = _CTS_BETA * a_prev + (1.0 - _CTS_BETA) * a_const
+        if voiced[t]:
+            a[q_p[t] - half:q_p[t] + half + 1] = _CTS_ALPHA_PITCH
+        if st["started"][0]:
+            cs = a * cs + (1.0 - a) * c_ml[t]
+        else:
+            cs = c_ml[t].copy()
+            st["started"][0] = 1
+        out[t] = cs
+        a_prev = a
+    st["cs"] = cs
+    st["a"] = a_prev
+    log_lam = scipy.fft.dct(out, type=1, axis=1)
+    xi = np.maximum(np.exp(np.minimum(_CTS_KAPPA + log_lam, 700.0)) / n, xi_min)
+    return xi, gamma
+
+
+def cepstral_snr(P, noise, sr, xi_min_db=-25.0):
+    r"""A priori SNR by selective cepstro-temporal smoothing (Breithaupt, Gerkmann & Martin 2008).
+
+    The maximum-likelihood speech PSD is smoothed over time in the cepstral domain: little
+    where the cepstrum holds speech (the spectral envelope at low quefrencies, the pitch
+    peak), strongly elsewhere (the fine structure of the noise, which in the spectral
+    domain is the musical noise):
+
+    .. math::
+
+        \lambda_{ML}(k, l) &= \lambda_N(k, l) \max(\gamma(k, l) - 1, \xi_{\min}), \qquad
+        c_{ML}(q, l) = \mathrm{IDFT}_k \{\log \lambda_{ML}(k, l)\} \\
+        c(q, l) &= \alpha(q, l)\, c(q, l - 1) + (1 - \alpha(q, l))\, c_{ML}(q, l) \\
+        \alpha(q, l) &= \begin{cases} \alpha_{\rm pitch} & q \in \mathcal{Q}_{\rm pitch}(l)
+        \\ \beta\, \alpha(q, l - 1) + (1 - \beta)\, \bar\alpha(q) & \text{otherwise}
+        \end{cases} \\
+        \hat\xi(k, l) &= \max\!\left(\frac{\exp(\kappa + \mathrm{DFT}_q\{c(q, l)\})}
+        {\lambda_N(k, l)},\ \xi_{\min}\right)
+
+    The paper's constants at 8 kHz, its quefrency limits scaled with the rate (they are
+    times: quefrency bin :math:`q` is :math:`q / f_s` seconds): :math:`\bar\alpha = 0.2`
+    below 0.375 ms, 0.4 up to 2.5 ms, 0.92 above; the pitch set
+    :math:`\mathcal{Q}_{\rm pitch}` is :math:`\pm 0.25` ms around the highest cepstral
+    peak between 1/300 and 1/70 s (searched on the cepstrum smoothed by an 8-point Hann
+    window) when that peak exceeds 0.2 and :math:`c_{ML}(1, l) > 0`;
+    :math:`\alpha_{\rm pitch} = 0.15`, :math:`\beta = 0.96`, :math:`\kappa = 0.2886`
+    (half Euler's constant: the bias of the smoothed logarithm).  Causal; unlike the
+    decision-directed rule it does not use the previous frame's gain, so any gain rule
+    can take it.
+
+    Parameters
+    ----------
+    P : ndarray, shape (..., n_freq, n_frames)
+        Noisy power :math:`|Y|^2` of an STFT with ``n_fft = 2 (n_freq - 1)``.
+    noise : ndarray, shape of ``P`` or broadcastable to it
+        Noise PSD :math:`\lambda_N`.
+    sr : int
+        Sampling rate in Hz (8000 to 192000): sets the quefrency limits.
+    xi_min_db : float, default -25.0
+        Lower bound of :math:`\lambda_{ML} / \lambda_N` and of :math:`\hat\xi`, dB.
+
+    Returns
+    -------
+    ndarray, shape of ``P``, float64
+        The a priori SNR :math:`\hat\xi` (linear).
+
+    References
+    ----------
+    C. Breithaupt, T. Gerkmann, R. Martin, "A novel a priori SNR estimation approach based
+    on selective cepstro-temporal smoothing", Proc. IEEE ICASSP 2008, pp. 4897-4900.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp_separate.separators.enhance import cepstral_snr
+    >>> P = np.random.default_rng(0).exponential(1.0, (257, 400))   # noise only, PSD 1
+    >>> xi = cepstral_snr(P, np.ones_like(P), 16000)
+    >>> float(np.mean(P - 1 > 1))                   # ML estimate above 0 dB: 13.5 %
+    0.13540856031128404
+    >>> bool(np.mean(xi[:, 50:] > 1) < 0.001)       # smoothed: hardly ever
+    True
+    """
+    sr = _check_rate(sr)
+    xi_min = 10 ** (_check_db(xi_min_db, "xi_min_db") / 10)
+    lines = _as_power(P, "P")
+    if lines.shape[2] < 3:
+        raise ParameterError(f"P={describe(P)}: needs at least 3 frequency bins")
+    N = _as_power(np.broadcast_to(noise, np.shape(P)), "noise")
+    out = np.empty_like(lines)
+    for i in range(lines.shape[0]):
+        out[i] = _cts_xi(lines[i], N[i], sr, xi_min, _cts_init(lines.shape[2]))[0]
+    return _back(out, np.shape(P))
+
+
+def _harmonic_regeneration(G, Pt, Nt, frames, t0, n_fft, rule, xi_min, g_min, out):
+    """Plapous et al. (2006) harmonic regeneration of the (T, F) gains ``G`` of the frames
+    ``t0 ..`` of ``frames`` (C, F, n) complex; ``Pt`` their (channel-mean) power."""
+    T, F = G.shape
+    Y = np.swapaxes(frames[:, :, t0:t0 + T], 1, 2)            # (C, T, F)
+    s_hat = np.fft.irfft(G * Y, n=n_fft, axis=-1)              # the frames' estimates
+    harmo = np.fft.rfft(np.maximum(s_hat, 0.0), axis=-1)       # half-wave rectified
+    h_pow = np.mean(harmo.real ** 2 + harmo.imag ** 2, axis=0)
+    n = np.maximum(Nt, _k.TINY)
+    gamma = np.maximum(Pt / n, _k.GAMMA_MIN)
+    xi = np.maximum((G * G * G * Pt + (1.0 - G) * h_pow) / n, xi_min)
+    g = np.empty(xi.size)
+    _k.gain_map(rule, xi.reshape(-1), gamma.reshape(-1), g)
+    out[:] = np.clip(g.reshape(xi.shape), g_min, 1.0)
+
+
 def _check_alpha(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
         raise ParameterError(f"{name}={value!r}: must be a number in [0, 1)")
@@ -899,7 +1078,10 @@ class _Enhancer(Separator):
         def gains(i, t0, bufs):
             """Gains of those frames."""
             B = frames(bufs, t0)
-            self._gains(B[0], B[1], state["lines"][i]["gain"], sr, stft, B[2])
+            g_state = state["lines"][i]["gain"]
+            g_state["frames"] = (Xl[i * C:(i + 1) * C], t0)   # complex frames, for HRNR
+            self._gains(B[0], B[1], g_state, sr, stft, B[2])
+            del g_state["frames"]
 
         def write(i, t0, bufs):
             """Those gains written into the signal mask."""
@@ -1005,7 +1187,10 @@ class _DDEnhancer(_Enhancer):
 
     def __init__(self, noise="imcra", alpha=0.98, xi_min_db=-25.0, gain_floor_db=-40.0,
                  noise_window_s=None, noise_init_s=0.25,
-                 frame_ms=32.0, per_channel=True, stft=None):
+                 frame_ms=32.0, per_channel=True, stft=None,
+                 xi_estimator="decision_directed", harmonic_regeneration=False):
+        self.xi_estimator = xi_estimator
+        self.harmonic_regeneration = harmonic_regeneration
         self.noise = noise
         self.alpha = alpha
         self.xi_min_db = xi_min_db
@@ -1021,10 +1206,26 @@ class _DDEnhancer(_Enhancer):
         _check_alpha(self.alpha, "alpha")
         _check_db(self.xi_min_db, "xi_min_db")
         _check_db(self.gain_floor_db, "gain_floor_db", upper=0.0)
+        check_choice(self.xi_estimator, "xi_estimator", XI_ESTIMATORS)
+        check_bool(self.harmonic_regeneration, "harmonic_regeneration")
 
     def _gains(self, Pt, Nt, st, sr, stft, out):
-        _k.dd_gains(Pt, Nt, self.rule, float(self.alpha), 10 ** (self.xi_min_db / 10),
-                    10 ** (self.gain_floor_db / 20), st["prev"], st["started"], out)
+        xi_min = 10 ** (self.xi_min_db / 10)
+        g_min = 10 ** (self.gain_floor_db / 20)
+        if self.xi_estimator == "cepstral":
+            if "cts" not in st:
+                st["cts"] = _cts_init(Pt.shape[1])
+            xi, gamma = _cts_xi(Pt, Nt, sr, xi_min, st["cts"])
+            g = np.empty(xi.size)
+            _k.gain_map(self.rule, xi.reshape(-1), gamma.reshape(-1), g)
+            out[:] = np.clip(g.reshape(xi.shape), g_min, 1.0)
+        else:
+            _k.dd_gains(Pt, Nt, self.rule, float(self.alpha), xi_min, g_min, st["prev"],
+                        st["started"], out)
+        if self.harmonic_regeneration:
+            frames, t0 = st["frames"]
+            _harmonic_regeneration(out.copy(), Pt, Nt, frames, t0, stft.n_fft, self.rule,
+                                   xi_min, g_min, out)
 
 
 def _check_db(value, name, upper=None):
@@ -1055,6 +1256,26 @@ class WienerDD(_DDEnhancer):
         Lower bound of the a priori SNR, dB.
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
+    xi_estimator : {"decision_directed", "cepstral"}, default "decision_directed"
+        A priori SNR: the decision-directed rule (:func:`decision_directed`, smoothing
+        ``alpha``) or selective cepstro-temporal smoothing (:func:`cepstral_snr`,
+        Breithaupt, Gerkmann & Martin 2008; ``alpha`` unused), which follows the
+        harmonics of a moving pitch but leaves more noise in noise-only stretches than
+        the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
+        of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
+        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
+    harmonic_regeneration : bool, default False
+        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
+        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
+        restores the harmonics the gain removed, and the a priori SNR becomes
+        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
+        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
+        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
+        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
+        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
+        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
+        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
+        regenerates too.
 
     Examples
     --------
@@ -1075,11 +1296,13 @@ class WienerDD(_DDEnhancer):
 
     def __init__(self, noise="imcra", alpha=0.95, xi_min_db=-25.0, gain_floor_db=-40.0,
                  noise_window_s=None, noise_init_s=0.25,
-                 frame_ms=32.0, per_channel=True, stft=None):
+                 frame_ms=32.0, per_channel=True, stft=None,
+                 xi_estimator="decision_directed", harmonic_regeneration=False):
         super().__init__(noise=noise, alpha=alpha, xi_min_db=xi_min_db,
                          gain_floor_db=gain_floor_db, noise_window_s=noise_window_s,
                          noise_init_s=noise_init_s, frame_ms=frame_ms,
-                         per_channel=per_channel, stft=stft)
+                         per_channel=per_channel, stft=stft, xi_estimator=xi_estimator,
+                         harmonic_regeneration=harmonic_regeneration)
 
 
 class MMSESTSA(_DDEnhancer):
@@ -1097,6 +1320,26 @@ class MMSESTSA(_DDEnhancer):
         Lower bound of the a priori SNR, dB.
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
+    xi_estimator : {"decision_directed", "cepstral"}, default "decision_directed"
+        A priori SNR: the decision-directed rule (:func:`decision_directed`, smoothing
+        ``alpha``) or selective cepstro-temporal smoothing (:func:`cepstral_snr`,
+        Breithaupt, Gerkmann & Martin 2008; ``alpha`` unused), which follows the
+        harmonics of a moving pitch but leaves more noise in noise-only stretches than
+        the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
+        of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
+        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
+    harmonic_regeneration : bool, default False
+        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
+        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
+        restores the harmonics the gain removed, and the a priori SNR becomes
+        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
+        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
+        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
+        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
+        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
+        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
+        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
+        regenerates too.
 
     Examples
     --------
@@ -1128,6 +1371,26 @@ class LogMMSE(_DDEnhancer):
         Lower bound of the a priori SNR, dB.
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
+    xi_estimator : {"decision_directed", "cepstral"}, default "decision_directed"
+        A priori SNR: the decision-directed rule (:func:`decision_directed`, smoothing
+        ``alpha``) or selective cepstro-temporal smoothing (:func:`cepstral_snr`,
+        Breithaupt, Gerkmann & Martin 2008; ``alpha`` unused), which follows the
+        harmonics of a moving pitch but leaves more noise in noise-only stretches than
+        the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
+        of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
+        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
+    harmonic_regeneration : bool, default False
+        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
+        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
+        restores the harmonics the gain removed, and the a priori SNR becomes
+        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
+        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
+        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
+        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
+        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
+        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
+        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
+        regenerates too.
 
     Examples
     --------
