@@ -180,13 +180,14 @@ def test_repet_split_equals_model_then_shared_masks(dtype, power):
 
     rows = S.reshape(-1, S.shape[-1])
     part_bg, part_fg = np.empty_like(rows[5:]), np.empty_like(rows[5:])
-    K.segment_split(rows[5:], R._keys(rows)[5:], 9, 7, low, power,
-                    float(np.finfo(dtype).tiny), True, R._median_network(5),
-                    *R._median_scratch(dtype), 5, part_bg, part_fg)
+    row = np.empty(S.shape[-1], dtype=dtype)
+    K.segment_split(rows[5:], 9, 7, low, power, float(np.finfo(dtype).tiny), True,
+                    R._median_network(5), *R._median_scratch(dtype), 5, row, R._keys(row),
+                    part_bg, part_fg)
     np.testing.assert_array_equal(part_bg, expected[0].reshape(rows.shape)[5:])
     np.testing.assert_array_equal(part_fg, expected[1].reshape(rows.shape)[5:])
-    only = np.empty_like(S)
-    R._repet_split(S, 9, low, power, True, only)  # the background's mask alone
+    only = S.copy()
+    R._repet_split(only, 9, low, power, True, only)  # the background's mask alone, in place
     np.testing.assert_array_equal(only, expected[0])
     assert (only[:, :, 10:14] == 0.5).all()
     np.testing.assert_allclose(only[:, :low][S[:, :low] > 0], 1.0, rtol=1e-15)  # high-pass

@@ -114,7 +114,7 @@ def rows_max(A, lo, hi):
 
 @jit(nogil=True)
 def mean_power_rows(S, first, second, lo, hi, out):
-    """``out[f, t] = (second * sum_c first * S[c, f, t])^2`` for the rows ``lo <= f < hi``.
+    """``out[f - lo, t] = (second * sum_c first * S[c, f, t])^2`` for ``lo <= f < hi``.
 
     ``S`` (C, F, T) non-negative.  The caller's ``first * second * C`` is about
     ``1 / max S`` (``first`` a power of two, ``second`` one over ``C`` times another): the
@@ -124,7 +124,7 @@ def mean_power_rows(S, first, second, lo, hi, out):
     """
     C, _, T = S.shape
     for f in range(lo, hi):
-        row = out[f]
+        row = out[f - lo]
         for t in range(T):
             row[t] = first * S[0, f, t]
         for c in range(1, C):
@@ -267,8 +267,8 @@ def segment_model(S, SI, period, cut, net, hi_val, hi_key, lo_val, lo_key, out):
 
 
 @jit(nogil=True)
-def segment_split(S, SI, period, n_freq, low_bins, power, tiny, masks, net, hi_val, hi_key,
-                  lo_val, lo_key, first_row, background, foreground):
+def segment_split(S, period, n_freq, low_bins, power, tiny, masks, net, hi_val, hi_key,
+                  lo_val, lo_key, first_row, row, row_key, background, foreground):
     """REPET's two sources for the rows of ``S`` (R, T), one row at a time while it is in
     cache: the model ``W`` (:func:`segment_model`, ``cut``), ``W = S`` in the rows of the
     frequencies below ``low_bins`` (row ``first_row + r`` is frequency
@@ -276,24 +276,28 @@ def segment_split(S, SI, period, n_freq, low_bins, power, tiny, masks, net, hi_v
     the ratio masks of power ``power`` in place (:func:`.masks.ratio_masks_pair`, the shared
     rule, bit for bit).  Writes ``background`` (R, T) and ``foreground`` (R, T); a
     ``foreground`` of one row is scratch (only the background's mask is wanted).
+    Each row of ``S`` is copied to ``row`` (T,) (``row_key`` its bit view) first, so
+    ``background`` may be ``S`` itself (the spectrogram is then overwritten).
     """
     R, T = S.shape
     n_seg = (T + period - 1) // period
-    keys = np.empty((max(n_seg, _net_size(net)), _LANES), dtype=SI.dtype)
+    keys = np.empty((max(n_seg, _net_size(net)), _LANES), dtype=row_key.dtype)
     cnt = np.empty(_LANES, dtype=np.int32)
-    cand = np.empty(_LANES, dtype=SI.dtype)
+    cand = np.empty(_LANES, dtype=row_key.dtype)
     for r in range(R):
-        s = S[r]
+        src = S[r]
+        for t in range(T):
+            row[t] = src[t]
         w = background[r]
         f = foreground[r if foreground.shape[0] == R else 0]
         if (first_row + r) % n_freq < low_bins:
             for t in range(T):
-                w[t] = s[t]
+                w[t] = row[t]
         else:
-            _segment_row(s, SI[r], period, True, net, hi_val, hi_key, lo_val, lo_key, keys,
-                         cnt, cand, w)
+            _segment_row(row, row_key, period, True, net, hi_val, hi_key, lo_val, lo_key,
+                         keys, cnt, cand, w)
         for t in range(T):
-            f[t] = s[t] - w[t]
+            f[t] = row[t] - w[t]
         if masks:
             ratio_masks_pair(w, f, power, tiny, 0, T, w, f)
 

@@ -90,27 +90,31 @@ def _frames_of_rows(S):
     return np.ascontiguousarray(S.reshape(-1, S.shape[-1]))
 
 
-def _autocorrelation_sum(rows, n_lags):
-    """Sum over ``rows`` (R, n) of their autocorrelations at lags 0..n_lags-1.
+def _autocorrelation_sum(fill, R, n, n_lags, dtype):
+    """Sum over R rows of length ``n`` of their autocorrelations at lags 0..n_lags-1.
 
-    By FFT (Wiener-Khinchin, zero-padded past ``n + n_lags`` so no lag wraps around): the
-    rows' power spectra are summed and transformed back once.  The rows go in fixed blocks
-    (about 1 MB of spectrum each), each block's power summed on its own in float64 by
-    whichever thread of the package's pool takes it, and the block sums are added in block
-    order: the result is the same whatever the number of cores and the threads' timing.
+    ``fill(a, b, out)`` writes rows ``a .. b - 1`` to ``out[:b - a]`` (so the rows are made
+    block by block, in cache, and never all at once).  By FFT (Wiener-Khinchin, zero-padded
+    past ``n + n_lags`` so no lag wraps around): the rows' power spectra are summed and
+    transformed back once.  The rows go in fixed blocks (about 1 MB of spectrum each), each
+    block's power summed on its own in float64 by whichever thread of the package's pool
+    takes it, and the block sums are added in block order: the result is the same whatever
+    the number of cores and the threads' timing.
     """
     from scipy import fft as sfft
 
-    R, n = rows.shape
     nfft = sfft.next_fast_len(n + n_lags, real=True)
     chunk = max(1, (1 << 20) // max(1, nfft))  # rows per block
     n_blocks = -(-R // chunk)
     sums = np.zeros((n_blocks, nfft // 2 + 1), dtype=np.float64)
 
     def work(lo, hi):
+        rows = np.empty((chunk, n), dtype=dtype)
         for k in range(lo, hi):
+            a, b = k * chunk, min((k + 1) * chunk, R)
+            fill(a, b, rows)
             # float32 rows give float32 FFTs (half the work); the sum is float64
-            spec = sfft.rfft(rows[k * chunk:(k + 1) * chunk], n=nfft, axis=-1, workers=1)
+            spec = sfft.rfft(rows[:b - a], n=nfft, axis=-1, workers=1)
             _krepet.add_power(spec, sums[k])
 
     in_threads(work, n_blocks, min_items=2)
@@ -120,15 +124,17 @@ def _autocorrelation_sum(rows, n_lags):
     return sfft.irfft(acc, n=nfft)[:n_lags]
 
 
-def _power_rows(S, peak=None):
-    """(F, T) power of the channels' mean magnitude of ``S`` (C, F, T), scaled by the peak
-    magnitude ``peak`` (default: ``S.max()``), float32 for float32 input, else float64.
+def _beat_spectrum(S, peak=None):
+    """The beat spectrum of the channels' mean of ``S`` (C, F, T) (or of one (F, T)
+    spectrogram), unchecked; ``peak``: ``S.max()`` if the caller has it.
 
-    The scale is the power of two nearest below ``1 / peak``, applied as two factors that
-    the dtype can hold (for subnormal or huge peaks ``1 / peak`` itself is not finite): no
-    overflow nor underflow whatever the input's scale, and exactly the same result for
-    ``S`` and ``S * 2**k``.
+    The rows are the squares of the channels' mean magnitude scaled by the power of two
+    nearest below ``1 / peak``, applied as two factors that the dtype can hold (for a
+    subnormal or huge peak ``1 / peak`` itself is not finite): no overflow nor underflow
+    whatever the input's scale, and exactly the same result for ``S`` and ``S * 2**k``.
+    float32 input keeps float32 rows.
     """
+    S = S if S.ndim == 3 else S.reshape((1,) + S.shape)
     S = np.ascontiguousarray(S if S.dtype in (np.float32, np.float64) else S.astype(np.float64))
     C, F, T = S.shape
     if peak is None:
@@ -140,20 +146,13 @@ def _power_rows(S, peak=None):
     _, e = np.frexp(float(peak)) if peak > 0 else (0.0, 0)  # peak = m * 2**e, 0.5 <= m < 1
     one = S.dtype.type(1.0)
     first, second = np.ldexp(one, -(e // 2)), np.ldexp(one, -(e - e // 2))
-    out = np.empty((F, T), dtype=S.dtype)
-    in_threads(lambda lo, hi: _krepet.mean_power_rows(S, first, second * S.dtype.type(1 / C),
-                                                      lo, hi, out), F, min_items=64)
-    return out
+    second = second * S.dtype.type(1 / C)
 
+    def fill(a, b, out):  # block rows: the power of the channels' mean, at rows 0 .. b - a
+        _krepet.mean_power_rows(S, first, second, a, b, out)
 
-def _beat_spectrum(S, peak=None):
-    """The beat spectrum of the channels' mean of ``S`` (C, F, T) (or of one (F, T)
-    spectrogram), unchecked; ``peak``: ``S.max()`` if the caller has it."""
-    S = S if S.ndim == 3 else S.reshape((1,) + S.shape)
-    T = S.shape[-1]
-    power = _power_rows(S, peak)
-    acf = _autocorrelation_sum(power, T)
-    acf /= power.shape[0] * (T - np.arange(T))  # mean over rows, unbiased over lags
+    acf = _autocorrelation_sum(fill, F, T, T, S.dtype)
+    acf /= F * (T - np.arange(T))  # mean over rows, unbiased over lags
     if not acf[0] > 0:
         return np.zeros(T)
     return np.maximum(acf / acf[0], 0.0)
@@ -461,10 +460,10 @@ def _repet_split(S, period, low_bins, power, masks, background, foreground=None)
     """REPET's background and foreground of one (C, F, T) item, as models (``W``,
     ``S - W``, ``W = S`` below ``low_bins``) or, with ``masks``, as their ratio masks of
     ``power`` (:func:`_kernels.repet.segment_split`), written to the C-contiguous arrays
-    shaped like ``S``; ``foreground=None`` (masks only): the background's mask alone."""
+    shaped like ``S``; ``foreground=None`` (masks only): the background's mask alone.
+    ``background`` may be ``S`` itself (overwritten)."""
     n_freq, T = S.shape[-2:]
     rows = _frames_of_rows(S)
-    keys = _keys(rows)
     bg = background.reshape(rows.shape)
     fg = None if foreground is None else foreground.reshape(rows.shape)
     tiny = float(np.finfo(rows.dtype).tiny)
@@ -473,9 +472,10 @@ def _repet_split(S, period, low_bins, power, masks, background, foreground=None)
 
     def work(lo, hi):
         rest = fg[lo:hi] if fg is not None else np.empty((1, T), dtype=rows.dtype)
-        _krepet.segment_split(rows[lo:hi], keys[lo:hi], period, n_freq, low_bins,
-                              float(power), tiny, masks, net, *_median_scratch(rows.dtype),
-                              lo, bg[lo:hi], rest)
+        row = np.empty(T, dtype=rows.dtype)
+        _krepet.segment_split(rows[lo:hi], period, n_freq, low_bins, float(power), tiny,
+                              masks, net, *_median_scratch(rows.dtype), lo, row, _keys(row),
+                              bg[lo:hi], rest)
 
     _rows_in_threads(work, rows.shape[0])
 
@@ -927,7 +927,7 @@ class REPET(_RepetBase):
         # while each row is in cache, and the foreground's is its complement (formed only if
         # it is asked for); otherwise the kernel returns the two models
         masks = self.mask == "soft" and np.isfinite(self.power) and not self.wiener_iterations
-        background = np.empty_like(S)
+        background = S  # written over the spectrogram, row by row (no more memory)
         foreground = None if masks else np.empty_like(S)
         low_bins = self._high_pass_bins(sr, stft)
         items_S = self._items(S)
