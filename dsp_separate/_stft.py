@@ -467,9 +467,7 @@ class STFT:
                                own_lo, own_hi, out)
 
         _in_threads(overlap_range, n_frames, chunk, self._workers)
-        wss = np.empty(length, dtype=real)
-        _k.window_sumsquare(window, hop, n_frames, pad, wss)
-        _k.divide_where(out, wss, real(np.finfo(real).tiny))
+        _k.divide_by_sumsquare(out, window, hop, n_frames, pad, real(np.finfo(real).tiny))
         return out.reshape(lead + (length,))
 
 

@@ -46,6 +46,30 @@ def librosa_stft(y, **kw):
 
 
 @pytest.mark.kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_divide_by_sumsquare_equals_the_signal_long_sum_then_divide(dtype):
+    """The inverse STFT normalises without a signal-long window sum-square: the same bits as
+    window_sumsquare + divide_where, also where the sum is zero (gaps: left as they are)."""
+    rng = np.random.default_rng(14)
+    tiny = dtype(np.finfo(dtype).tiny)
+    for _ in range(200):
+        n_fft = int(rng.integers(1, 24))
+        hop = int(rng.integers(1, n_fft + 4))
+        n_frames = int(rng.integers(1, 9))
+        start = int(rng.integers(0, n_fft + 3))
+        length = int(rng.integers(1, n_frames * hop + n_fft + 4))
+        window = rng.random(n_fft).astype(dtype)
+        x = rng.standard_normal((2, length)).astype(dtype)
+        wss = np.empty(length, dtype=dtype)
+        kernels.window_sumsquare(window, hop, n_frames, start, wss)
+        expected = x.copy()
+        kernels.divide_where(expected, wss, tiny)
+        got = x.copy()
+        kernels.divide_by_sumsquare(got, window, hop, n_frames, start, tiny)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.kernels
 def test_window_sumsquare_random_shapes_match_naive():
     """The interior is one summed period repeated, the edges frame by frame: every split of
     the output (no interior, interior only, hop > n_fft, start past the frames) agrees."""

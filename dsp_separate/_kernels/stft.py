@@ -40,29 +40,45 @@ def frame_windowed(x, window, hop, first_frame, n_frames, out):
 
 
 @jit(nogil=True)
+def _interior(n_fft, hop, n_frames, start, length):
+    """``[i_lo, i_hi)``: the indices of an output starting at padded index ``start`` where
+    every frame that could cover a sample exists (padded ``n_fft - hop <= m < n_frames *
+    hop``); there the window sum-square depends on ``m % hop`` only."""
+    i_lo = min(max(n_fft - hop - start, 0), length)
+    i_hi = max(min(n_frames * hop - start, length), i_lo)
+    return i_lo, i_hi
+
+
+@jit(nogil=True)
+def _period_sumsquare(window, hop, dtype_like):
+    """``p[j] = sum_k window[j + k hop] ** 2``, summed in the order of increasing frames
+    (decreasing window offsets), as the frame-by-frame sum adds them."""
+    n_fft = window.shape[0]
+    period = np.zeros(hop, dtype=dtype_like.dtype)
+    for j in range(hop):
+        k = j + ((n_fft - 1 - j) // hop) * hop
+        acc = period[j]
+        while k >= 0:
+            acc += window[k] * window[k]
+            k -= hop
+        period[j] = acc
+    return period
+
+
+@jit(nogil=True)
 def window_sumsquare(window, hop, n_frames, start, out):
     """``out[n] = sum_t window[start + n - t * hop] ** 2`` over the frames that cover it.
 
     ``start`` is the padded-signal index of ``out[0]``.  Where every frame that could cover
-    a sample exists (padded index ``n_fft - hop <= m < n_frames * hop``) the sum depends on
-    ``m % hop`` only: one period is summed and repeated, and the frame-by-frame sum runs
-    only over the edges (the same terms in the same order: the same values, bit for bit).
+    a sample exists (:func:`_interior`) the sum depends on ``m % hop`` only: one period is
+    summed and repeated, and the frame-by-frame sum runs only over the edges (the same terms
+    in the same order: the same values, bit for bit).
     """
     n_fft = window.shape[0]
     length = out.shape[0]
-    # the interior, as indices of ``out``
-    i_lo = min(max(n_fft - hop - start, 0), length)
-    i_hi = max(min(n_frames * hop - start, length), i_lo)
+    i_lo, i_hi = _interior(n_fft, hop, n_frames, start, length)
     if i_hi > i_lo:
-        period = np.zeros(hop, dtype=out.dtype)
-        for j in range(hop):
-            # frames in increasing order are window offsets j + k * hop in decreasing order
-            k = j + ((n_fft - 1 - j) // hop) * hop
-            acc = period[j]
-            while k >= 0:
-                acc += window[k] * window[k]
-                k -= hop
-            period[j] = acc
+        period = _period_sumsquare(window, hop, out)
         n = i_lo
         j = (start + n) % hop
         while n < i_hi:  # runs of the period (no division per sample)
@@ -88,6 +104,45 @@ def window_sumsquare(window, hop, n_frames, start, out):
             dst = out[lo - start : hi - start]
             for j in range(hi - lo):
                 dst[j] += w[j] * w[j]
+
+
+@jit(nogil=True)
+def divide_by_sumsquare(out, window, hop, n_frames, start, tiny):
+    """``out[b, n] /= wss[n]`` where ``wss[n] > tiny``, ``wss`` the
+    :func:`window_sumsquare` of ``out``'s samples (the same values), without a signal-long
+    ``wss`` array: the interior divides by the repeated period, the edges by their own
+    short sums.  Equals :func:`window_sumsquare` then :func:`divide_where`, bit for bit.
+    """
+    n_batch, length = out.shape
+    n_fft = window.shape[0]
+    i_lo, i_hi = _interior(n_fft, hop, n_frames, start, length)
+    for part in range(2):
+        e_lo, e_hi = (0, i_lo) if part == 0 else (i_hi, length)
+        if e_hi <= e_lo:
+            continue
+        edge = np.empty(e_hi - e_lo, dtype=out.dtype)
+        window_sumsquare(window, hop, n_frames, start + e_lo, edge)
+        for b in range(n_batch):
+            row = out[b, e_lo:e_hi]
+            for n in range(e_hi - e_lo):
+                s = edge[n]
+                if s > tiny:
+                    row[n] /= s
+    if i_hi > i_lo:
+        period = _period_sumsquare(window, hop, out)
+        for b in range(n_batch):
+            n = i_lo
+            j = (start + n) % hop
+            while n < i_hi:
+                run = min(hop - j, i_hi - n)
+                row = out[b, n:n + run]
+                per = period[j:j + run]
+                for q in range(run):
+                    s = per[q]
+                    if s > tiny:
+                        row[q] /= s
+                n += run
+                j = 0
 
 
 @jit(nogil=True)
