@@ -463,6 +463,11 @@ class Separator(_Params):
                 "resynthesised; use a smaller hop_length"
             )
 
+    def _check_signal(self, y: np.ndarray, sr: int, transform) -> None:
+        """Refuse parameters that this signal cannot take (e.g. a period longer than half
+        the signal), with a ParameterError, before any transform runs.  ``y`` is checked
+        audio; the default accepts everything."""
+
     def _check_channels(self, n_channels: int) -> None:
         tags = self.tags
         low, high = tags.min_channels, tags.max_channels
@@ -510,6 +515,7 @@ class Separator(_Params):
         transform = self._transform(sr)
         check_channel_first(y, "y", window=transform.n_fft)
         self._check_channels(n_channels_of(y))
+        self._check_signal(y, sr, transform)
         X = None if self.tags.kind == "time" else transform._forward(y)
         estimate = self._estimate(X, y=y, sr=sr, stft=transform, **kwargs)
         out_dtype = in_dtype if in_dtype == np.float16 else y.dtype

@@ -39,15 +39,12 @@ import numpy as np
 from .._config import in_threads
 from .._kernels import repet as _krepet
 from .._validation import (
-    check_audio,
-    check_channel_first,
     check_choice,
     check_nonnegative_array,
     check_nonnegative_float,
     check_nonnegative_int,
     check_positive_float,
     check_positive_int,
-    check_sr,
     describe,
 )
 from ..base import Masks, Models, Separator, Tags
@@ -738,15 +735,10 @@ class _RepetBase(Separator):
         """``("background", "foreground")``."""
         return ("background", "foreground")
 
-    def separate(self, y, sr, **kwargs):
-        """:meth:`Separator.separate`, with the signal-dependent parameters (period range,
-        ``k``) checked against the signal's length first, before any transform runs."""
-        self.check_params()
-        transform = self._transform()
-        checked = check_audio(y, "y")  # the audio's own errors come first
-        check_channel_first(checked, "y", window=transform.n_fft)
-        self._check_length(transform.num_frames(checked.shape[-1]), check_sr(sr), transform)
-        return super().separate(y, sr, **kwargs)
+    def _check_signal(self, y, sr, transform):
+        # the signal-dependent parameters (period range, k) against the signal's length,
+        # after the audio's own checks and before any transform runs
+        self._check_length(transform.num_frames(y.shape[-1]), sr, transform)
 
     def _check_length(self, n_frames, sr, stft):
         """Refuse parameters the signal is too short for (ParameterError)."""
