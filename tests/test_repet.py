@@ -129,6 +129,27 @@ def test_shared_period_beat_spectrum_is_that_of_the_channel_mean():
     assert not R._beat_spectrum(np.zeros((2, 9, 40))).any()
 
 
+def test_period_search_reads_no_lag_past_lags_read():
+    """The separator computes only the lags the period search reads (shorter FFTs): lags
+    from ``_lags_read`` on, zeroed or random, never change the period found."""
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        T = int(rng.integers(8, 300))
+        lo = int(rng.integers(1, T // 2))
+        hi = int(rng.integers(lo, T // 2 + 1))
+        b = rng.random(T)
+        n = R._lags_read(T, hi)
+        noisy, zeroed = b.copy(), b.copy()
+        noisy[n:] = 10 * rng.random(T - n)
+        zeroed[n:] = 0.0
+        p = R.repeating_period(b, lo, hi)
+        assert R.repeating_period(noisy, lo, hi) == p == R.repeating_period(zeroed, lo, hi)
+    S = rng.random((2, 9, 40))
+    full, short = R._beat_spectrum(S), R._beat_spectrum(S, n_lags=R._lags_read(40, 12))
+    np.testing.assert_allclose(short[:R._lags_read(40, 12)], full[:R._lags_read(40, 12)],
+                               atol=1e-12)
+
+
 def test_beat_spectrum_does_not_depend_on_the_number_of_cores(monkeypatch):
     """Blocks of rows are summed on their own and added in block order: 1, 2 or 5 threads
     give the same bits (a near-tie between two periods cannot go different ways on two

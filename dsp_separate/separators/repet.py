@@ -121,9 +121,10 @@ def _autocorrelation_sum(fill, R, n, n_lags, dtype):
     return sfft.irfft(acc, n=nfft)[:n_lags]
 
 
-def _beat_spectrum(S, peak=None):
+def _beat_spectrum(S, peak=None, n_lags=None):
     """The beat spectrum of the channels' mean of ``S`` (C, F, T) (or of one (F, T)
-    spectrogram), unchecked; ``peak``: ``S.max()`` if the caller has it.
+    spectrogram), unchecked; ``peak``: ``S.max()`` if the caller has it; ``n_lags``: only
+    the lags below it are computed (the FFTs are that much shorter), the others are 0.
 
     The rows are the squares of the channels' mean magnitude scaled by the power of two
     nearest below ``1 / peak``, applied as two factors that the dtype can hold (for a
@@ -148,11 +149,13 @@ def _beat_spectrum(S, peak=None):
     def fill(a, b, out):  # block rows: the power of the channels' mean, at rows 0 .. b - a
         _krepet.mean_power_rows(S, first, second, a, b, out)
 
-    acf = _autocorrelation_sum(fill, F, T, T, S.dtype)
-    acf /= F * (T - np.arange(T))  # mean over rows, unbiased over lags
-    if not acf[0] > 0:
-        return np.zeros(T)
-    return np.maximum(acf / acf[0], 0.0)
+    n_lags = T if n_lags is None else max(1, min(n_lags, T))
+    acf = _autocorrelation_sum(fill, F, T, n_lags, S.dtype)
+    acf /= F * (T - np.arange(n_lags))  # mean over rows, unbiased over lags
+    b = np.zeros(T)
+    if acf[0] > 0:
+        np.maximum(acf / acf[0], 0.0, out=b[:n_lags])
+    return b
 
 
 def beat_spectrum(S: np.ndarray) -> np.ndarray:
@@ -326,6 +329,13 @@ def repeating_period(b: np.ndarray, min_period: int = 1, max_period: int | None 
             f"{n} (the beat spectrum's length)"
         )
     return _repeating_period(b, lo, hi)
+
+
+def _lags_read(n_frames, hi):
+    """The lags :func:`_repeating_period` reads from a beat spectrum of ``n_frames`` lags
+    for periods up to ``hi``: the multiples up to 3/4 of the signal and a quarter-period
+    neighbourhood around each candidate."""
+    return min(n_frames, max(hi + 1, (3 * n_frames) // 4, hi + hi // 4 + 2))
 
 
 def _repeating_period(b, lo, hi):
@@ -909,7 +919,8 @@ class REPET(_RepetBase):
             return lo
         # the beat spectrum of the channels' mean spectrogram (Rafii's reference code does
         # the same): one FFT per frequency row instead of one per row of every channel
-        b = _beat_spectrum(S.reshape((-1,) + S.shape[-2:]), peak)
+        b = _beat_spectrum(S.reshape((-1,) + S.shape[-2:]), peak,
+                           n_lags=_lags_read(S.shape[-1], hi))
         return _repeating_period(b, lo, hi)
 
     def _estimate(self, X, *, y=None, sr, stft):
