@@ -1256,26 +1256,7 @@ class WienerDD(_DDEnhancer):
         Lower bound of the a priori SNR, dB.
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
-    xi_estimator : {"decision_directed", "cepstral"}, default "decision_directed"
-        A priori SNR: the decision-directed rule (:func:`decision_directed`, smoothing
-        ``alpha``) or selective cepstro-temporal smoothing (:func:`cepstral_snr`,
-        Breithaupt, Gerkmann & Martin 2008; ``alpha`` unused), which follows the
-        harmonics of a moving pitch but leaves more noise in noise-only stretches than
-        the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
-        of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
-        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
-    harmonic_regeneration : bool, default False
-        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
-        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
-        restores the harmonics the gain removed, and the a priori SNR becomes
-        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
-        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
-        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
-        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
-        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
-        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
-        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
-        regenerates too.
+    {xi_options}
 
     Examples
     --------
@@ -1320,26 +1301,7 @@ class MMSESTSA(_DDEnhancer):
         Lower bound of the a priori SNR, dB.
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
-    xi_estimator : {"decision_directed", "cepstral"}, default "decision_directed"
-        A priori SNR: the decision-directed rule (:func:`decision_directed`, smoothing
-        ``alpha``) or selective cepstro-temporal smoothing (:func:`cepstral_snr`,
-        Breithaupt, Gerkmann & Martin 2008; ``alpha`` unused), which follows the
-        harmonics of a moving pitch but leaves more noise in noise-only stretches than
-        the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
-        of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
-        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
-    harmonic_regeneration : bool, default False
-        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
-        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
-        restores the harmonics the gain removed, and the a priori SNR becomes
-        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
-        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
-        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
-        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
-        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
-        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
-        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
-        regenerates too.
+    {xi_options}
 
     Examples
     --------
@@ -1371,26 +1333,7 @@ class LogMMSE(_DDEnhancer):
         Lower bound of the a priori SNR, dB.
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
-    xi_estimator : {"decision_directed", "cepstral"}, default "decision_directed"
-        A priori SNR: the decision-directed rule (:func:`decision_directed`, smoothing
-        ``alpha``) or selective cepstro-temporal smoothing (:func:`cepstral_snr`,
-        Breithaupt, Gerkmann & Martin 2008; ``alpha`` unused), which follows the
-        harmonics of a moving pitch but leaves more noise in noise-only stretches than
-        the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
-        of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
-        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
-    harmonic_regeneration : bool, default False
-        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
-        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
-        restores the harmonics the gain removed, and the a priori SNR becomes
-        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
-        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
-        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
-        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
-        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
-        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
-        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
-        regenerates too.
+    {xi_options}
 
     Examples
     --------
@@ -1627,10 +1570,32 @@ class SpectralGating(_Enhancer):
         return 10 ** ((db.mean(axis=-1) + float(self.n_std) * db.std(axis=-1)) / 10)
 
 
+_XI_OPTIONS_DOC = """xi_estimator : {"decision_directed", "cepstral"}, default "decision_directed"
+        A priori SNR: the decision-directed rule (:func:`decision_directed`, smoothing
+        ``alpha``) or selective cepstro-temporal smoothing (:func:`cepstral_snr`,
+        Breithaupt, Gerkmann & Martin 2008; ``alpha`` unused), which follows the
+        harmonics of a moving pitch but leaves more noise in noise-only stretches than
+        the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
+        of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
+        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
+    harmonic_regeneration : bool, default False
+        Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
+        estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
+        restores the harmonics the gain removed, and the a priori SNR becomes
+        :math:`\\xi_H = (G |G Y|^2 + (1 - G) |\\mathrm{DFT}\\{\\max(\\hat s, 0)\\}|^2) /
+        \\lambda_N` (the paper's mixing weight :math:`\\rho = G`), the gain
+        :math:`g(\\xi_H, \\gamma)` with the method's own rule.  Applied to the gain of
+        ``xi_estimator`` (the paper applies it after its two-step estimate, which on the
+        dev corpus lowered STOI at -5 dB).  Log-MMSE on the dev corpus: PESQ-WB 1.047 /
+        1.089 / 1.552 / 1.870 at -5 / 0 / +5 / +10 dB against 1.042 / 1.056 / 1.412 /
+        2.068 without; worse at +10 dB and on harmonic (hum) noise, whose partials it
+        regenerates too."""
+
 for _cls in (WienerDD, MMSESTSA, LogMMSE, OMLSA, SpectralSubtraction, SpectralGating):
     _default = _cls.__init__.__defaults__[0]
     _cls.__doc__ = _cls.__doc__.replace(
-        "{common}", _COMMON_PARAMS_DOC.replace("{default}", repr(_default)))
+        "{common}", _COMMON_PARAMS_DOC.replace("{default}", repr(_default))).replace(
+        "{xi_options}", _XI_OPTIONS_DOC)
 del _cls, _default
 
 
