@@ -365,14 +365,19 @@ def test_stream_with_random_blocks_from_1_sample_to_10_s_equals_separate(method)
     sr = 8000
     s = vowels(sr, 24, seed=8)
     y = (0.3 * (s + make_noise("pink", sr, s.size))).astype(np.float64)
-    sep = ds.get_separator(method)()
+    assert_stream_equals_separate(ds.get_separator(method)(), y, sr, n_ones=300, longest_s=10)
+
+
+def assert_stream_equals_separate(sep, y, sr, n_ones, longest_s):
+    """Stream mono ``y`` through ``sep.stream``: ``n_ones`` 1-sample blocks first, then
+    sizes spread log-uniformly up to ``longest_s`` seconds; the concatenated blocks equal
+    ``sep.separate(y, sr)`` (float64, to 1e-9)."""
     whole = sep.separate(y, sr)
     runner = sep.stream(sr, 1, dtype=np.float64)
     rng = np.random.default_rng(9)
     parts, i, k = [], 0, 0
     while i < y.size:
-        # 1-sample blocks first, then sizes spread log-uniformly up to 10 s
-        step = 1 if k < 300 else int(np.exp(rng.uniform(0, np.log(10 * sr))))
+        step = 1 if k < n_ones else int(np.exp(rng.uniform(0, np.log(longest_s * sr))))
         parts.append(runner.process(y[i:i + step]))
         i += step
         k += 1

@@ -16,7 +16,7 @@ from dsp_separate import metrics
 from dsp_separate.exceptions import ParameterError
 from dsp_separate.separators import enhance as en
 
-from .test_enhance import make_noise, vowels
+from .test_enhance import assert_stream_equals_separate, make_noise, vowels
 
 SR = 16000
 RULES = ("wiener_dd", "mmse_stsa", "log_mmse")
@@ -145,20 +145,8 @@ def test_stream_with_random_blocks_equals_separate(method, options):
     sr = 8000
     s = vowels(sr, 12, seed=8)
     y = 0.3 * (s + make_noise("pink", sr, s.size))
-    sep = ds.get_separator(method)(**options)
-    whole = sep.separate(y, sr)
-    runner = sep.stream(sr, 1, dtype=np.float64)
-    rng = np.random.default_rng(9)
-    parts, i, k = [], 0, 0
-    while i < y.size:
-        step = 1 if k < 200 else int(np.exp(rng.uniform(0, np.log(4 * sr))))
-        parts.append(runner.process(y[i:i + step]))
-        i += step
-        k += 1
-    parts.append(runner.flush())
-    for name in ("signal", "noise"):
-        got = np.concatenate([p[name] for p in parts])
-        np.testing.assert_allclose(got, whole[name], atol=1e-9)
+    assert_stream_equals_separate(ds.get_separator(method)(**options), y, sr, n_ones=200,
+                                  longest_s=4)
 
 
 @pytest.mark.parametrize("sr", [8000, 44100, 192000])

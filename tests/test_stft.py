@@ -45,6 +45,18 @@ def librosa_stft(y, **kw):
 # --------------------------------------------------------------------------- kernels
 
 
+def random_ola_shapes(rng, n):
+    """``n`` random (n_fft, hop, n_frames, start, length) of an overlap-add: hops shorter
+    and longer than the frame (gaps), outputs that start inside the padding or past the
+    frames, shorter and longer than the frames reach."""
+    for _ in range(n):
+        n_fft = int(rng.integers(1, 24))
+        hop = int(rng.integers(1, n_fft + 4))
+        n_frames = int(rng.integers(1, 9))
+        start = int(rng.integers(0, n_fft + 3))
+        yield n_fft, hop, n_frames, start, int(rng.integers(1, n_frames * hop + n_fft + 4))
+
+
 @pytest.mark.kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_divide_by_sumsquare_equals_the_signal_long_sum_then_divide(dtype):
@@ -52,12 +64,7 @@ def test_divide_by_sumsquare_equals_the_signal_long_sum_then_divide(dtype):
     window_sumsquare + divide_where, also where the sum is zero (gaps: left as they are)."""
     rng = np.random.default_rng(14)
     tiny = dtype(np.finfo(dtype).tiny)
-    for _ in range(200):
-        n_fft = int(rng.integers(1, 24))
-        hop = int(rng.integers(1, n_fft + 4))
-        n_frames = int(rng.integers(1, 9))
-        start = int(rng.integers(0, n_fft + 3))
-        length = int(rng.integers(1, n_frames * hop + n_fft + 4))
+    for n_fft, hop, n_frames, start, length in random_ola_shapes(rng, 200):
         window = rng.random(n_fft).astype(dtype)
         x = rng.standard_normal((2, length)).astype(dtype)
         wss = np.empty(length, dtype=dtype)
@@ -74,12 +81,7 @@ def test_window_sumsquare_random_shapes_match_naive():
     """The interior is one summed period repeated, the edges frame by frame: every split of
     the output (no interior, interior only, hop > n_fft, start past the frames) agrees."""
     rng = np.random.default_rng(12)
-    for _ in range(200):
-        n_fft = int(rng.integers(1, 24))
-        hop = int(rng.integers(1, n_fft + 4))
-        n_frames = int(rng.integers(1, 9))
-        start = int(rng.integers(0, n_fft + 3))
-        length = int(rng.integers(1, n_frames * hop + n_fft + 4))
+    for n_fft, hop, n_frames, start, length in random_ola_shapes(rng, 200):
         window = rng.random(n_fft)
         out = np.full(length, np.nan)
         kernels.window_sumsquare(window, hop, n_frames, start, out)
