@@ -189,7 +189,7 @@ def _vals(per, key):
 
 def report(snr_db, table, info) -> str:
     n = len(info)
-    lines = [f"#### remixed at {snr_db:+g} dB ({n} items; actual SNR "
+    lines = [f"### remixed at {snr_db:+g} dB ({n} items; actual SNR "
              f"{min(v['snr_actual'] for v in info.values()):+.3f} .. "
              f"{max(v['snr_actual'] for v in info.values()):+.3f} dB)", ""]
     checks = {k: v["check_lsb"] for k, v in info.items() if v["check_lsb"] is not None}
