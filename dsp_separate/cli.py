@@ -82,13 +82,17 @@ def _parse_value(text: str):
 # --------------------------------------------------------------------------- help text
 _ROLE = re.compile(r":(?:[a-z]+:)?[a-z]+:`~?([^`]*)`")
 _TEX = {"ge": ">=", "geq": ">=", "le": "<=", "leq": "<=", "times": "x", "cdot": "*",
-        "infty": "inf", "to": "->", "varepsilon": "epsilon", "in": "in", "sum": "sum"}
+        "infty": "inf", "to": "->", "varepsilon": "epsilon", "in": "in", "sum": "sum",
+        # font and accent commands: their argument alone (\mathrm{DFT} -> DFT)
+        "mathrm": "", "operatorname": "", "text": "", "mathbf": "", "hat": "",
+        "tilde": "", "bar": ""}
 
 
 def _plain(text: str) -> str:
     """Sphinx/numpydoc markup -> plain words: roles, backquotes, TeX commands, braces."""
     text = _ROLE.sub(lambda m: m.group(1), text)
     text = text.replace("``", "").replace("`", "")
+    text = text.replace("\\{", "(").replace("\\}", ")")  # TeX's literal braces
     text = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX.get(m.group(1), m.group(1)), text)
     text = re.sub(r"[{}]", "", text).replace("\\", "")
     return " ".join(text.split())
@@ -894,7 +898,9 @@ def _add_denoise_parser(sub):
         "denoise", help="remove noise from recordings; writes <stem>_denoised.<format>",
         description="Denoise each INPUT block by block (bounded memory, atomic outputs) "
         "with a speech-enhancement method; writes <stem>_denoised.<format> (and "
-        "<stem>_noise.<format> with --keep-noise).")
+        "<stem>_noise.<format> with --keep-noise).  A method's own parameters "
+        "(e.g. --xi-estimator cepstral) are options of its own command: "
+        "dsp-separate log_mmse --help.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="noisy audio file(s)")
     p.add_argument("-o", "--outdir", required=True,
                    help="folder for the denoised files (created if missing)")

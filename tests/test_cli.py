@@ -359,6 +359,8 @@ def test_help_is_plain_words_with_choices_and_defaults(name, capsys):
         assert "--mask {soft,binary}" in text
         assert "choices: soft, binary; default: soft" in text
         assert "beta >= 1" in text
+    if name == "log_mmse":  # TeX fonts and literal braces: "mathrmIDFTG Y" before
+        assert "IDFT(G Y)" in " ".join(text.split()) and "mathrm" not in text
 
 
 def test_method_table_read_from_source_matches_the_registry():

@@ -359,6 +359,22 @@ def test_multichannel_per_channel_or_one_gain():
         assert metrics.si_sdr(s, r["signal"][0]) > metrics.si_sdr(s, y[0]) + 5
 
 
+@pytest.mark.parametrize("method, options", [(m, {}) for m in METHODS] + [
+    ("log_mmse", {"xi_estimator": "cepstral"}), ("log_mmse", {"harmonic_regeneration": True})])
+def test_loud_input_after_digital_silence_stays_finite(method, options):
+    """A tracker's noise estimate is 0 after digital silence; int16-scale floats over it
+    used to give an a posteriori SNR of inf and NaN for the rest of the signal (the
+    recursions carried it).  Finite, summing to the mixture, and still denoising."""
+    s = 3000 * vowels(SR, 3, seed=3)
+    noise = 3000 * make_noise("white", SR, s.size)
+    y = np.concatenate([np.zeros(SR // 2), s + noise]).astype(np.float32)
+    res = ds.get_separator(method)(**options).separate(y, SR)
+    assert np.isfinite(res["signal"]).all() and np.isfinite(res["noise"]).all()
+    np.testing.assert_allclose(res["signal"] + res["noise"], y, atol=1e-3 * np.abs(y).max())
+    tail = slice(SR // 2 + SR, None)  # past the trackers' first window
+    assert metrics.si_sdr(s[SR:], res["signal"][tail]) > metrics.si_sdr(s[SR:], y[tail]) + 3
+
+
 # ---------------------------------------------------------------------------- streaming
 @pytest.mark.parametrize("method", METHODS)
 def test_stream_with_random_blocks_from_1_sample_to_10_s_equals_separate(method):

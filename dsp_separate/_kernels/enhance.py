@@ -16,6 +16,12 @@ from .._config import jit
 TINY = 1e-300
 #: Smallest a posteriori SNR used in the gain rules (their limit at 0 is infinite).
 GAMMA_MIN = 1e-10
+#: Largest a posteriori SNR: the noise power a frame's power is divided by is at least
+#: ``P / GAMMA_MAX``.  A tracker's estimate is 0 after digital silence, and loud input
+#: (int16-scale floats) over TINY overflows to inf, whose gain xi / (1 + xi) is NaN, which
+#: the recursions would carry to every later frame.
+GAMMA_MAX = 1e30
+INV_GAMMA_MAX = 1.0 / GAMMA_MAX
 EULER = 0.5772156649015329
 _LSA_C = math.exp(-0.5 * EULER)
 
@@ -321,12 +327,14 @@ def _dd_xi_gamma(p_row, n_row, alpha, xi_min, prev, started, gamma, xi):
     beta = 1.0 - alpha
     if started:
         for f in range(p_row.shape[0]):
-            g = max(p_row[f] / max(n_row[f], TINY), GAMMA_MIN)
+            p = p_row[f]
+            g = max(p / max(n_row[f], p * INV_GAMMA_MAX, TINY), GAMMA_MIN)
             gamma[f] = g
             xi[f] = max(alpha * prev[f] + beta * max(g - 1.0, 0.0), xi_min)
     else:
         for f in range(p_row.shape[0]):
-            g = max(p_row[f] / max(n_row[f], TINY), GAMMA_MIN)
+            p = p_row[f]
+            g = max(p / max(n_row[f], p * INV_GAMMA_MAX, TINY), GAMMA_MIN)
             gamma[f] = g
             xi[f] = max(max(g - 1.0, 0.0), xi_min)
 
@@ -495,7 +503,8 @@ def omlsa_gains(P, N, alpha, xi_min, g_min, beta, b_local, b_global, z_min, z_ma
                 p_frame = _log_linear(zf / frame[1], z_min, z_max, lz)
             frame[0] = zf
         for f in range(F):
-            gamma = max(P[t, f] / max(N[t, f], TINY), GAMMA_MIN)
+            p = P[t, f]
+            gamma = max(p / max(N[t, f], p * INV_GAMMA_MAX, TINY), GAMMA_MIN)
             ml = max(gamma - 1.0, 0.0)
             if started[0]:
                 xi = alpha * prev[f] + (1.0 - alpha) * ml
@@ -837,7 +846,7 @@ def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, ga
             qf = min(max((gamma1 - gt) / (gamma1 - 1.0), 0.0), 1.0)
             qa[f] = qf if S_in[t, f] * inv < zeta0 else 0.0
             # decision-directed a priori SNR with the previous noise estimate
-            gamma = max(row[f] / max(lam[f], TINY), GAMMA_MIN)
+            gamma = max(row[f] / max(lam[f], row[f] * INV_GAMMA_MAX, TINY), GAMMA_MIN)
             ga[f] = gamma
             xa[f] = max(alpha_dd * prev[f] + (1.0 - alpha_dd) * max(gamma - 1.0, 0.0),
                         xi_min)

@@ -816,7 +816,7 @@ def _cts_xi(Pt, Nt, sr, xi_min, st):
     T, F = Pt.shape
     K = 2 * (F - 1)
     a_const, win, half, q_lo, q_hi = _cts_constants(sr, F)
-    n = np.maximum(Nt, _k.TINY)
+    n = np.maximum(np.maximum(Nt, Pt * _k.INV_GAMMA_MAX), _k.TINY)
     gamma = np.maximum(Pt / n, _k.GAMMA_MIN)
     # the maximum-likelihood speech PSD and its real cepstrum (the DCT-I of the log
     # spectrum is the inverse DFT of the symmetric full spectrum, times K)
@@ -930,7 +930,7 @@ def _harmonic_regeneration(G, Pt, Nt, frames, t0, n_fft, rule, xi_min, g_min, ou
     s_hat = np.fft.irfft(G * Y, n=n_fft, axis=-1)              # the frames' estimates
     harmo = np.fft.rfft(np.maximum(s_hat, 0.0), axis=-1)       # half-wave rectified
     h_pow = np.mean(harmo.real ** 2 + harmo.imag ** 2, axis=0)
-    n = np.maximum(Nt, _k.TINY)
+    n = np.maximum(np.maximum(Nt, Pt * _k.INV_GAMMA_MAX), _k.TINY)
     gamma = np.maximum(Pt / n, _k.GAMMA_MIN)
     xi = np.maximum((G * G * G * Pt + (1.0 - G) * h_pow) / n, xi_min)
     g = np.empty(xi.size)
