@@ -178,6 +178,17 @@ def test_bad_input():
     assert np.all(out == 0)
     en.cepstral_snr(P, np.ones_like(P), SR)
     np.testing.assert_array_equal(P, P0)      # input not modified
+    # the a priori SNR floor's range (-4000 dB: log(0) -> NaN; 4000 dB: OverflowError)
+    for value in (-4000.0, 4000.0, float("nan")):
+        with pytest.raises(ParameterError, match="xi_min_db="):
+            ds.get_separator("wiener_dd")(xi_min_db=value, xi_estimator="cepstral").separate(
+                np.zeros(SR), SR)
+        with pytest.raises(ParameterError, match="xi_min_db="):
+            en.decision_directed(P, 1.0, xi_min_db=value)
+    with pytest.raises(ParameterError, match="does not broadcast"):
+        en.cepstral_snr(P, np.ones((3, 4)), SR)
+    with pytest.raises(ParameterError, match="no frame"):
+        en.cepstral_snr(np.ones((257, 0)), 1.0, SR)
 
 
 # ---------------------------------------------------------------------------- HRNR

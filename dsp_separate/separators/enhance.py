@@ -152,7 +152,19 @@ def _as_power(P, name) -> np.ndarray:
     if not np.isfinite(P).all() or (P < 0).any():
         raise ParameterError(f"{name}={describe(P)}: must be finite and non-negative")
     F, T = P.shape[-2:]
+    if P.size == 0:
+        raise ParameterError(f"{name}={describe(P)}: has no frame or no bin")
     return np.ascontiguousarray(np.swapaxes(P.reshape(-1, F, T), -1, -2), dtype=np.float64)
+
+
+def _noise_like(noise, P) -> np.ndarray:
+    """:func:`_as_power` of ``noise`` broadcast to the shape of the power ``P``."""
+    try:
+        noise = np.broadcast_to(noise, np.shape(P))
+    except ValueError:
+        raise ParameterError(f"noise={describe(noise)}: does not broadcast to the shape "
+                             f"{np.shape(P)} of P") from None
+    return _as_power(noise, "noise")
 
 
 def _back(lines, shape) -> np.ndarray:
@@ -758,9 +770,9 @@ def decision_directed(P, noise, gain="log_mmse", alpha=0.98, xi_min_db=-25.0):
     """
     check_choice(gain, "gain", tuple(_RULES))
     alpha = _check_alpha(alpha, "alpha")
-    xi_min = 10 ** (float(xi_min_db) / 10)
+    xi_min = 10 ** (_check_xi_min_db(xi_min_db) / 10)
     lines = _as_power(P, "P")
-    N = _as_power(np.broadcast_to(noise, np.shape(P)), "noise")
+    N = _noise_like(noise, P)
     G = np.empty_like(lines)
     F = lines.shape[2]
     for i in range(lines.shape[0]):
@@ -872,7 +884,11 @@ def cepstral_snr(P, noise, sr, xi_min_db=-25.0):
     below 0.375 ms, 0.4 up to 2.5 ms, 0.92 above; the pitch set
     :math:`\mathcal{Q}_{\rm pitch}` is :math:`\pm 0.25` ms around the highest cepstral
     peak between 1/300 and 1/70 s (searched on the cepstrum smoothed by an 8-point Hann
-    window) when that peak exceeds 0.2 and :math:`c_{ML}(1, l) > 0`;
+    window, and only up to the frame's length less the window: with frames shorter than
+    about 29 ms pitches near 70 Hz are out of reach) when that peak exceeds 0.2 and
+    :math:`c_{ML}(1, l) > 0` (the paper's threshold at 8 kHz; the pitch peak of a wideband
+    cepstrum is lower: on synthetic vowels at 0 dB, 38 % of the frames count as voiced at
+    8 kHz, 20 % at 16 kHz, none at 44.1 kHz);
     :math:`\alpha_{\rm pitch} = 0.15`, :math:`\beta = 0.96`, :math:`\kappa = 0.2886`
     (half Euler's constant: the bias of the smoothed logarithm).  Causal; unlike the
     decision-directed rule it does not use the previous frame's gain, so any gain rule
@@ -911,11 +927,11 @@ def cepstral_snr(P, noise, sr, xi_min_db=-25.0):
     True
     """
     sr = _check_rate(sr)
-    xi_min = 10 ** (_check_db(xi_min_db, "xi_min_db") / 10)
+    xi_min = 10 ** (_check_xi_min_db(xi_min_db) / 10)
     lines = _as_power(P, "P")
     if lines.shape[2] < 3:
         raise ParameterError(f"P={describe(P)}: needs at least 3 frequency bins")
-    N = _as_power(np.broadcast_to(noise, np.shape(P)), "noise")
+    N = _noise_like(noise, P)
     out = np.empty_like(lines)
     for i in range(lines.shape[0]):
         out[i] = _cts_xi(lines[i], N[i], sr, xi_min, _cts_init(lines.shape[2]))[0]
@@ -1204,7 +1220,7 @@ class _DDEnhancer(_Enhancer):
     def _validate_params(self):
         self._validate_common()
         _check_alpha(self.alpha, "alpha")
-        _check_db(self.xi_min_db, "xi_min_db")
+        _check_xi_min_db(self.xi_min_db)
         _check_db(self.gain_floor_db, "gain_floor_db", upper=0.0)
         check_choice(self.xi_estimator, "xi_estimator", XI_ESTIMATORS)
         check_bool(self.harmonic_regeneration, "harmonic_regeneration")
@@ -1228,12 +1244,23 @@ class _DDEnhancer(_Enhancer):
                                    xi_min, g_min, out)
 
 
-def _check_db(value, name, upper=None):
+def _check_db(value, name, upper=None, lower=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ParameterError(f"{name}={value!r}: must be a finite number of dB")
     if upper is not None and value > upper:
         raise ParameterError(f"{name}={value!r}: must be <= {upper} dB")
+    if lower is not None and value < lower:
+        raise ParameterError(f"{name}={value!r}: must be >= {lower} dB")
     return float(value)
+
+
+#: The range of an a priori SNR floor, dB: below it the cepstral path's log underflows
+#: (and nothing is audible), above it overflows the power.
+XI_MIN_DB_RANGE = (-150.0, 30.0)
+
+
+def _check_xi_min_db(value):
+    return _check_db(value, "xi_min_db", lower=XI_MIN_DB_RANGE[0], upper=XI_MIN_DB_RANGE[1])
 
 
 class WienerDD(_DDEnhancer):
@@ -1253,7 +1280,7 @@ class WienerDD(_DDEnhancer):
         the MMSE ones at low a priori SNR, and the slower recursion kept it low through the
         weak speech onsets.
     xi_min_db : float, default -25.0
-        Lower bound of the a priori SNR, dB.
+        Lower bound of the a priori SNR, dB (-150 to 30).
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
     {xi_options}
@@ -1298,7 +1325,7 @@ class MMSESTSA(_DDEnhancer):
     alpha : float, default 0.98
         Decision-directed smoothing constant.
     xi_min_db : float, default -25.0
-        Lower bound of the a priori SNR, dB.
+        Lower bound of the a priori SNR, dB (-150 to 30).
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
     {xi_options}
@@ -1330,7 +1357,7 @@ class LogMMSE(_DDEnhancer):
     alpha : float, default 0.98
         Decision-directed smoothing constant.
     xi_min_db : float, default -25.0
-        Lower bound of the a priori SNR, dB.
+        Lower bound of the a priori SNR, dB (-150 to 30).
     gain_floor_db : float, default -40.0
         Lowest gain, dB (<= 0).
     {xi_options}
@@ -1577,7 +1604,11 @@ _XI_OPTIONS_DOC = """xi_estimator : {"decision_directed", "cepstral"}, default "
         harmonics of a moving pitch but leaves more noise in noise-only stretches than
         the decision-directed rule.  On the dev corpus "cepstral" raises the median STOI
         of every gain rule (log-MMSE 0.873 against 0.850) and loses PESQ-WB at -5 and
-        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.
+        0 dB input SNR (``benchmarks/RESULTS.md``); the default is unchanged.  Its pitch
+        detection keeps the paper's threshold, set at 8 kHz: on synthetic vowels at 0 dB
+        it marks 38 % of the frames voiced at 8 kHz, 20 % at 16 kHz and none at 44.1 kHz
+        and above, where the estimator then smooths every frame as unvoiced (the pitch
+        peak of a wideband cepstrum is lower).
     harmonic_regeneration : bool, default False
         Harmonic regeneration (HRNR, Plapous, Marro & Scalart 2006): each frame's
         estimate :math:`\\hat s = \\mathrm{IDFT}\\{G Y\\}` is half-wave rectified, which
