@@ -126,7 +126,9 @@ def test_chunks_and_threads_equal_one_serial_pass(monkeypatch, channels):
     y = np.stack([y, np.roll(y, 99)]) if channels == 2 else y
     for method, params in (("log_mmse", {}), ("omlsa", {}),
                            ("spectral_subtraction", {"per_channel": False}),
-                           ("wiener_dd", {"noise": "minimum_statistics"})):
+                           ("wiener_dd", {"noise": "minimum_statistics"}),
+                           ("log_mmse", {"xi_estimator": "cepstral",
+                                         "harmonic_regeneration": True})):
         monkeypatch.setattr(en, "_CHUNK", 10 ** 6)
         monkeypatch.setattr(en, "_THREAD_MIN", 10 ** 12)
         serial = ds.get_separator(method)(**params).separate(y, SR)["signal"]

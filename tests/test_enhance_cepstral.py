@@ -158,6 +158,27 @@ def test_cepstral_option_at_any_rate(sr):
     assert metrics.si_sdr(s, out) - metrics.si_sdr(s, y) > 5.0
 
 
+def test_stereo_stream_with_one_gain_equals_separate():
+    """Stereo, one gain from the channels' mean (per_channel=False), both options: the
+    carried state (smoothed cepstrum, HRNR's frames of both channels) across blocks."""
+    y = np.stack([vowels(SR, 3, seed=4), vowels(SR, 3, seed=5)])
+    y = 0.3 * (y + make_noise("pink", SR, y.shape[-1]))
+    sep = ds.get_separator("log_mmse")(per_channel=False, xi_estimator="cepstral",
+                                       harmonic_regeneration=True)
+    whole = sep.separate(y, SR)
+    runner = sep.stream(SR, 2, dtype=np.float64)
+    rng = np.random.default_rng(10)
+    parts, i = [], 0
+    while i < y.shape[-1]:
+        step = int(rng.integers(1, SR // 2))
+        parts.append(runner.process(y[:, i:i + step]))
+        i += step
+    parts.append(runner.flush())
+    for name in ("signal", "noise"):
+        got = np.concatenate([p[name] for p in parts], axis=-1)
+        np.testing.assert_allclose(got, whole[name], atol=1e-9)
+
+
 def test_bad_input():
     with pytest.raises(ParameterError, match="xi_estimator='dd'"):
         ds.get_separator("log_mmse")(xi_estimator="dd").separate(np.zeros(SR), SR)
