@@ -440,9 +440,16 @@ class STFT:
         # C order: the kernels then see one layout (one compilation per dtype)
         spec = np.ascontiguousarray(X.reshape(-1, X.shape[-2], X.shape[-1]))
         real = np.float32 if X.dtype == np.complex64 else np.float64
+        gain_t = None  # a gain stored frame by frame: its (B, T, F) array
         if gain is not None:
-            gain = np.ascontiguousarray(np.broadcast_to(gain, X.shape), dtype=real)
-            gain = gain.reshape(spec.shape)
+            gain = np.asarray(gain)
+            if gain.shape == X.shape and gain.dtype == real and gain.ndim >= 2:
+                swapped = np.swapaxes(gain, -1, -2)
+                if swapped.flags.c_contiguous:
+                    gain_t = swapped.reshape(spec.shape[0], spec.shape[2], spec.shape[1])
+            if gain_t is None:
+                gain = np.ascontiguousarray(np.broadcast_to(gain, X.shape), dtype=real)
+                gain = gain.reshape(spec.shape)
         n_batch = spec.shape[0]
         window = self._window32 if real == np.float32 else self._window
         out = np.zeros((n_batch, length), dtype=real)
@@ -459,6 +466,8 @@ class STFT:
                 c = min(chunk, hi - t0)
                 if gain is None:
                     _k.columns_to_frames(spec, t0, c, spec_t)  # frames as rows
+                elif gain_t is not None:
+                    _k.masked_frames_to_frames(spec, gain_t, t0, c, spec_t)
                 else:
                     _k.masked_columns_to_frames(spec, gain, t0, c, spec_t)
                 part = spec_t[:, :c]

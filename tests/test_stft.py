@@ -522,6 +522,12 @@ def test_inverse_with_gain_equals_inverse_of_masked_stft(monkeypatch, dtype):
         monkeypatch.setattr(_stft, "_CHUNK_BYTES", 2 * 256 * 8 * 3)
         np.testing.assert_allclose(tf._inverse(X, 9000, gain=gain), ref, rtol=0, atol=tol)
         monkeypatch.undo()
+    # a gain stored frame by frame (the (F, T) view of a (T, F) array, as the enhancement
+    # methods make it) is read as such: the same bits as its contiguous copy
+    frame_major = np.swapaxes(np.ascontiguousarray(np.swapaxes(m, -1, -2)), -1, -2)
+    assert not frame_major.flags.c_contiguous
+    np.testing.assert_array_equal(tf._inverse(X, 9000, gain=frame_major),
+                                  tf._inverse(X, 9000, gain=np.ascontiguousarray(m)))
 
 
 def test_single_centred_frame_without_length_raises():

@@ -305,19 +305,6 @@ def power_frames(X, t0, out):
                 out[t, f] = re * re + im * im
 
 
-@jit(nogil=True)
-def gain_masks(G, t0, signal):
-    """``signal[f, t0 + t] = G[t, f]``: the (T, F) gains of the recursions as frames
-    ``t0 ..`` of the separator's (F, T) signal mask, in its dtype, one tiled pass (the
-    noise mask ``1 - G`` is formed by the shared stage where needed)."""
-    T, F = G.shape
-    for f0 in range(0, F, 16):
-        f1 = min(f0 + 16, F)
-        for t in range(T):
-            for f in range(f0, f1):
-                signal[f, t0 + t] = G[t, f]
-
-
 # ---------------------------------------------------------------------------- decision-directed
 @jit(nogil=True)
 def _dd_xi_gamma(p_row, n_row, alpha, xi_min, prev, started, gamma, xi):

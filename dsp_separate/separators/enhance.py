@@ -1050,9 +1050,11 @@ class _Enhancer(Separator):
                               _init_state("initial", F) if kind == "initial" else None),
                     "gain": self._init_gain_state(F)}
         n0 = max(1, int(round(float(self.noise) / hop_s))) if kind == "initial" else 0
-        # the masks in the STFT's real dtype (float32 for float32 audio)
+        # the masks in the STFT's real dtype (float32 for float32 audio), stored frame by
+        # frame as the recursions make them: (lines, T, F); the mask handed on is its
+        # (F, T) view, which the inverse STFT reads frame by frame (no transposes)
         real = np.float32 if X.dtype == np.complex64 else np.float64
-        gain = np.empty((n_lines * C, F, T), real)
+        gain = np.empty((n_lines * C, T, F), real)
 
         m = min(_CHUNK, T)
         split = kind == "imcra"       # IMCRA in two halves that may run on two cores
@@ -1101,7 +1103,8 @@ class _Enhancer(Separator):
 
         def write(i, t0, bufs):
             """Those gains written into the signal mask."""
-            _k.gain_masks(frames(bufs, t0)[2], t0, gain[i * C])
+            G = frames(bufs, t0)[2]
+            gain[i * C, t0:t0 + G.shape[0]] = G
 
         def mask(i, t0, bufs):
             gains(i, t0, bufs)
@@ -1151,7 +1154,8 @@ class _Enhancer(Separator):
             for c in range(1, C):                    # the same gain for each channel
                 gain[i * C + c] = gain[i * C]
         # the noise mask is 1 - G: formed by the shared stage only if it is needed
-        return Masks({"signal": gain.reshape(shape)}, complement="noise"), state
+        signal = np.swapaxes(gain, -1, -2).reshape(shape)  # a view: (..., F, T)
+        return Masks({"signal": signal}, complement="noise"), state
 
     def _clip_psd(self, stft):
         """(n_freq,) or (n_channels, n_freq) noise level from the clip ``self.noise``."""
