@@ -467,9 +467,9 @@ class STFT:
                 if gain is None:
                     _k.columns_to_frames(spec, t0, c, spec_t)  # frames as rows
                 elif gain_t is not None:
-                    _k.masked_frames_to_frames(spec, gain_t, t0, c, spec_t)
+                    _k.masked_columns_to_frames(spec, gain_t, t0, c, spec_t, True)
                 else:
-                    _k.masked_columns_to_frames(spec, gain, t0, c, spec_t)
+                    _k.masked_columns_to_frames(spec, gain, t0, c, spec_t, False)
                 part = spec_t[:, :c]
                 frames = scipy.fft.irfft(part, n=n_fft, axis=-1, workers=1)
                 _k.overlap_add(frames.astype(real, copy=False), window, hop, t0, pad,

@@ -198,7 +198,8 @@ def test_transpose_threaded_matches_naive(shape):
                                                     (97, 5, 3), (5, 100, 33)])
 def test_frame_column_transposes_match_naive(dtype, n_freq, n_frames, chunk):
     """frames_to_columns (forward STFT) and columns_to_frames / masked_columns_to_frames
-    (inverse STFT), chunk by chunk into a buffer as the STFT calls them."""
+    (inverse STFT; a gain in the STFT's layout or frame by frame), chunk by chunk into a
+    buffer as the STFT calls them."""
     X = (noise((2, n_freq, n_frames)) + 1j * noise((2, n_freq, n_frames), seed=3)).astype(dtype)
     real = np.float32 if dtype == np.complex64 else np.float64
     gain = noise((2, n_freq, n_frames), real, seed=4) ** 2
@@ -210,7 +211,12 @@ def test_frame_column_transposes_match_naive(dtype, n_freq, n_frames, chunk):
         kernels.columns_to_frames(X, t0, c, buf)
         np.testing.assert_array_equal(buf[:, :c], frames[:, t0 : t0 + c])
         kernels.frames_to_columns(buf, c, back, t0)
-        kernels.masked_columns_to_frames(X, gain, t0, c, buf)
+        kernels.masked_columns_to_frames(X, gain, t0, c, buf, False)
+        np.testing.assert_array_equal(
+            buf[:, :c], naive.transpose_last2(X * gain)[:, t0 : t0 + c]
+        )
+        # the same gain stored frame by frame
+        kernels.masked_columns_to_frames(X, naive.transpose_last2(gain), t0, c, buf, True)
         np.testing.assert_array_equal(
             buf[:, :c], naive.transpose_last2(X * gain)[:, t0 : t0 + c]
         )

@@ -239,11 +239,13 @@ def columns_to_frames(X, first_frame, n_frames, out):
 
 
 @jit(nogil=True)
-def masked_columns_to_frames(X, gain, first_frame, n_frames, out):
+def masked_columns_to_frames(X, gain, first_frame, n_frames, out, frame_major=False):
     """``out[b, t, f] = gain[b, f, first_frame + t] * X[b, f, first_frame + t]``: the
     chunk of :func:`columns_to_frames` of a masked STFT, without a full-size masked copy.
 
-    X : (B, F, T) complex; gain : (B, F, T) real; out : (B, >= n_frames, F).
+    X : (B, F, T) complex; gain : (B, F, T) real, or with ``frame_major`` a gain stored
+    frame by frame, (B, T, F), read in the order the frames are written (no transpose);
+    out : (B, >= n_frames, F).
     """
     n_batch = X.shape[0]
     n_freq = X.shape[1]
@@ -254,30 +256,13 @@ def masked_columns_to_frames(X, gain, first_frame, n_frames, out):
             for f0 in range(0, n_freq, tile):
                 f1 = min(f0 + tile, n_freq)
                 for t in range(t0, t1):
-                    for f in range(f0, f1):
-                        out[b, t, f] = X[b, f, first_frame + t] * gain[b, f, first_frame + t]
-
-
-@jit(nogil=True)
-def masked_frames_to_frames(X, gain_t, first_frame, n_frames, out):
-    """``out[b, t, f] = gain_t[b, first_frame + t, f] * X[b, f, first_frame + t]``: as
-    :func:`masked_columns_to_frames` for a gain stored frame by frame (B, T, F), read in
-    the order the frames are written.
-
-    X : (B, F, T) complex; gain_t : (B, T, F) real; out : (B, >= n_frames, F).
-    """
-    n_batch = X.shape[0]
-    n_freq = X.shape[1]
-    tile = 32
-    for b in range(n_batch):
-        for t0 in range(0, n_frames, tile):
-            t1 = min(t0 + tile, n_frames)
-            for f0 in range(0, n_freq, tile):
-                f1 = min(f0 + tile, n_freq)
-                for t in range(t0, t1):
-                    g = gain_t[b, first_frame + t]
-                    for f in range(f0, f1):
-                        out[b, t, f] = X[b, f, first_frame + t] * g[f]
+                    if frame_major:
+                        g = gain[b, first_frame + t]
+                        for f in range(f0, f1):
+                            out[b, t, f] = X[b, f, first_frame + t] * g[f]
+                    else:
+                        for f in range(f0, f1):
+                            out[b, t, f] = X[b, f, first_frame + t] * gain[b, f, first_frame + t]
 
 
 @jit(nogil=True)
