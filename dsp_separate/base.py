@@ -537,8 +537,7 @@ class Separator(_Params):
             return dict(zip(names, masks))
         masks = {k: np.asarray(v, dtype=real) for k, v in estimate.values.items()}
         if estimate.residual:
-            total = sum(masks.values())
-            masks[RESIDUAL] = np.clip(1.0 - total, 0.0, 1.0, out=total)
+            masks[RESIDUAL] = _complement_mask(masks)
         if estimate.complement is not None and complement:
             masks[estimate.complement] = _complement_mask(masks)
         return masks

@@ -112,3 +112,11 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     target = (e @ s) / (s @ s) * s
     noise = e - target
     return float(10 * np.log10((target @ target) / (noise @ noise)))
+
+
+def divide_where(out: np.ndarray, wss: np.ndarray, tiny) -> None:
+    """``out[b, m] /= wss[m]`` where ``wss[m] > tiny``; elsewhere ``out`` is left as it is."""
+    for b in range(out.shape[0]):
+        for m in range(out.shape[1]):
+            if wss[m] > tiny:
+                out[b, m] /= wss[m]

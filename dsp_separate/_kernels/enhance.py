@@ -305,6 +305,13 @@ def power_frames(X, t0, out):
                 out[t, f] = re * re + im * im
 
 
+@jit(nogil=True)
+def posterior_snr(p, n):
+    """The a posteriori SNR ``gamma = p / n`` of one bin, within [GAMMA_MIN, GAMMA_MAX]
+    (a noise power of 0, or below TINY, is never divided by)."""
+    return max(p / max(n, p * INV_GAMMA_MAX, TINY), GAMMA_MIN)
+
+
 # ---------------------------------------------------------------------------- decision-directed
 @jit(nogil=True)
 def _dd_xi_gamma(p_row, n_row, alpha, xi_min, prev, started, gamma, xi):
@@ -315,13 +322,13 @@ def _dd_xi_gamma(p_row, n_row, alpha, xi_min, prev, started, gamma, xi):
     if started:
         for f in range(p_row.shape[0]):
             p = p_row[f]
-            g = max(p / max(n_row[f], p * INV_GAMMA_MAX, TINY), GAMMA_MIN)
+            g = posterior_snr(p, n_row[f])
             gamma[f] = g
             xi[f] = max(alpha * prev[f] + beta * max(g - 1.0, 0.0), xi_min)
     else:
         for f in range(p_row.shape[0]):
             p = p_row[f]
-            g = max(p / max(n_row[f], p * INV_GAMMA_MAX, TINY), GAMMA_MIN)
+            g = posterior_snr(p, n_row[f])
             gamma[f] = g
             xi[f] = max(max(g - 1.0, 0.0), xi_min)
 
@@ -491,7 +498,7 @@ def omlsa_gains(P, N, alpha, xi_min, g_min, beta, b_local, b_global, z_min, z_ma
             frame[0] = zf
         for f in range(F):
             p = P[t, f]
-            gamma = max(p / max(N[t, f], p * INV_GAMMA_MAX, TINY), GAMMA_MIN)
+            gamma = posterior_snr(p, N[t, f])
             ml = max(gamma - 1.0, 0.0)
             if started[0]:
                 xi = alpha * prev[f] + (1.0 - alpha) * ml
@@ -833,7 +840,7 @@ def imcra_second(P, S_in, num_in, ind_in, b, alpha_s, alpha_d, beta, V, bmin, ga
             qf = min(max((gamma1 - gt) / (gamma1 - 1.0), 0.0), 1.0)
             qa[f] = qf if S_in[t, f] * inv < zeta0 else 0.0
             # decision-directed a priori SNR with the previous noise estimate
-            gamma = max(row[f] / max(lam[f], row[f] * INV_GAMMA_MAX, TINY), GAMMA_MIN)
+            gamma = posterior_snr(row[f], lam[f])
             ga[f] = gamma
             xa[f] = max(alpha_dd * prev[f] + (1.0 - alpha_dd) * max(gamma - 1.0, 0.0),
                         xi_min)

@@ -111,7 +111,8 @@ def divide_by_sumsquare(out, window, hop, n_frames, start, tiny):
     """``out[b, n] /= wss[n]`` where ``wss[n] > tiny``, ``wss`` the
     :func:`window_sumsquare` of ``out``'s samples (the same values), without a signal-long
     ``wss`` array: the interior divides by the repeated period, the edges by their own
-    short sums.  Equals :func:`window_sumsquare` then :func:`divide_where`, bit for bit.
+    short sums.  Equals dividing by :func:`window_sumsquare` where it exceeds ``tiny``,
+    bit for bit.
     """
     n_batch, length = out.shape
     n_fft = window.shape[0]
@@ -152,7 +153,7 @@ def overlap_add(frames, window, hop, first_frame, start, own_lo, own_hi, out):
     frames : (B, n_chunk, n_fft) inverse FFTs of frames ``first_frame .. first_frame +
     n_chunk - 1``; window : (n_fft,); out : (B, length) holds samples ``start .. start +
     length - 1`` of the padded signal and is accumulated into (call once per chunk of
-    frames, then :func:`divide_where`).  Only samples ``own_lo .. own_hi - 1`` (padded
+    frames, then :func:`divide_by_sumsquare`).  Only samples ``own_lo .. own_hi - 1`` (padded
     coordinates) are written, so threads that own disjoint ranges never write the same
     sample.  Output samples are grouped in blocks of ``hop`` samples; each block gathers
     from the frames of the chunk that overlap it.
@@ -185,18 +186,6 @@ def overlap_add(frames, window, hop, first_frame, start, own_lo, own_hi, out):
             part = dst[lo - m_lo : hi - m_lo]
             for j in range(hi - lo):
                 part[j] += src[j] * w[j]
-
-
-@jit(nogil=True)
-def divide_where(out, wss, tiny):
-    """``out[b, m] /= wss[m]`` where ``wss[m] > tiny`` (elsewhere left as it is)."""
-    n_batch, length = out.shape
-    for b in range(n_batch):
-        row = out[b]
-        for m in range(length):
-            s = wss[m]
-            if s > tiny:
-                row[m] /= s
 
 
 @jit(nogil=True)

@@ -819,6 +819,13 @@ def _cts_init(F):
     return {"cs": np.zeros(F), "a": None, "started": np.zeros(1, np.int64)}
 
 
+def _noise_and_gamma(Pt, Nt):
+    """The noise power divided by (at least ``P / GAMMA_MAX`` and TINY) and the a posteriori
+    SNR, of (T, F) frames: :func:`_kernels.enhance.posterior_snr` on arrays."""
+    n = np.maximum(np.maximum(Nt, Pt * _k.INV_GAMMA_MAX), _k.TINY)
+    return n, np.maximum(Pt / n, _k.GAMMA_MIN)
+
+
 def _cts_xi(Pt, Nt, sr, xi_min, st):
     """A priori SNR of the (T, F) frames by selective cepstro-temporal smoothing, and the
     a posteriori SNR; ``st`` carries the smoothed cepstrum and its smoothing constants."""
@@ -828,8 +835,7 @@ def _cts_xi(Pt, Nt, sr, xi_min, st):
     T, F = Pt.shape
     K = 2 * (F - 1)
     a_const, win, half, q_lo, q_hi = _cts_constants(sr, F)
-    n = np.maximum(np.maximum(Nt, Pt * _k.INV_GAMMA_MAX), _k.TINY)
-    gamma = np.maximum(Pt / n, _k.GAMMA_MIN)
+    n, gamma = _noise_and_gamma(Pt, Nt)
     # the maximum-likelihood speech PSD and its real cepstrum (the DCT-I of the log
     # spectrum is the inverse DFT of the symmetric full spectrum, times K)
     c_ml = scipy.fft.dct(np.log(n * np.maximum(gamma - 1.0, xi_min)), type=1, axis=1) / K
@@ -946,8 +952,7 @@ def _harmonic_regeneration(G, Pt, Nt, frames, t0, n_fft, rule, xi_min, g_min, ou
     s_hat = np.fft.irfft(G * Y, n=n_fft, axis=-1)              # the frames' estimates
     harmo = np.fft.rfft(np.maximum(s_hat, 0.0), axis=-1)       # half-wave rectified
     h_pow = np.mean(harmo.real ** 2 + harmo.imag ** 2, axis=0)
-    n = np.maximum(np.maximum(Nt, Pt * _k.INV_GAMMA_MAX), _k.TINY)
-    gamma = np.maximum(Pt / n, _k.GAMMA_MIN)
+    n, gamma = _noise_and_gamma(Pt, Nt)
     xi = np.maximum((G * G * G * Pt + (1.0 - G) * h_pow) / n, xi_min)
     g = np.empty(xi.size)
     _k.gain_map(rule, xi.reshape(-1), gamma.reshape(-1), g)

@@ -930,18 +930,18 @@ class REPET(_RepetBase):
         # while each row is in cache, and the foreground's is its complement (formed only if
         # it is asked for); otherwise the kernel returns the two models
         masks = self.mask == "soft" and np.isfinite(self.power) and not self.wiener_iterations
-        background = S  # written over the spectrogram, row by row (no more memory)
         foreground = None if masks else np.empty_like(S)
         low_bins = self._high_pass_bins(sr, stft)
         items_S = self._items(S)
         items_f = self._items(foreground) if foreground is not None else [None] * len(items_S)
         items_peak = peaks.reshape((len(items_S), -1)).max(axis=1)
-        for s, b, f, peak in zip(items_S, self._items(background), items_f, items_peak):
+        for s, f, peak in zip(items_S, items_f, items_peak):
             p = 1 if s.shape[-1] < 2 else self._find_period(s, sr, stft, peak)
-            _repet_split(s, p, low_bins, self.power, masks, b, f)
+            # the background is written over the spectrogram, row by row (no more memory)
+            _repet_split(s, p, low_bins, self.power, masks, s, f)
         if masks:
-            return Masks({"background": background}, complement="foreground")
-        return Models({"background": background, "foreground": foreground}, mask=self.mask,
+            return Masks({"background": S}, complement="foreground")
+        return Models({"background": S, "foreground": foreground}, mask=self.mask,
                       power=self.power, wiener_iterations=self.wiener_iterations,
                       scratch=True)
 
