@@ -341,51 +341,128 @@ class STFT:
         check_channel_first(y, "y", window=self._n_fft)
         return self._forward(y)
 
-    def _forward(self, y: np.ndarray) -> np.ndarray:
-        """:meth:`forward` without the checks (``y`` float32/float64, finite)."""
+    def _forward(self, y: np.ndarray, frame_major: bool = False, magnitude: bool = False):
+        """:meth:`forward` without the checks (``y`` float32/float64, finite).
+
+        ``frame_major=True``: the same array shape, but a view of an array stored frame by
+        frame, ``(..., n_frames, n_freq)`` C-contiguous: the FFTs' output is copied, not
+        transposed, and :meth:`_inverse` reads it back the same way.  For methods that
+        work frame by frame (the enhancement recursions).  With ``magnitude=True`` as well:
+        ``(X, S)``, ``S = |X|`` C-contiguous (..., n_freq, n_frames), made from each chunk
+        of spectra while it is in cache (within 2 ulps of :func:`numpy.abs`; see
+        :func:`dsp_separate._kernels.stft.magnitudes_to_columns`).
+        """
+        if magnitude and not frame_major:
+            raise ValueError("magnitude=True goes with frame_major=True")
+        x, lead, n_frames = self._prepare(y)
+        cdtype = _complex_of(y.dtype)
+        if frame_major:
+            rows = np.empty((x.shape[0], n_frames, self.n_freq), dtype=cdtype)
+            S = (np.empty((x.shape[0], self.n_freq, n_frames), dtype=y.dtype)
+                 if magnitude else None)
+
+            def consume(spec, t0, c):
+                rows[:, t0:t0 + c] = spec
+                if S is not None:
+                    _k.magnitudes_to_columns(spec, c, S, t0)
+
+            self._spectra(x, n_frames, consume)
+            X = np.swapaxes(rows, -1, -2).reshape(lead + (self.n_freq, n_frames))
+            return X if S is None else (X, S.reshape(X.shape))
+        out = np.empty((x.shape[0], self.n_freq, n_frames), dtype=cdtype)
+
+        def consume(spec, t0, c):
+            _k.frames_to_columns(spec, c, out, t0)
+
+        self._spectra(x, n_frames, consume)
+        return out.reshape(lead + out.shape[1:])
+
+    def _prepare(self, y: np.ndarray):
+        """``(x, lead, n_frames)``: the signal as C-contiguous rows ``(B, n)`` (a view when
+        ``y`` is C-contiguous), its leading shape, and its number of frames; warns or raises
+        when ``n_fft`` is longer than the signal."""
         n = y.shape[-1]
-        n_fft, hop = self._n_fft, self._hop
+        n_fft = self._n_fft
         if self._center:
             if n_fft > n:
                 warnings.warn(
                     f"n_fft={n_fft} is larger than the signal (n_samples={n}); "
                     "frames are mostly padding",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
         elif n_fft > n:
             raise ParameterError(
                 f"n_fft={n_fft}: larger than the signal (n_samples={n}); with center=False "
                 "every frame must fit inside the signal (use center=True or a smaller n_fft)"
             )
-        lead = y.shape[:-1]
-        x = y.reshape(-1, n)
-        if self._center:
-            pad = n_fft // 2
-            # C order first: np.pad keeps the input's memory order, and the framing kernel
-            # wants contiguous rows (and one compiled layout)
-            x = np.pad(np.ascontiguousarray(x), ((0, 0), (pad, pad)), mode=self._pad_mode)
-        else:
-            x = np.ascontiguousarray(x)
-        n_frames = 1 + (x.shape[-1] - n_fft) // hop
-        window = self._window32 if y.dtype == np.float32 else self._window
-        n_batch = x.shape[0]
-        out = np.empty((n_batch, self.n_freq, n_frames), dtype=_complex_of(y.dtype))
+        # C order: the framing kernel wants contiguous rows (and one compiled layout)
+        x = np.ascontiguousarray(y.reshape(-1, n))
+        padded = n + 2 * (n_fft // 2) if self._center else n
+        return x, y.shape[:-1], 1 + (padded - n_fft) // self._hop
+
+    def _framer(self, x: np.ndarray):
+        """``fill(t0, c, frames)``: windowed frames ``t0 .. t0 + c - 1`` of the signal rows
+        ``x`` (B, n) into ``frames[:, :c]`` (centred: of the padded signal).
+
+        No padded copy of the whole signal: frames that lie inside ``x`` are read from it,
+        and the few frames at each end that reach into the padding from padded copies of
+        the ends (the same samples as :func:`numpy.pad` of the whole signal gives, for the
+        modes whose padding depends only on the samples near each end).  Short signals and
+        ``"wrap"`` (whose padding comes from the other end) pad the whole signal.
+        """
+        hop, n_fft = self._hop, self._n_fft
+        window = self._window32 if x.dtype == np.float32 else self._window
+
+        def reader(src, offset):
+            def fill(t0, c, frames, row=0):
+                _k.frame_windowed(src, window, hop, t0, c, frames, offset, row)
+            return fill
+
+        if not self._center:
+            return reader(x, 0)
+        pad, n = n_fft // 2, x.shape[-1]
+        if self._pad_mode == "wrap" or n < 4 * n_fft:
+            return reader(np.pad(x, ((0, 0), (pad, pad)), mode=self._pad_mode), 0)
+        n_frames = 1 + (n + 2 * pad - n_fft) // hop
+        t_in = -(-pad // hop)                          # first frame inside x
+        t_out = (n + pad - n_fft) // hop + 1           # first frame past x's end
+        # the head: padded samples [0, (t_in - 1) hop + n_fft), from x's first samples
+        head_len = (t_in - 1) * hop + n_fft
+        m = max(head_len - pad, pad + 1)               # reflect reads pad + 1 samples
+        head = np.pad(x[:, :m], ((0, 0), (pad, 0)), mode=self._pad_mode)
+        # the tail: x from sample s on, padded at the end
+        s = min(t_out * hop - pad, n - pad - 1)
+        tail = np.pad(x[:, s:], ((0, 0), (0, pad)), mode=self._pad_mode)
+        parts = ((0, t_in, reader(head, 0)), (t_in, t_out, reader(x, -pad)),
+                 (t_out, n_frames, reader(tail, -pad - s)))
+
+        def fill(t0, c, frames):
+            for lo, hi, part in parts:
+                a, b = max(t0, lo), min(t0 + c, hi)
+                if b > a:
+                    part(a, b - a, frames, a - t0)
+        return fill
+
+    def _spectra(self, x: np.ndarray, n_frames: int, consume) -> None:
+        """Frame, window and FFT the rows ``x`` (B, n) chunk by chunk in the package's
+        threads; ``consume(spec, t0, c)`` takes each chunk's spectra ``spec`` (B, c, n_freq)
+        of frames ``t0 .. t0 + c - 1``, in the thread that made them."""
+        n_batch, n_fft = x.shape[0], self._n_fft
+        fill = self._framer(x)
         # Frames are processed in chunks of about _CHUNK_BYTES, each thread taking a
         # contiguous range of frames: the buffers stay in cache and are reused, and only
         # the output is a large allocation.
-        chunk = _chunk_frames(n_batch, n_fft, y.dtype.itemsize, n_frames)
+        chunk = _chunk_frames(n_batch, n_fft, x.dtype.itemsize, n_frames)
 
         def frames_range(lo, hi):
-            frames = np.empty((n_batch, chunk, n_fft), dtype=y.dtype)
+            frames = np.empty((n_batch, chunk, n_fft), dtype=x.dtype)
             for t0 in range(lo, hi, chunk):
                 c = min(chunk, hi - t0)
-                _k.frame_windowed(x, window, hop, t0, c, frames)
-                spec = scipy.fft.rfft(frames[:, :c], axis=-1, workers=1)  # (B, c, n_freq)
-                _k.frames_to_columns(spec, c, out, t0)
+                fill(t0, c, frames)
+                consume(scipy.fft.rfft(frames[:, :c], axis=-1, workers=1), t0, c)
 
         _in_threads(frames_range, n_frames, chunk, self._workers)
-        return out.reshape(lead + out.shape[1:])
 
     def inverse(self, X: np.ndarray, length: int | None = None) -> np.ndarray:
         """Inverse STFT by least-squares overlap-add.
@@ -422,9 +499,12 @@ class STFT:
     def _inverse(self, X: np.ndarray, length: int | None = None, gain=None) -> np.ndarray:
         """:meth:`inverse` without the checks; ``gain`` (real, shape of ``X``) multiplies
         ``X`` chunk by chunk, so a masked source is resynthesised without a full-size
-        masked copy of the mixture STFT."""
+        masked copy of the mixture STFT.  ``X`` and ``gain`` may each be a view of an
+        array stored frame by frame (``_forward(..., frame_major=True)``): their frames are
+        then read as rows, without a transpose."""
+        shape, dtype = X.shape, X.dtype
         n_fft, hop = self._n_fft, self._hop
-        n_frames = X.shape[-1]
+        n_frames = shape[-1]
         pad = n_fft // 2 if self._center else 0
         if length is not None:
             if self._center:
@@ -436,42 +516,60 @@ class STFT:
                     f"X={describe(X)}: {n_frames} frame(s) cover no sample once the centring "
                     "padding is removed; pass length="
                 )
-        lead = X.shape[:-2]
-        # C order: the kernels then see one layout (one compilation per dtype)
-        spec = np.ascontiguousarray(X.reshape(-1, X.shape[-2], X.shape[-1]))
-        real = np.float32 if X.dtype == np.complex64 else np.float64
+        lead = shape[:-2]
+        n_freq = shape[-2]
+        n_batch = math.prod(lead)
+        real = np.float32 if dtype == np.complex64 else np.float64
+        rows = None  # an STFT stored frame by frame: its (B, T, F) array
+        swapped = np.swapaxes(X, -1, -2)
+        if swapped.flags.c_contiguous and not X.flags.c_contiguous:
+            rows = swapped.reshape(n_batch, shape[-1], n_freq)
+        else:
+            # C order: the kernels then see one layout (one compilation per dtype)
+            spec = np.ascontiguousarray(X.reshape(n_batch, n_freq, shape[-1]))
         gain_t = None  # a gain stored frame by frame: its (B, T, F) array
         if gain is not None:
             gain = np.asarray(gain)
-            if gain.shape == X.shape and gain.dtype == real and gain.ndim >= 2:
+            if gain.shape == tuple(shape) and gain.dtype == real and gain.ndim >= 2:
                 swapped = np.swapaxes(gain, -1, -2)
                 if swapped.flags.c_contiguous:
-                    gain_t = swapped.reshape(spec.shape[0], spec.shape[2], spec.shape[1])
+                    gain_t = swapped.reshape(n_batch, shape[-1], n_freq)
             if gain_t is None:
-                gain = np.ascontiguousarray(np.broadcast_to(gain, X.shape), dtype=real)
-                gain = gain.reshape(spec.shape)
-        n_batch = spec.shape[0]
+                gain = np.ascontiguousarray(np.broadcast_to(gain, shape), dtype=real)
+                gain = gain.reshape(n_batch, n_freq, shape[-1])
         window = self._window32 if real == np.float32 else self._window
         out = np.zeros((n_batch, length), dtype=real)
         chunk = _chunk_frames(n_batch, n_fft, np.dtype(real).itemsize, n_frames)
         # frames before ``lo`` that still reach sample lo * hop of the padded signal
         reach = -(-n_fft // hop) - 1
 
+        def spectra(t0, c, buf):
+            """The (masked) spectra of frames t0 .. t0 + c - 1, (B, c, n_freq)."""
+            if rows is not None:  # frames are rows already: no transpose
+                if gain is None:
+                    return rows[:, t0:t0 + c]
+                if gain_t is not None:
+                    return np.multiply(rows[:, t0:t0 + c], gain_t[:, t0:t0 + c],
+                                       out=buf[:, :c])
+                np.copyto(buf[:, :c], rows[:, t0:t0 + c])
+                _k.gain_frames(buf, gain, t0, c, False)
+                return buf[:, :c]
+            if gain is None:
+                _k.columns_to_frames(spec, t0, c, buf)  # frames as rows
+            elif gain_t is not None:
+                _k.masked_columns_to_frames(spec, gain_t, t0, c, buf, True)
+            else:
+                _k.masked_columns_to_frames(spec, gain, t0, c, buf, False)
+            return buf[:, :c]
+
         def overlap_range(lo, hi):
             # this thread owns padded samples [lo * hop, hi * hop) (the ends: to the edges)
             own_lo = lo * hop if lo > 0 else 0
             own_hi = hi * hop if hi < n_frames else pad + length
-            spec_t = np.empty((n_batch, chunk, self.n_freq), dtype=X.dtype)
+            buf = np.empty((n_batch, chunk, n_freq), dtype=X.dtype)
             for t0 in range(max(0, lo - reach), hi, chunk):
                 c = min(chunk, hi - t0)
-                if gain is None:
-                    _k.columns_to_frames(spec, t0, c, spec_t)  # frames as rows
-                elif gain_t is not None:
-                    _k.masked_columns_to_frames(spec, gain_t, t0, c, spec_t, True)
-                else:
-                    _k.masked_columns_to_frames(spec, gain, t0, c, spec_t, False)
-                part = spec_t[:, :c]
-                frames = scipy.fft.irfft(part, n=n_fft, axis=-1, workers=1)
+                frames = scipy.fft.irfft(spectra(t0, c, buf), n=n_fft, axis=-1, workers=1)
                 _k.overlap_add(frames.astype(real, copy=False), window, hop, t0, pad,
                                own_lo, own_hi, out)
 

@@ -516,11 +516,44 @@ class Separator(_Params):
         check_channel_first(y, "y", window=transform.n_fft)
         self._check_channels(n_channels_of(y))
         self._check_signal(y, sr, transform)
-        X = None if self.tags.kind == "time" else transform._forward(y)
-        estimate = self._estimate(X, y=y, sr=sr, stft=transform, **kwargs)
+        if self.tags.kind == "time":
+            X = None
+            estimate = self._estimate(None, y=y, sr=sr, stft=transform, **kwargs)
+        elif self._magnitude_path():
+            # the STFT stored frame by frame and |X| made in the same pass (see
+            # _magnitude_path)
+            X, S = transform._forward(y, frame_major=True, magnitude=True)
+            estimate = self._estimate_magnitude(S, y=y, sr=sr, stft=transform, **kwargs)
+            del S
+        else:
+            X = transform._forward(y, frame_major=self._frame_major)
+            estimate = self._estimate(X, y=y, sr=sr, stft=transform, **kwargs)
         out_dtype = in_dtype if in_dtype == np.float16 else y.dtype
         return self._resynthesize(y, X, estimate, transform, sr, keep, out_dtype,
                                   self._expected_names(y, kwargs))
+
+    #: A method whose estimate reads only the magnitudes ``np.abs(X)`` defines
+    #: ``_estimate_magnitude(S, *, y, sr, stft, **kwargs)``, which returns what
+    #: ``_estimate`` returns for ``X`` with ``np.abs(X) == S`` (see :meth:`_magnitude_path`).
+    _estimate_magnitude = None
+
+    #: True for a method that reads the STFT frame by frame (the enhancement recursions):
+    #: ``separate`` then hands it an STFT stored frame by frame (the usual (..., F, T)
+    #: shape, a view of a (..., T, F) array), which its kernels read as rows.
+    _frame_major = False
+
+    def _magnitude_path(self) -> bool:
+        """Whether ``separate`` estimates from the magnitudes made with the STFT: the method
+        defines ``_estimate_magnitude`` and no Wiener refinement follows.
+
+        The forward STFT then stores the frames as they come out of the FFTs (no
+        transpose) and writes ``|X|`` (F, T) from each chunk while it is in cache; the
+        inverse STFT reads the frames back as rows.  On long signals this is about a tenth
+        faster than a transposed STFT, a separate ``np.abs`` pass and a transposing inverse.
+        ``|X|`` is ``sqrt(re^2 + im^2)`` in float64, within 2 ulps of :func:`numpy.abs`.
+        """
+        return (self._estimate_magnitude is not None
+                and not self.get_params(deep=False).get("wiener_iterations"))
 
     def _masks_of(self, estimate, X, complement: bool = True) -> dict:
         """The masks of a :class:`Models` or :class:`Masks` estimate (unchecked cores);

@@ -15,6 +15,7 @@ import warnings
 import librosa
 import numpy as np
 import pytest
+import scipy.fft
 import scipy.signal
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -100,15 +101,23 @@ def test_frame_windowed_matches_naive(dtype, n_fft, hop):
     n_frames = 1 + (101 - n_fft) // hop
     ref = naive.frame_windowed(x, window, hop)
     out = np.empty((3, n_frames, n_fft), dtype=dtype)
-    kernels.frame_windowed(x, window, hop, 0, n_frames, out)
+    kernels.frame_windowed(x, window, hop, 0, n_frames, out, 0, 0)
     np.testing.assert_array_equal(out, ref)
     # chunk by chunk into a buffer of 3 frames, as the STFT calls it; the rest untouched
     for t0 in range(0, n_frames, 3):
         buf = np.full((3, 3, n_fft), 7.0, dtype=dtype)
         c = min(3, n_frames - t0)
-        kernels.frame_windowed(x, window, hop, t0, c, buf)
+        kernels.frame_windowed(x, window, hop, t0, c, buf, 0, 0)
         np.testing.assert_array_equal(buf[:, :c], ref[:, t0 : t0 + c])
         assert (buf[:, c:] == 7.0).all()
+    # frames 1, 2 from a source starting at frame 1 (offset -hop), written from row 1
+    if n_frames >= 2:
+        buf = np.full((3, 3, n_fft), 7.0, dtype=dtype)
+        c = min(2, n_frames - 1)
+        src = np.ascontiguousarray(x[:, hop:])
+        kernels.frame_windowed(src, window, hop, 1, c, buf, -hop, 1)
+        np.testing.assert_array_equal(buf[:, 1:1 + c], ref[:, 1:1 + c])
+        assert (buf[:, 0] == 7.0).all()
 
 
 @pytest.mark.kernels
@@ -534,6 +543,103 @@ def test_inverse_with_gain_equals_inverse_of_masked_stft(monkeypatch, dtype):
     assert not frame_major.flags.c_contiguous
     np.testing.assert_array_equal(tf._inverse(X, 9000, gain=frame_major),
                                   tf._inverse(X, 9000, gain=np.ascontiguousarray(m)))
+
+
+@pytest.mark.parametrize("pad_mode", ["constant", "reflect", "edge", "symmetric", "wrap"])
+@pytest.mark.parametrize("n_fft,hop,win_length", [(64, 16, None), (63, 10, 40), (50, 7, 50),
+                                                  (32, 40, 32)])
+@pytest.mark.parametrize("extra", [-1, 0, 1, 5, 37, 300])
+def test_centred_frames_without_a_padded_copy(pad_mode, n_fft, hop, win_length, extra):
+    """The frames of a long signal are read from the signal itself and its ends' padded
+    copies (no padded copy of the whole signal): the same bits as framing ``np.pad`` of the
+    whole signal, around the length where this path starts (4 n_fft) and beyond, with hops
+    that do not divide the padding."""
+    n = 4 * n_fft + extra
+    tf = STFT(n_fft, hop, win_length, "hann", True, pad_mode)
+    for dtype in (np.float32, np.float64):
+        y = noise((2, n), dtype, seed=extra + 10)
+        padded = np.pad(y, ((0, 0), (n_fft // 2, n_fft // 2)), mode=pad_mode)
+        n_frames = 1 + (padded.shape[-1] - n_fft) // hop
+        idx = np.arange(n_frames)[:, None] * hop + np.arange(n_fft)
+        window = tf.window.astype(dtype)
+        ref = np.swapaxes(np.fft.rfft(padded[:, idx] * window, axis=-1), -1, -2)
+        X = tf.forward(y)
+        assert X.shape == ref.shape
+        # the framing is exact; the FFT is scipy's (the same as in the chunks)
+        np.testing.assert_array_equal(
+            X, np.swapaxes(scipy.fft.rfft(padded[:, idx] * window, axis=-1), -1, -2))
+        assert rel_err(X, ref) < (1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lead", [(), (2,), (2, 3)])
+def test_frame_major_forward_and_inverse(monkeypatch, dtype, lead):
+    """``_forward(y, frame_major=True)``: the same values in the usual shape, stored frame
+    by frame; with ``magnitude=True`` also ``|X|`` (within 2 ulps of :func:`numpy.abs`).
+    ``_inverse`` reads such an STFT (and gains in either layout) as rows: the same bits as
+    the inverse of the C-ordered STFT, also chunk by chunk."""
+    from dsp_separate import _stft
+
+    y = noise(lead + (6000,), dtype, seed=3)
+    for tf in (STFT(256, 64), STFT(300, 75, 150)):
+        X = tf._forward(y)
+        Xf, S = tf._forward(y, frame_major=True, magnitude=True)
+        assert Xf.shape == X.shape and Xf.dtype == X.dtype
+        assert not Xf.flags.c_contiguous and np.swapaxes(Xf, -1, -2).flags.c_contiguous
+        np.testing.assert_array_equal(Xf, X)
+        np.testing.assert_array_equal(tf._forward(y, frame_major=True), X)
+        A = np.abs(X)
+        assert S.shape == X.shape and S.dtype == A.dtype and S.flags.c_contiguous
+        assert np.all(np.abs(S - A) <= 2 * np.spacing(A))
+        exact = np.hypot(X.real.astype(np.longdouble), X.imag.astype(np.longdouble))
+        # float32: an ulp of the exact |X|; float64: the rounding of the sum of squares
+        assert np.all(np.abs(S - exact) <= (1.0 if dtype == np.float32 else 1.5)
+                      * np.spacing(A))
+        g = noise(X.shape, dtype, seed=4) ** 2
+        g_rows = np.swapaxes(np.ascontiguousarray(np.swapaxes(g, -1, -2)), -1, -2)
+        for chunk_bytes in (_stft._CHUNK_BYTES, 2 * 300 * 8 * 3):
+            monkeypatch.setattr(_stft, "_CHUNK_BYTES", chunk_bytes)
+            for gain in (None, g, g_rows, g[..., :1, :, :] if len(lead) == 2 else g):
+                np.testing.assert_array_equal(tf._inverse(Xf, 6000, gain=gain),
+                                              tf._inverse(X, 6000, gain=gain))
+
+
+def test_magnitude_of_extreme_float64_spectra():
+    """Beyond the range where ``re**2 + im**2`` is exact in float64, ``|X|`` is ``hypot``:
+    finite and right at 1e300 and 1e-300 (no overflow to inf, no underflow to 0)."""
+    tf = STFT(64, 16)
+    y = noise(1000, seed=6)
+    X0, S0 = tf._forward(y, frame_major=True, magnitude=True)
+    for scale in (1e300, 1e-300, 1e150, 1e-150):
+        X, S = tf._forward(y * scale, frame_major=True, magnitude=True)
+        assert np.isfinite(S).all()
+        np.testing.assert_allclose(S / scale, S0, rtol=1e-12, atol=1e-12 * S0.max())
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_magnitude_and_gain_chunk_kernels_match_naive(dtype):
+    """magnitudes_to_columns (|X| of a chunk, transposed) and gain_frames (a chunk of
+    spectra times a gain in either layout, in place) against element-by-element loops."""
+    real = np.float32 if dtype == np.complex64 else np.float64
+    n_freq, n_frames, chunk = 37, 50, 16
+    X = (noise((2, n_freq, n_frames)) + 1j * noise((2, n_freq, n_frames), seed=3)).astype(dtype)
+    gain = noise((2, n_freq, n_frames), real, seed=4) ** 2
+    rows = naive.transpose_last2(X)                          # (2, T, F)
+    S = np.zeros((2, n_freq, n_frames), real)
+    for t0 in range(0, n_frames, chunk):
+        c = min(chunk, n_frames - t0)
+        buf = np.zeros((2, chunk, n_freq), dtype)
+        buf[:, :c] = rows[:, t0:t0 + c]
+        kernels.magnitudes_to_columns(buf, c, S, t0)
+        for frame_major, g in ((False, gain), (True, naive.transpose_last2(gain))):
+            work = buf.copy()
+            kernels.gain_frames(work, g, t0, c, frame_major)
+            np.testing.assert_array_equal(
+                work[:, :c], naive.transpose_last2(X * gain)[:, t0:t0 + c])
+            np.testing.assert_array_equal(work[:, c:], buf[:, c:])   # the rest untouched
+    exact = np.hypot(X.real.astype(np.float64), X.imag.astype(np.float64))
+    np.testing.assert_allclose(S, exact.astype(real), rtol=2 * np.finfo(real).eps, atol=0)
 
 
 def test_single_centred_frame_without_length_raises():

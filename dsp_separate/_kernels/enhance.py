@@ -306,6 +306,21 @@ def power_frames(X, t0, out):
 
 
 @jit(nogil=True)
+def power_rows(X, t0, out):
+    """``out[t, f] = |X[t0 + t, f]|^2`` in float64: :func:`power_frames` of an STFT stored
+    frame by frame, (T, F) (the same values; its frames are read as rows)."""
+    F = out.shape[1]
+    for t in range(out.shape[0]):
+        src = X[t0 + t]
+        dst = out[t]
+        for f in range(F):
+            v = src[f]
+            re = np.float64(v.real)
+            im = np.float64(v.imag)
+            dst[f] = re * re + im * im
+
+
+@jit(nogil=True)
 def posterior_snr(p, n):
     """The a posteriori SNR ``gamma = p / n`` of one bin, within [GAMMA_MIN, GAMMA_MAX]
     (a noise power of 0, or below TINY, is never divided by)."""

@@ -18,12 +18,15 @@ from .._config import in_threads, jit
 
 
 @jit(nogil=True)
-def frame_windowed(x, window, hop, first_frame, n_frames, out):
-    """``out[b, t, i] = x[b, (first_frame + t) * hop + i] * window[i]`` for ``t < n_frames``.
+def frame_windowed(x, window, hop, first_frame, n_frames, out, offset, row):
+    """``out[b, row + t, i] = x[b, (first_frame + t) * hop + offset + i] * window[i]`` for
+    ``t < n_frames``.
 
-    x : (B, L) padded signal; window : (n_fft,); out : (B, >= n_frames, n_fft), a chunk
-    buffer of which the first ``n_frames`` frames are written.  Whole arrays plus offsets
-    (rather than slices) keep every argument C-contiguous: one compilation per dtype.
+    x : (B, L) signal (``offset``: the index in ``x`` of padded sample 0, e.g. ``-n_fft //
+    2`` for frames read from the unpadded interior of a centred signal); window :
+    (n_fft,); out : (B, >= row + n_frames, n_fft), a chunk buffer of which frames ``row ..
+    row + n_frames - 1`` are written.  Whole arrays plus offsets (rather than slices) keep
+    every argument C-contiguous: one compilation per dtype.
     """
     n_batch = out.shape[0]
     n_fft = out.shape[2]
@@ -32,9 +35,9 @@ def frame_windowed(x, window, hop, first_frame, n_frames, out):
         t = job - b * n_frames
         # 1-D slices indexed by a range variable: no negative-index checks, so the loop
         # vectorises (indexing x[b, t * hop + i] directly is ~2x slower)
-        lo = (first_frame + t) * hop
+        lo = (first_frame + t) * hop + offset
         src = x[b, lo : lo + n_fft]
-        dst = out[b, t]
+        dst = out[b, row + t]
         for i in range(n_fft):
             dst[i] = src[i] * window[i]
 
@@ -206,6 +209,66 @@ def frames_to_columns(spec, n_frames, out, first_frame):
                 for f in range(f0, f1):
                     for t in range(t0, t1):
                         out[b, f, first_frame + t] = spec[b, t, f]
+
+
+@jit(nogil=True)
+def magnitudes_to_columns(spec, n_frames, out, first_frame):
+    """``out[b, f, first_frame + t] = |spec[b, t, f]|`` for ``t < n_frames``: the chunk of
+    :func:`frames_to_columns` of a magnitude spectrogram, without the complex STFT.
+
+    spec : (B, >= n_frames, F) complex spectra of a chunk of frames; out : (B, F, T) real.
+    The magnitude is ``sqrt(re**2 + im**2)`` in float64 (for complex64 spectra: the
+    squares are exact, the result within an ulp of the exact value and of
+    :func:`numpy.abs`), and ``hypot`` where the squares would overflow or lose precision
+    (float64 spectra beyond 1e150 or below 1e-145; numba's ``abs`` is ``hypot`` everywhere,
+    several times slower).
+    """
+    n_batch = spec.shape[0]
+    n_freq = out.shape[1]
+    tile = 32
+    for b in range(n_batch):
+        for f0 in range(0, n_freq, tile):
+            f1 = min(f0 + tile, n_freq)
+            for t0 in range(0, n_frames, tile):
+                t1 = min(t0 + tile, n_frames)
+                for f in range(f0, f1):
+                    for t in range(t0, t1):
+                        z = spec[b, t, f]
+                        re = np.float64(z.real)
+                        im = np.float64(z.imag)
+                        a = re * re + im * im
+                        if a < 1e300 and (a > 1e-290 or (re == 0.0 and im == 0.0)):
+                            out[b, f, first_frame + t] = np.sqrt(a)
+                        else:
+                            out[b, f, first_frame + t] = np.hypot(re, im)
+
+
+@jit(nogil=True)
+def gain_frames(spec, gain, first_frame, n_frames, frame_major):
+    """``spec[b, t, f] *= gain[b, f, first_frame + t]`` for ``t < n_frames``, in place: a
+    chunk of frames of a masked STFT made from the mixture's spectra (the same products as
+    :func:`masked_columns_to_frames`).
+
+    spec : (B, >= n_frames, F) complex; gain : (B, F, T) real, or with ``frame_major`` a
+    gain stored frame by frame, (B, T, F).
+    """
+    n_batch = spec.shape[0]
+    n_freq = spec.shape[2]
+    tile = 32
+    for b in range(n_batch):
+        for t0 in range(0, n_frames, tile):
+            t1 = min(t0 + tile, n_frames)
+            for f0 in range(0, n_freq, tile):
+                f1 = min(f0 + tile, n_freq)
+                for t in range(t0, t1):
+                    s = spec[b, t]
+                    if frame_major:
+                        g = gain[b, first_frame + t]
+                        for f in range(f0, f1):
+                            s[f] = s[f] * g[f]
+                    else:
+                        for f in range(f0, f1):
+                            s[f] = s[f] * gain[b, f, first_frame + t]
 
 
 @jit(nogil=True)

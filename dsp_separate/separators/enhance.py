@@ -970,6 +970,9 @@ class _Enhancer(Separator):
     """Common machinery: STFT in milliseconds, noise estimate, causal state, masks."""
 
     tags = Tags(kind="mask", streaming="causal")
+    # the recursions run frame by frame: ``separate`` hands over the STFT stored frame by
+    # frame (its frames are read as rows, and the inverse STFT reads them back as rows)
+    _frame_major = True
 
     # ---- parameters shared by every method (set by the subclasses' __init__)
     def _validate_common(self):
@@ -1038,7 +1041,14 @@ class _Enhancer(Separator):
         F, T = shape[-2:]
         per_channel = self.per_channel or X.ndim < 3
         C = 1 if per_channel else shape[-3]
-        Xl = np.ascontiguousarray(X.reshape(-1, F, T))
+        swapped = np.swapaxes(X, -1, -2)
+        if swapped.flags.c_contiguous and not X.flags.c_contiguous:
+            # stored frame by frame (separate): the frames are rows, (n, T, F)
+            rows = swapped.reshape(-1, T, F)
+            Xl = np.swapaxes(rows, 1, 2)             # its (n, F, T) view
+        else:                                         # a block's STFT, (n, F, T)
+            rows = None
+            Xl = np.ascontiguousarray(X.reshape(-1, F, T))
         n_lines = Xl.shape[0] // C                   # gain lines: channels, or mixtures
         hop_s = stft.hop_length / sr
         kind = self._noise_kind()
@@ -1068,6 +1078,13 @@ class _Enhancer(Separator):
         i_in = 3 + (C > 1)
         n_buf = i_in + 3 * split
 
+        def power(j, t0, out):
+            """|X|^2 of frames t0 .. of STFT line j, (frames, F) float64."""
+            if rows is not None:
+                _k.power_rows(rows[j], t0, out)
+            else:
+                _k.power_frames(Xl[j], t0, out)
+
         def frames(bufs, t0):
             n = min(_CHUNK, T - t0)
             return bufs if n == m else bufs[:, :n]
@@ -1076,9 +1093,9 @@ class _Enhancer(Separator):
             """Power and noise PSD (IMCRA: its first half) of frames t0 .. of line i."""
             B = frames(bufs, t0)
             p, nn = B[0], B[1]
-            _k.power_frames(Xl[i * C], t0, p)
+            power(i * C, t0, p)
             for c in range(1, C):                    # one gain from the channels' mean
-                _k.power_frames(Xl[i * C + c], t0, B[3])
+                power(i * C + c, t0, B[3])
                 p += B[3]
             if C > 1:
                 p *= 1.0 / C

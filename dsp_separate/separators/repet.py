@@ -488,25 +488,26 @@ def _repet_split(S, period, low_bins, power, masks, background, foreground=None)
 
 
 def _magnitude(X):
-    """``(np.abs(X), peaks)``: the magnitudes, the rows split over the package's threads
-    (numpy's ufuncs release the GIL: the same values in about half the time on two cores),
-    and the largest magnitude of each row (taken while the rows are in cache), shape
-    ``X.shape[:-1]``."""
+    """``np.abs(X)``, the rows split over the package's threads (numpy's ufuncs release the
+    GIL: the same values in about half the time on two cores)."""
     S = np.empty(X.shape, dtype=X.real.dtype)
     if not X.flags.c_contiguous:
-        np.abs(X, out=S)
-        return S, S.max(axis=-1)
+        return np.abs(X, out=S)
     rows, out = X.reshape(-1, X.shape[-1]), S.reshape(-1, X.shape[-1])
+    _rows_in_threads(lambda lo, hi: np.abs(rows[lo:hi], out=out[lo:hi]), rows.shape[0])
+    return S
+
+
+def _row_peaks(S):
+    """The largest value of each row of ``S``, shape ``S.shape[:-1]``, the rows split over
+    the package's threads."""
+    if not S.flags.c_contiguous:
+        return S.max(axis=-1)
+    rows = S.reshape(-1, S.shape[-1])
     peaks = np.empty(rows.shape[0], dtype=S.dtype)
-
-    def work(lo, hi):
-        for a in range(lo, hi, 16):
-            b = min(a + 16, hi)
-            np.abs(rows[a:b], out=out[a:b])
-            np.max(out[a:b], axis=1, out=peaks[a:b])
-
-    _rows_in_threads(work, rows.shape[0])
-    return S, peaks.reshape(X.shape[:-1])
+    _rows_in_threads(lambda lo, hi: np.max(rows[lo:hi], axis=1, out=peaks[lo:hi]),
+                     rows.shape[0])
+    return peaks.reshape(S.shape[:-1])
 
 
 def _rows_in_threads(work, n_rows):
@@ -753,6 +754,12 @@ class _RepetBase(Separator):
     def _check_length(self, n_frames, sr, stft):
         """Refuse parameters the signal is too short for (ParameterError)."""
 
+    def _estimate(self, X, *, y=None, sr, stft):
+        # every method of the family reads the magnitudes only; ``separate`` calls
+        # _estimate_magnitude directly (the complex STFT is then never stored), this is
+        # the entry of the other paths (block runners, the Wiener wrapper)
+        return self._estimate_magnitude(_magnitude(X), y=y, sr=sr, stft=stft)
+
     def _validate_common(self):
         check_nonnegative_float(self.high_pass, "high_pass")
         check_choice(self.mask, "mask", MASK_TYPES)
@@ -923,8 +930,8 @@ class REPET(_RepetBase):
                            n_lags=_lags_read(S.shape[-1], hi))
         return _repeating_period(b, lo, hi)
 
-    def _estimate(self, X, *, y=None, sr, stft):
-        S, peaks = _magnitude(X)
+    def _estimate_magnitude(self, S, *, y=None, sr, stft):
+        peaks = _row_peaks(S)
         # soft masks without Wiener refinement (the default): the kernel turns the model
         # and the rest into the shared stage's ratio mask of the background row by row,
         # while each row is in cache, and the foreground's is its complement (formed only if
@@ -1042,8 +1049,7 @@ class AdaptiveREPET(_RepetBase):
         nearest = np.minimum((np.arange(T) + hop // 2) // hop, len(local) - 1)
         return local[nearest]
 
-    def _estimate(self, X, *, y=None, sr, stft):
-        S = np.abs(X)
+    def _estimate_magnitude(self, S, *, y=None, sr, stft):
         W = np.empty_like(S)
         for s, w in zip(self._items(S), self._items(W)):
             T = s.shape[-1]
@@ -1153,8 +1159,7 @@ class REPETSIM(_RepetBase):
             raise ParameterError(f"k={self.k}: more repeating frames than the signal's "
                                  f"{n_frames} frames; use k <= {n_frames}")
 
-    def _estimate(self, X, *, y=None, sr, stft):
-        S = np.abs(X)
+    def _estimate_magnitude(self, S, *, y=None, sr, stft):
         T = S.shape[-1]
         self._check_length(T, sr, stft)
         d = int(round(self.min_distance * sr / stft.hop_length))
