@@ -552,7 +552,7 @@ class STFT:
                     return np.multiply(rows[:, t0:t0 + c], gain_t[:, t0:t0 + c],
                                        out=buf[:, :c])
                 np.copyto(buf[:, :c], rows[:, t0:t0 + c])
-                _k.gain_frames(buf, gain, t0, c, False)
+                _k.gain_frames(buf, gain, t0, c)
                 return buf[:, :c]
             if gain is None:
                 _k.columns_to_frames(spec, t0, c, buf)  # frames as rows

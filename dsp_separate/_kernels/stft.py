@@ -244,13 +244,12 @@ def magnitudes_to_columns(spec, n_frames, out, first_frame):
 
 
 @jit(nogil=True)
-def gain_frames(spec, gain, first_frame, n_frames, frame_major):
+def gain_frames(spec, gain, first_frame, n_frames):
     """``spec[b, t, f] *= gain[b, f, first_frame + t]`` for ``t < n_frames``, in place: a
-    chunk of frames of a masked STFT made from the mixture's spectra (the same products as
-    :func:`masked_columns_to_frames`).
+    chunk of frames of an STFT stored frame by frame times a gain in the STFT's usual
+    layout (the same products as :func:`masked_columns_to_frames`).
 
-    spec : (B, >= n_frames, F) complex; gain : (B, F, T) real, or with ``frame_major`` a
-    gain stored frame by frame, (B, T, F).
+    spec : (B, >= n_frames, F) complex; gain : (B, F, T) real, read in 32 x 32 tiles.
     """
     n_batch = spec.shape[0]
     n_freq = spec.shape[2]
@@ -262,13 +261,8 @@ def gain_frames(spec, gain, first_frame, n_frames, frame_major):
                 f1 = min(f0 + tile, n_freq)
                 for t in range(t0, t1):
                     s = spec[b, t]
-                    if frame_major:
-                        g = gain[b, first_frame + t]
-                        for f in range(f0, f1):
-                            s[f] = s[f] * g[f]
-                    else:
-                        for f in range(f0, f1):
-                            s[f] = s[f] * gain[b, f, first_frame + t]
+                    for f in range(f0, f1):
+                        s[f] = s[f] * gain[b, f, first_frame + t]
 
 
 @jit(nogil=True)
