@@ -551,8 +551,7 @@ class STFT:
                 if gain_t is not None:
                     return np.multiply(rows[:, t0:t0 + c], gain_t[:, t0:t0 + c],
                                        out=buf[:, :c])
-                np.copyto(buf[:, :c], rows[:, t0:t0 + c])
-                _k.gain_frames(buf, gain, t0, c)
+                _k.masked_rows(rows, gain, t0, c, buf)
                 return buf[:, :c]
             if gain is None:
                 _k.columns_to_frames(spec, t0, c, buf)  # frames as rows

@@ -619,8 +619,8 @@ def test_magnitude_of_extreme_float64_spectra():
 @pytest.mark.kernels
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
 def test_magnitude_and_gain_chunk_kernels_match_naive(dtype):
-    """magnitudes_to_columns (|X| of a chunk, transposed) and gain_frames (a chunk of
-    spectra times a column-ordered gain, in place) against element-by-element loops."""
+    """magnitudes_to_columns (|X| of a chunk, transposed) and masked_rows (a chunk of
+    frames stored as rows times a column-ordered gain) against element-by-element loops."""
     real = np.float32 if dtype == np.complex64 else np.float64
     n_freq, n_frames, chunk = 37, 50, 16
     X = (noise((2, n_freq, n_frames)) + 1j * noise((2, n_freq, n_frames), seed=3)).astype(dtype)
@@ -632,10 +632,10 @@ def test_magnitude_and_gain_chunk_kernels_match_naive(dtype):
         buf = np.zeros((2, chunk, n_freq), dtype)
         buf[:, :c] = rows[:, t0:t0 + c]
         kernels.magnitudes_to_columns(buf, c, S, t0)
-        work = buf.copy()
-        kernels.gain_frames(work, gain, t0, c)
-        np.testing.assert_array_equal(work[:, :c], naive.transpose_last2(X * gain)[:, t0:t0 + c])
-        np.testing.assert_array_equal(work[:, c:], buf[:, c:])   # the rest untouched
+        out = np.full((2, chunk, n_freq), 7.0, dtype)
+        kernels.masked_rows(rows, gain, t0, c, out)
+        np.testing.assert_array_equal(out[:, :c], naive.transpose_last2(X * gain)[:, t0:t0 + c])
+        assert (out[:, c:] == 7.0).all()   # the rest untouched
     exact = np.hypot(X.real.astype(np.float64), X.imag.astype(np.float64))
     np.testing.assert_allclose(S, exact.astype(real), rtol=2 * np.finfo(real).eps, atol=0)
 

@@ -244,15 +244,14 @@ def magnitudes_to_columns(spec, n_frames, out, first_frame):
 
 
 @jit(nogil=True)
-def gain_frames(spec, gain, first_frame, n_frames):
-    """``spec[b, t, f] *= gain[b, f, first_frame + t]`` for ``t < n_frames``, in place: a
-    chunk of frames of an STFT stored frame by frame times a gain in the STFT's usual
-    layout (the same products as :func:`masked_columns_to_frames`).
-
-    spec : (B, >= n_frames, F) complex; gain : (B, F, T) real, read in 32 x 32 tiles.
+def masked_rows(rows, gain, first_frame, n_frames, out):
+    """``out[b, t, f] = rows[b, first_frame + t, f] * gain[b, f, first_frame + t]`` for
+    ``t < n_frames``: a chunk of frames of an STFT stored frame by frame, (B, T, F), times a
+    gain in the STFT's usual layout, (B, F, T), read in 32 x 32 tiles (the same products as
+    :func:`masked_columns_to_frames`); out : (B, >= n_frames, F).
     """
-    n_batch = spec.shape[0]
-    n_freq = spec.shape[2]
+    n_batch = rows.shape[0]
+    n_freq = rows.shape[2]
     tile = 32
     for b in range(n_batch):
         for t0 in range(0, n_frames, tile):
@@ -260,9 +259,10 @@ def gain_frames(spec, gain, first_frame, n_frames):
             for f0 in range(0, n_freq, tile):
                 f1 = min(f0 + tile, n_freq)
                 for t in range(t0, t1):
-                    s = spec[b, t]
+                    src = rows[b, first_frame + t]
+                    dst = out[b, t]
                     for f in range(f0, f1):
-                        s[f] = s[f] * gain[b, f, first_frame + t]
+                        dst[f] = src[f] * gain[b, f, first_frame + t]
 
 
 @jit(nogil=True)
