@@ -270,7 +270,8 @@ def noise_psd_from_clip(noise: np.ndarray, stft: STFT) -> np.ndarray:
     """
     psd, k = _clip_psd_scaled(noise, stft)
     if k:
-        psd = np.ldexp(psd, 2 * k)
+        with np.errstate(over="ignore"):
+            psd = np.ldexp(psd, 2 * k)
         if not np.isfinite(psd).all():
             raise ParameterError(f"noise={describe(noise)}: its power spectral density "
                                  f"overflows float64 (|X| up to 2^{k}); scale it down")
