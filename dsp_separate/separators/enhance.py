@@ -297,6 +297,14 @@ def _clip_spectrum(noise, stft):
     return _scaled(X, k), k
 
 
+def _clip_at_scale(psd, k, e):
+    """A clip's PSD times ``2^-2k`` (:func:`_clip_psd_scaled`) at a line's scale ``2^-2e``:
+    at most the largest float (a clip ~1e150 louder than the signal is all noise; inf
+    would give 0 * inf = NaN in a zero spectral floor)."""
+    with np.errstate(over="ignore"):
+        return np.minimum(np.ldexp(psd, 2 * (k - e)), np.finfo(np.float64).max)
+
+
 def _clip_psd_scaled(noise, stft):
     """:func:`noise_psd_from_clip` times ``2^-2k``, and ``k``."""
     X, k = _clip_spectrum(noise, stft)
@@ -1269,7 +1277,7 @@ class _Enhancer(Separator):
                     _k.running_mean_noise(p[rows], n0, st["acc"], st["count"], nn[rows])
                 else:
                     psd, kc = state["clip"]
-                    nn[rows] = psd[i] if kc == e else np.ldexp(psd[i], 2 * (kc - e))
+                    nn[rows] = psd[i] if kc == e else _clip_at_scale(psd[i], kc, e)
 
         def track2(i, t0, bufs):
             """IMCRA's second half: the noise PSD of those frames."""
