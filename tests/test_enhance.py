@@ -457,6 +457,21 @@ def test_a_jump_of_2_to_the_250_mid_signal_rescales_the_state(monkeypatch, metho
         assert_scaled(streamed(cls(**params), y * s, sr), ref, s)
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_a_noise_clip_1e200_louder_than_the_signal_gives_finite_output(method):
+    """The clip's PSD does not fit in float64 at the signal's scale: it saturates (an inf
+    noise PSD gave NaN in spectral subtraction with a zero floor: 0 * inf)."""
+    rng = np.random.default_rng(0)
+    y = 0.1 * rng.standard_normal(8000)
+    params = {"floor": 0.0} if method == "spectral_subtraction" else {}
+    out = ds.get_separator(method)(noise=1e200 * rng.standard_normal(4000), **params)
+    res = out.separate(y, 8000)
+    assert np.isfinite(res["signal"]).all()
+    np.testing.assert_allclose(res["signal"] + res["noise"], y, atol=1e-12)
+    if method in ("spectral_subtraction", "spectral_gating"):   # all noise: all removed
+        assert not res["signal"].any()
+
+
 def test_power_functions_are_scale_equivariant_near_the_float64_limit():
     """The functional forms on powers up to ~1e302: minimum statistics' squared powers
     overflowed (its estimate was off by 27x); all now give the scaled result."""
