@@ -42,6 +42,13 @@ def describe(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: The largest sample magnitude audio may have, per dtype.  Above it the STFT itself
+#: overflows (a frame's sum of n_fft windowed samples: float64 audio from ~2e305 with
+#: n_fft = 2048, ~3e306 with 256; float32 from ~3e35 and ~1e36) and every STFT method gives
+#: NaN; up to it the methods stay finite (the contract battery checks both sides).
+MAX_AMPLITUDE = {np.dtype(np.float32): 1e30, np.dtype(np.float64): 1e300}
+
+
 def _fail(name: str, value, rule: str) -> ParameterError:
     return ParameterError(f"{name}={describe(value)}: {rule}")
 
@@ -60,7 +67,8 @@ def check_audio(y, name: str = "y", *, min_samples: int = 1) -> np.ndarray:
 
     Channel-first ``(..., n_samples)``.  float32 and float64 are returned as they are (never
     copied); float16 is widened to float32.  Integer, boolean and complex arrays, empty
-    arrays, scalars and arrays holding NaN or Inf are refused.
+    arrays, scalars, arrays holding NaN or Inf, and samples above :data:`MAX_AMPLITUDE`
+    (1e30 for float32, 1e300 for float64) are refused.
     """
     if not isinstance(y, np.ndarray):
         if isinstance(y, (list, tuple)):
@@ -88,8 +96,14 @@ def check_audio(y, name: str = "y", *, min_samples: int = 1) -> np.ndarray:
         raise _fail(name, y, "must not be empty")
     if y.shape[-1] < min_samples:
         raise _fail(name, y, f"must have at least {min_samples} samples")
-    if not np.isfinite(y).all():
+    # two reductions, no temporary: NaN and Inf show in the extremes
+    high, low = float(y.max()), float(y.min())
+    if not (np.isfinite(high) and np.isfinite(low)):
         raise _fail(name, y, f"must be finite, found {_first_nonfinite(y)}")
+    peak, limit = max(high, -low), MAX_AMPLITUDE[y.dtype]
+    if peak > float(y.dtype.type(limit)):  # the limit as the dtype holds it
+        raise _fail(name, y, f"peak {peak:.3g} above {limit:g}; {y.dtype} audio is accepted "
+                    "up to that magnitude (above it the STFT overflows): scale it down")
     return y
 
 

@@ -30,6 +30,38 @@ def _default_eps(dtype: np.dtype) -> float:
     return max(float(np.finfo(dtype).eps), _EPS_FLOOR)
 
 
+#: Binary exponent of the largest |Re|, |Im| of a batch item above which the EM runs on the
+#: item times 2^-k (k that exponent): the powers of float64 STFTs from ~1e60 on would reach
+#: the squares the covariances hold (overflow from ~1e154, NaN images from audio at 1e200).
+_SHIFT_LIMIT = 200
+
+
+def _peak(a: np.ndarray) -> float:
+    """Largest |Re|, |Im| of a complex array: two reductions, no temporary."""
+    v = a.view(a.real.dtype) if a.flags.c_contiguous else np.concatenate([a.real, a.imag])
+    return max(float(v.max()), -float(v.min())) if v.size else 0.0
+
+
+def _ldexp_complex(a: np.ndarray, k: int) -> None:
+    """``a *= 2^k`` in place, exactly."""
+    a.real = np.ldexp(a.real, k)
+    a.imag = np.ldexp(a.imag, k)
+
+
+def _item_shifts(X4: np.ndarray, images=None) -> list:
+    """The exponent ``k`` of each batch item of ``X4`` (B, I, F, T) (and of the images
+    (J, B, ...), if given): 0 unless its largest |Re|, |Im| reaches 2^_SHIFT_LIMIT."""
+    peak = _peak(X4) if images is None else max(_peak(X4), _peak(images))
+    if np.frexp(peak)[1] <= _SHIFT_LIMIT:
+        return [0] * X4.shape[0]
+    out = []
+    for b in range(X4.shape[0]):
+        p = _peak(X4[b]) if images is None else max(_peak(X4[b]), _peak(images[:, b]))
+        k = int(np.frexp(p)[1])
+        out.append(k if k > _SHIFT_LIMIT else 0)
+    return out
+
+
 def wiener(X, models, iterations=1, *, eps=None):
     r"""Multichannel Wiener filtering of a mixture STFT, refined by EM.
 
@@ -197,6 +229,20 @@ def _wiener(X, models, iterations, eps=None, *, init_images=None):
         out[...] = init_images.reshape(out.shape)
         M5 = np.zeros((n_src, 1, 1, 1, 1), dtype=real_dtype)  # unused
         tiny = float(np.finfo(real_dtype).tiny)
+    # a very loud item runs on the item times 2^-k, its images times 2^k after: exact, and
+    # the filter is scale-equivariant (eps is relative to the data, the models enter as
+    # ratios only)
+    shifts = _item_shifts(X4, None if init_images is None else out)
+    if any(shifts):
+        X4 = X4.copy()
+        for b, k in enumerate(shifts):
+            if k:
+                _ldexp_complex(X4[b], -k)
+                if init_images is not None:
+                    _ldexp_complex(out[:, b], -k)
     # the initialisation applies the package's one ratio-mask rule (numba, per bin)
     wiener_em(X4, M5, tiny, iterations, eps, init_images is None, out)
+    for b, k in enumerate(shifts):
+        if k:
+            _ldexp_complex(out[:, b], k)
     return out.reshape((n_src,) + X.shape)

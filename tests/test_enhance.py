@@ -413,6 +413,130 @@ def test_loud_input_after_digital_silence_stays_finite(method, options):
     assert metrics.si_sdr(s[SR:], res["signal"][tail]) > metrics.si_sdr(s[SR:], y[tail]) + 3
 
 
+# ---------------------------------------------------------------------------- very loud input
+# float64 audio near 1e300: bin powers |X|^2 overflowed to inf and inf / inf gave NaN (the
+# decision-directed methods, spectral subtraction) or minimum statistics' squared powers
+# overflowed (wrong noise estimates).  The gains are functions of power ratios: a line's
+# powers are scaled by a power of two, so the output is the scaled-down input's output
+# scaled back up.
+LOUD = 2.0 ** 990          # times a peak of at most 1: below 1e300 (check_audio's bound)
+
+
+def loud_cases(method):
+    cases = [{}, {"noise": "minimum_statistics"}, {"noise": 0.25}, {"noise": "CLIP"}]
+    if method in ("wiener_dd", "mmse_stsa", "log_mmse"):
+        cases.append({"xi_estimator": "cepstral", "harmonic_regeneration": True})
+    return cases
+
+
+def noisy_speech(sr, seconds, seed):
+    y = vowels(sr, seconds, seed=seed) + make_noise("white", sr, int(seconds * sr), seed=seed)
+    return y / np.abs(y).max()
+
+
+def streamed(sep, y, sr, seed=2):
+    """``sep.stream`` over mono ``y`` in random blocks of 1 to 2000 samples (float64)."""
+    runner = sep.stream(sr, 1, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    parts, i = [], 0
+    while i < y.size:
+        step = int(rng.integers(1, 2000))
+        parts.append(runner.process(y[i:i + step])["signal"])
+        i += step
+    parts.append(runner.flush()["signal"])
+    return np.concatenate(parts)
+
+
+def assert_scaled(got, ref, scale):
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got / scale, ref, rtol=1e-6, atol=1e-9 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_very_loud_float64_gives_the_scaled_output(method):
+    """Offline (mono, stereo with one gain), with a loud noise clip, and streamed: peak
+    ~1e298 gives the output of peak 1 times the scale (it gave NaN)."""
+    sr = 8000
+    y = noisy_speech(sr, 1.0, seed=4)
+    clip = 0.3 * make_noise("white", sr, sr // 2, seed=5)
+    cls = ds.get_separator(method)
+    for params in loud_cases(method):
+        quiet = {k: (clip if v == "CLIP" else v) for k, v in params.items()}
+        loud = {k: (clip * LOUD if v == "CLIP" else v) for k, v in params.items()}
+        ref = cls(**quiet).separate(y, sr)["signal"]
+        assert_scaled(cls(**loud).separate(y * LOUD, sr)["signal"], ref, LOUD)
+        assert_scaled(streamed(cls(**loud), y * LOUD, sr), ref, LOUD)
+    stereo = np.stack([y, np.roll(y, 41)])
+    ref = cls(per_channel=False).separate(stereo, sr)["signal"]
+    assert_scaled(cls(per_channel=False).separate(stereo * LOUD, sr)["signal"], ref, LOUD)
+    assert_scaled(ds.denoise(y * LOUD, sr, method=method), ds.denoise(y, sr, method=method),
+                  LOUD)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_jump_of_2_to_the_250_mid_signal_rescales_the_state(monkeypatch, method):
+    """A line's power scale changes at the first frame 2^200 louder than its scale (here
+    mid-signal, inside a chunk, in the pipelined threads and in some block of a stream):
+    the trackers' and gains' state is rescaled there, so the output is still that of the
+    signal 2^800 quieter, whose powers need no scaling (a missing or early rescale of the
+    state was off by up to 100 %)."""
+    monkeypatch.setattr(en, "_CHUNK", 16)        # the jump inside a chunk; pipelines
+    monkeypatch.setattr(en, "_THREAD_MIN", 1)
+    sr = 8000
+    y = noisy_speech(sr, 1.0, seed=6)
+    y = y * np.where(np.arange(y.size) < y.size // 2, 2.0 ** -100, 2.0 ** 150)
+    s = 2.0 ** 800                               # quiet half ~1e210, loud half ~1e286
+    cls = ds.get_separator(method)
+    for params in loud_cases(method)[:2] + loud_cases(method)[4:]:
+        ref = cls(**params).separate(y, sr)["signal"]
+        assert_scaled(cls(**params).separate(y * s, sr)["signal"], ref, s)
+        assert_scaled(streamed(cls(**params), y * s, sr), ref, s)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_noise_clip_1e200_louder_than_the_signal_gives_finite_output(method):
+    """The clip's PSD does not fit in float64 at the signal's scale: it saturates (an inf
+    noise PSD gave NaN in spectral subtraction with a zero floor: 0 * inf)."""
+    rng = np.random.default_rng(0)
+    y = 0.1 * rng.standard_normal(8000)
+    params = {"floor": 0.0} if method == "spectral_subtraction" else {}
+    out = ds.get_separator(method)(noise=1e200 * rng.standard_normal(4000), **params)
+    res = out.separate(y, 8000)
+    assert np.isfinite(res["signal"]).all()
+    np.testing.assert_allclose(res["signal"] + res["noise"], y, atol=1e-12)
+    if method in ("spectral_subtraction", "spectral_gating"):   # all noise: all removed
+        assert not res["signal"].any()
+
+
+def test_power_functions_are_scale_equivariant_near_the_float64_limit():
+    """The functional forms on powers up to ~1e302: minimum statistics' squared powers
+    overflowed (its estimate was off by 27x); all now give the scaled result."""
+    rng = np.random.default_rng(0)
+    P = rng.exponential(1.0, (2, 65, 300)) * (1 + 30 * (rng.random((2, 65, 300)) < 0.1))
+    k = 1000
+    for fn in (en.minimum_statistics, en.mcra, en.imcra):
+        np.testing.assert_allclose(np.ldexp(fn(np.ldexp(P, k), 0.008), -k), fn(P, 0.008),
+                                   rtol=1e-12)
+    np.testing.assert_allclose(np.ldexp(en.noise_psd_initial(np.ldexp(P, k), 10), -k),
+                               en.noise_psd_initial(P, 10), rtol=1e-12)
+    N = en.imcra(P, 0.008)
+    for gain in ("wiener", "mmse_stsa", "log_mmse"):
+        np.testing.assert_allclose(
+            en.decision_directed(np.ldexp(P, k), np.ldexp(N, k), gain=gain),
+            en.decision_directed(P, N, gain=gain), rtol=1e-12)
+    P2 = rng.exponential(1.0, (257, 60))
+    np.testing.assert_allclose(en.cepstral_snr(np.ldexp(P2, k), np.full_like(P2, 2.0 ** k), SR),
+                               en.cepstral_snr(P2, np.ones_like(P2), SR), rtol=1e-9)
+    # a noise clip's PSD: scaled while float64 holds it, refused (not inf) when it cannot
+    tf = en.enhancement_stft(SR)
+    clip = make_noise("white", SR, SR // 4)
+    psd = en.noise_psd_from_clip(clip, tf)
+    np.testing.assert_allclose(np.ldexp(en.noise_psd_from_clip(clip * 2.0 ** 400, tf), -800),
+                               psd, rtol=1e-12)
+    with pytest.raises(ds.ParameterError, match="noise=.*overflows float64"):
+        en.noise_psd_from_clip(clip * 1e200, tf)
+
+
 # ---------------------------------------------------------------------------- streaming
 @pytest.mark.parametrize("method", METHODS)
 def test_stream_with_random_blocks_from_1_sample_to_10_s_equals_separate(method):

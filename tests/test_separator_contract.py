@@ -19,6 +19,7 @@ from sklearn.base import clone
 
 import dsp_separate as ds
 from dsp_separate import STFT
+from dsp_separate._validation import MAX_AMPLITUDE
 from dsp_separate.base import Masks, Models, Separator, Tags
 
 from .conftest import two_sources
@@ -274,6 +275,32 @@ def test_subnormal_and_huge_input(cls, dtype, scale):
     if cls.tags.sums_to_mixture:
         total = result.stack().astype(np.float64).sum(axis=0)
         assert np.max(np.abs(total - y)) <= 1e-3 * np.abs(y.astype(np.float64)).max() + 1e-300
+
+
+def test_float64_at_the_amplitude_bound_is_finite(cls):
+    """float64 audio at check_audio's bound (1e300): every output finite, never NaN (from
+    1e200 on the enhancement methods, the Wiener refinement, the oracle Wiener filter and
+    the phase-sensitive mask gave NaN, their bin powers overflowing)."""
+    bound = MAX_AMPLITUDE[np.dtype(np.float64)]
+    y, refs = mixture(default_lead(cls), np.float64)
+    y, refs = y / np.abs(y).max() * bound, refs / np.abs(refs).max() * bound
+    params = {"wiener_iterations": 1} if "wiener_iterations" in cls().get_params() else {}
+    result = run(make(cls, **params), y, refs)
+    for name in result.names:
+        assert np.isfinite(result[name]).all(), name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_audio_above_the_amplitude_bound_is_refused(cls, dtype):
+    """Above the bound the STFT itself overflows (NaN in nearly every method): refused,
+    the message naming the argument, its peak and the bound."""
+    bound = MAX_AMPLITUDE[np.dtype(dtype)]
+    y, refs = mixture(default_lead(cls), np.float64)
+    y = (y / np.abs(y).max() * 2 * bound).astype(dtype)
+    refs = (refs / np.abs(refs).max() * bound).astype(dtype)
+    e = 30 if dtype == np.float32 else 300
+    with pytest.raises(ds.ParameterError, match=rf"^y=.*: peak 2e\+{e} above 1e\+{e}; "):
+        run(make(cls), y, refs)
 
 
 def test_same_seed_same_result_and_reuse(cls):

@@ -211,6 +211,36 @@ def test_scale_equivariance():
                                    atol=0)
 
 
+def test_very_loud_float64_items_give_the_scaled_images():
+    """Batch items whose float64 STFT reaches 2^200 run the EM times a power of two: an item
+    at 2^900 (audio ~1e270) gave NaN images, its powers overflowing; now every item gives
+    the images of the quiet problem times its own scale (the oracle filter and the
+    phase-sensitive masks too, and a separator's Wiener refinement at 1e298)."""
+    from dsp_separate.separators.oracle import oracle_wiener, phase_sensitive_masks
+
+    X, models = random_problem((3, 2, 33, 40), 2, seed=7)
+    scale = np.array([2.0 ** 900, 1.0, 2.0 ** 300])[:, None, None, None]
+    for k in (1, 2):
+        got = wiener(X * scale, models, k)
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got / scale, wiener(X, models, k), rtol=1e-12)
+    rng = np.random.default_rng(8)
+    S = rng.standard_normal((2,) + X.shape) + 1j * rng.standard_normal((2,) + X.shape)
+    got = oracle_wiener(S.sum(axis=0) * scale, S * scale)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got / scale, oracle_wiener(S.sum(axis=0), S), rtol=1e-12)
+    masks = phase_sensitive_masks(S.sum(axis=0) * 2.0 ** 900, S * 2.0 ** 900)
+    np.testing.assert_allclose(masks, phase_sensitive_masks(S.sum(axis=0), S), rtol=1e-12)
+    t = np.arange(SR // 2) / SR
+    y = np.stack([np.sin(2 * np.pi * 440 * t) + 0.5 * (np.arange(t.size) % 4000 == 0),
+                  0.7 * np.sin(2 * np.pi * 440 * t) + (np.arange(t.size) % 4000 == 0)])
+    sep = ds.HPSS(wiener_iterations=1)
+    ref = sep.separate(y, SR).stack()
+    got = sep.separate(y * 2.0 ** 990, SR).stack()
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got / 2.0 ** 990, ref, rtol=1e-6, atol=1e-9 * np.abs(ref).max())
+
+
 def test_silence_gives_zeros_not_nan():
     X = np.zeros((2, 33, 20), dtype=np.complex128)
     models = np.zeros((3, 2, 33, 20))

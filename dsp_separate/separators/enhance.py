@@ -118,6 +118,19 @@ _THREAD_MIN = 1 << 18
 
 _TRACKER_WINDOW_S = {"minimum_statistics": 1.5, "mcra": 0.8, "imcra": 0.8}
 
+# Very loud lines (float64 audio near 1e300, whose bin powers overflow): a line's powers are
+# computed from its STFT times 2^-e, exactly (a power of two), and every gain is a function
+# of power ratios, so the masks do not change.  e is 0 (no scaling at all) until a frame's
+# largest |Re X| or |Im X| reaches 2^(e + _SHIFT_LIMIT) (powers 2^400, ~1e120: squares of
+# powers, as minimum statistics forms, stay finite); e then becomes that frame's binary
+# exponent (its peak scaled into [1/2, 1)) and stays there for the rest of the line.  The
+# state the recursions carry is rescaled at that frame, so a stream, which meets the frame
+# in some block, gives what the whole signal gives.  float32 audio never gets there.
+_SHIFT_LIMIT = 200
+_POWER_LIMIT = 2.0 ** (2 * _SHIFT_LIMIT)
+# minimum statistics' "no minimum yet" (the kernel's ``big``): not a power, never rescaled
+_MS_BIG = 1e300
+
 # M(D) of Martin (2001), Table III: bias of the minimum of D correlated frames
 _MS_D = np.array([1, 2, 5, 8, 10, 15, 20, 30, 40, 60, 80, 120, 140, 160], dtype=float)
 _MS_M = np.array([0, 0.26, 0.48, 0.58, 0.61, 0.668, 0.705, 0.762, 0.8, 0.841, 0.865, 0.89,
@@ -170,6 +183,23 @@ def _noise_like(noise, P) -> np.ndarray:
 def _back(lines, shape) -> np.ndarray:
     """(lines, T, F) back to (..., F, T)."""
     return np.swapaxes(lines, -1, -2).reshape(shape)
+
+
+def _power_shift(line) -> int:
+    """The binary exponent ``k`` a (T, F) power line is divided by, ``2^k``: 0 up to
+    ``_POWER_LIMIT`` (the line is left as it is), else that of the line's largest power."""
+    top = float(line.max())
+    return int(np.frexp(top)[1]) if top >= _POWER_LIMIT else 0
+
+
+def _scaled(X, e):
+    """``X * 2^-e``, exactly (a new array; ``X`` itself for ``e == 0``)."""
+    if e == 0:
+        return X
+    out = np.empty(X.shape, X.dtype)
+    out.real = np.ldexp(X.real, -e)
+    out.imag = np.ldexp(X.imag, -e)
+    return out
 
 
 def enhancement_stft(sr: int, frame_ms: float = 32.0) -> STFT:
@@ -238,6 +268,19 @@ def noise_psd_from_clip(noise: np.ndarray, stft: STFT) -> np.ndarray:
     >>> psd.shape, bool(abs(np.median(psd) / (tf.window ** 2).sum() - 1) < 0.1)
     ((129,), True)
     """
+    psd, k = _clip_psd_scaled(noise, stft)
+    if k:
+        with np.errstate(over="ignore"):
+            psd = np.ldexp(psd, 2 * k)
+        if not np.isfinite(psd).all():
+            raise ParameterError(f"noise={describe(noise)}: its power spectral density "
+                                 f"overflows float64 (|X| up to 2^{k}); scale it down")
+    return psd
+
+
+def _clip_spectrum(noise, stft):
+    """The clip's STFT (float64) times ``2^-k``, and ``k`` (:func:`_power_shift`'s rule on
+    the amplitudes: 0 unless its powers would reach ``_POWER_LIMIT``)."""
     from .._validation import check_audio
 
     noise = check_audio(noise, "noise")
@@ -248,7 +291,24 @@ def noise_psd_from_clip(noise: np.ndarray, stft: STFT) -> np.ndarray:
         raise ParameterError(f"noise={describe(noise)}: is silent (all zeros); give a "
                              "recording of the noise")
     X = stft._forward(noise.astype(np.float64))
-    return (X.real ** 2 + X.imag ** 2).mean(axis=-1)
+    top = max(float(np.abs(X.real).max()), float(np.abs(X.imag).max()))
+    k = int(np.frexp(top)[1])
+    k = k if k > _SHIFT_LIMIT else 0
+    return _scaled(X, k), k
+
+
+def _clip_at_scale(psd, k, e):
+    """A clip's PSD times ``2^-2k`` (:func:`_clip_psd_scaled`) at a line's scale ``2^-2e``:
+    at most the largest float (a clip ~1e150 louder than the signal is all noise; inf
+    would give 0 * inf = NaN in a zero spectral floor)."""
+    with np.errstate(over="ignore"):
+        return np.minimum(np.ldexp(psd, 2 * (k - e)), np.finfo(np.float64).max)
+
+
+def _clip_psd_scaled(noise, stft):
+    """:func:`noise_psd_from_clip` times ``2^-2k``, and ``k``."""
+    X, k = _clip_spectrum(noise, stft)
+    return (X.real ** 2 + X.imag ** 2).mean(axis=-1), k
 
 
 def noise_psd_initial(P: np.ndarray, n_frames: int) -> np.ndarray:
@@ -284,7 +344,11 @@ def noise_psd_initial(P: np.ndarray, n_frames: int) -> np.ndarray:
     out = np.empty_like(lines)
     for i in range(lines.shape[0]):
         st = _init_state("initial", lines.shape[2])
-        _k.running_mean_noise(lines[i], n, st["acc"], st["count"], out[i])
+        k = _power_shift(lines[i])   # a very loud line: its sums would overflow
+        line = np.ldexp(lines[i], -k) if k else lines[i]   # (lines may be a view of P)
+        _k.running_mean_noise(line, n, st["acc"], st["count"], out[i])
+        if k:
+            np.ldexp(out[i], k, out=out[i])
     return _back(out, np.shape(P))
 
 
@@ -371,6 +435,96 @@ def _imcra_second(Pt, params, st, inter, out):
                     stmin_sw, buft, lam_t, lam, prev, st["ints2"], out)
 
 
+def _rescale_noise_state(kind, st, k, half=1):
+    """Powers in the noise state ``st`` of tracker ``kind`` times ``2^-2k`` (exact): a line's
+    amplitude exponent grew by ``k`` (see ``_SHIFT_LIMIT``).  IMCRA's two halves run on two
+    cores, each rescales its own (``half`` 1 or 2)."""
+    def scale(a, power=1):
+        np.ldexp(a, -2 * k * power, out=a)
+
+    def scale_kept(a):             # minimum statistics' minima: "none yet" stays as it is
+        a[...] = np.where(a >= _MS_BIG, a, np.ldexp(a, -2 * k))
+
+    if kind == "imcra":
+        S, St, smin, smin_sw, stmin, stmin_sw, buf, buft, lam_t, lam, prev = st["arrays"]
+        for a in ((st["acc"], S, smin, smin_sw, buf) if half == 1 else
+                  (st["acc2"], St, stmin, stmin_sw, buft, lam_t, lam)):
+            scale(a)
+        return
+    scale(st["acc"])
+    if kind == "minimum_statistics":
+        smooth, sigma, pbar, psq, actmin, actmin_sub, pmin_u, _, buf = st["arrays"]
+        for a in (smooth, sigma, pbar):
+            scale(a)
+        scale(psq, 2)
+        for a in (actmin, actmin_sub, pmin_u, buf):
+            scale_kept(a)
+    elif kind == "mcra":
+        S, smin, stmp, prob, lam = st["arrays"]
+        for a in (S, smin, stmp, lam):
+            scale(a)
+
+
+def _line_powers(Xl, frame_rows, i, C, t0, p, scratch, line_state):
+    """The power of frames ``t0 .. t0 + len(p) - 1`` of gain line ``i`` (the mean of its
+    ``C`` channels, rows of ``Xl``) into ``p``, scaled by ``2^-2e`` with the line's exponent
+    ``e`` (``line_state["shift"]``, updated here; see ``_SHIFT_LIMIT``).  ``frame_rows``:
+    the (n, T, F) array of which ``Xl`` is the (n, F, T) view when the STFT is stored frame
+    by frame (its frames are then read as rows), else None.
+
+    Returns None when every frame is at ``e = 0`` (the usual case: one reduction over ``p``
+    more than the powers), else the segments ``[(r0, r1, e), ...]`` of rows at each ``e``.
+    """
+    n = p.shape[0]
+    e = line_state["shift"]
+
+    def fill(r0, r1, e):
+        rows = p[r0:r1]
+        for c in range(C):
+            out = rows if c == 0 else scratch[r0:r1]
+            if e:
+                X = np.ascontiguousarray(_scaled(Xl[i * C + c][:, t0 + r0:t0 + r1], e))
+                _k.power_frames(X, 0, out)
+            elif frame_rows is not None:
+                _k.power_rows(frame_rows[i * C + c], t0 + r0, out)
+            else:
+                _k.power_frames(Xl[i * C + c], t0 + r0, out)
+            if c:
+                rows += out
+        if C > 1:
+            rows *= 1.0 / C
+
+    fill(0, n, e)
+    if p.max() < _POWER_LIMIT / C:      # no frame near the limit (NaN: not taken)
+        return None if e == 0 else [(0, n, e)]
+    # the frames' largest |Re X|, |Im X|, and their binary exponents
+    top = np.zeros(n)
+    for c in range(C):
+        X = Xl[i * C + c][:, t0:t0 + n]
+        top = np.maximum(top, np.maximum(np.abs(X.real).max(axis=0),
+                                         np.abs(X.imag).max(axis=0)))
+    expo = np.frexp(top)[1]
+    e_start = e
+    starts, exps = [0], [e]
+    for r in range(n):
+        if expo[r] - e > _SHIFT_LIMIT:
+            e = int(expo[r])
+            if r == 0:
+                exps[0] = e
+            else:
+                starts.append(r)
+                exps.append(e)
+    line_state["shift"] = e
+    if exps == [e_start]:
+        return None if e == 0 else [(0, n, e)]
+    starts.append(n)
+    segments = [(starts[j], starts[j + 1], exps[j]) for j in range(len(exps))]
+    for r0, r1, ej in segments:
+        if ej != e_start:
+            fill(r0, r1, ej)
+    return segments
+
+
 def _tracker_function(kind):
     def run(P, hop_s, window_s=None, init_s=0.25):
         lines = _as_power(P, "P")
@@ -381,7 +535,11 @@ def _tracker_function(kind):
         params = _tracker_params(kind, hop_s, window_s, init_s)
         out = np.empty_like(lines)
         for i in range(lines.shape[0]):
-            _track(kind, lines[i], params, _init_state(kind, lines.shape[2], params), out[i])
+            k = _power_shift(lines[i])   # a very loud line: squares of its powers overflow
+            line = np.ldexp(lines[i], -k) if k else lines[i]   # (lines may be a view of P)
+            _track(kind, line, params, _init_state(kind, lines.shape[2], params), out[i])
+            if k:
+                np.ldexp(out[i], k, out=out[i])
         return _back(out, np.shape(P))
 
     return run
@@ -944,11 +1102,12 @@ def cepstral_snr(P, noise, sr, xi_min_db=-25.0):
     return _back(out, np.shape(P))
 
 
-def _harmonic_regeneration(G, Pt, Nt, frames, t0, n_fft, rule, xi_min, g_min, out):
+def _harmonic_regeneration(G, Pt, Nt, frames, t0, e, n_fft, rule, xi_min, g_min, out):
     """Plapous et al. (2006) harmonic regeneration of the (T, F) gains ``G`` of the frames
-    ``t0 ..`` of ``frames`` (C, F, n) complex; ``Pt`` their (channel-mean) power."""
+    ``t0 ..`` of ``frames`` (C, F, n) complex times ``2^-e``; ``Pt`` their (channel-mean)
+    power, at that scale."""
     T, F = G.shape
-    Y = np.swapaxes(frames[:, :, t0:t0 + T], 1, 2)            # (C, T, F)
+    Y = np.swapaxes(_scaled(frames[:, :, t0:t0 + T], e), 1, 2)   # (C, T, F)
     s_hat = np.fft.irfft(G * Y, n=n_fft, axis=-1)              # the frames' estimates
     harmo = np.fft.rfft(np.maximum(s_hat, 0.0), axis=-1)       # half-wave rectified
     h_pow = np.mean(harmo.real ** 2 + harmo.imag ** 2, axis=0)
@@ -1044,18 +1203,19 @@ class _Enhancer(Separator):
         swapped = np.swapaxes(X, -1, -2)
         if swapped.flags.c_contiguous and not X.flags.c_contiguous:
             # stored frame by frame (separate): the frames are rows, (n, T, F)
-            rows = swapped.reshape(-1, T, F)
-            Xl = np.swapaxes(rows, 1, 2)             # its (n, F, T) view
+            frame_rows = swapped.reshape(-1, T, F)
+            Xl = np.swapaxes(frame_rows, 1, 2)       # its (n, F, T) view
         else:                                         # a block's STFT, (n, F, T)
-            rows = None
+            frame_rows = None
             Xl = np.ascontiguousarray(X.reshape(-1, F, T))
         n_lines = Xl.shape[0] // C                   # gain lines: channels, or mixtures
         hop_s = stft.hop_length / sr
         kind = self._noise_kind()
         if state is None:
             state = {"lines": [None] * n_lines}
-            if kind == "clip":
-                state["clip"] = self._clip_lines(self._clip_psd(stft), shape, per_channel)
+            if kind == "clip":    # the clip's PSD (lines, F) times 2^-2k, and k
+                psd, k = self._clip_psd(stft)
+                state["clip"] = (self._clip_lines(psd, shape, per_channel), k)
         params = (_tracker_params(kind, hop_s, self.noise_window_s, self.noise_init_s)
                   if kind in TRACKERS else None)
         for i in range(n_lines):
@@ -1063,7 +1223,10 @@ class _Enhancer(Separator):
                 state["lines"][i] = {
                     "noise": (_init_state(kind, F, params) if kind in TRACKERS else
                               _init_state("initial", F) if kind == "initial" else None),
-                    "gain": self._init_gain_state(F)}
+                    "gain": self._init_gain_state(F),
+                    # the exponents (see _SHIFT_LIMIT) of the line's powers, of the noise
+                    # state (IMCRA: of its two halves) and of the gain state
+                    "shift": 0, "e_noise": [0, 0], "e_gain": 0}
         n0 = max(1, int(round(float(self.noise) / hop_s))) if kind == "initial" else 0
         # the masks in the STFT's real dtype (float32 for float32 audio), stored frame by
         # frame as the recursions make them: (lines, T, F); the mask handed on is its
@@ -1078,55 +1241,82 @@ class _Enhancer(Separator):
         i_in = 3 + (C > 1)
         n_buf = i_in + 3 * split
 
-        def power(j, t0, out):
-            """|X|^2 of frames t0 .. of STFT line j, (frames, F) float64."""
-            if rows is not None:
-                _k.power_rows(rows[j], t0, out)
-            else:
-                _k.power_frames(Xl[j], t0, out)
+        # the rows of each chunk at each power exponent, for chunks not all at 0 (very loud
+        # lines only): written by track, read by the stages after it
+        segments = {}
 
         def frames(bufs, t0):
             n = min(_CHUNK, T - t0)
             return bufs if n == m else bufs[:, :n]
 
+        def pieces(i, t0, n, which):
+            """(rows, exponent) of the chunk t0 of line i, the stage's state (the noise
+            state's half ``which``, or the gains' if None) rescaled to each exponent."""
+            segs = segments.get((i, t0))
+            if segs is None:
+                yield slice(0, n), 0
+                return
+            line_state = state["lines"][i]
+            for r0, r1, e in segs:     # (a generator: each rescale after the rows before)
+                own = line_state["e_noise"][which] if which is not None else \
+                    line_state["e_gain"]
+                if e != own:
+                    if which is None:
+                        self._rescale_gain_state(line_state["gain"], e - own)
+                        line_state["e_gain"] = e
+                    else:
+                        if kind in TRACKERS or kind == "initial":
+                            _rescale_noise_state(kind, line_state["noise"], e - own,
+                                                 half=which + 1)
+                        line_state["e_noise"][which] = e
+                yield slice(r0, r1), e
+
         def track(i, t0, bufs):
             """Power and noise PSD (IMCRA: its first half) of frames t0 .. of line i."""
             B = frames(bufs, t0)
             p, nn = B[0], B[1]
-            power(i * C, t0, p)
-            for c in range(1, C):                    # one gain from the channels' mean
-                power(i * C + c, t0, B[3])
-                p += B[3]
-            if C > 1:
-                p *= 1.0 / C
-            st = state["lines"][i]["noise"]
-            if split:
-                _imcra_first(p, params, st, (B[i_in], B[i_in + 1], B[i_in + 2]))
-            elif kind in TRACKERS:
-                _track(kind, p, params, st, nn)
-            elif kind == "initial":
-                _k.running_mean_noise(p, n0, st["acc"], st["count"], nn)
-            else:
-                nn[:] = state["clip"][i]
+            line_state = state["lines"][i]
+            # one gain from the channels' mean
+            segs = _line_powers(Xl, frame_rows, i, C, t0, p, B[3] if C > 1 else None,
+                                line_state)
+            if segs is not None:
+                segments[(i, t0)] = segs
+            st = line_state["noise"]
+            for rows, e in pieces(i, t0, p.shape[0], 0):
+                if split:
+                    _imcra_first(p[rows], params, st,
+                                 (B[i_in][rows], B[i_in + 1][rows], B[i_in + 2][rows]))
+                elif kind in TRACKERS:
+                    _track(kind, p[rows], params, st, nn[rows])
+                elif kind == "initial":
+                    _k.running_mean_noise(p[rows], n0, st["acc"], st["count"], nn[rows])
+                else:
+                    psd, kc = state["clip"]
+                    nn[rows] = psd[i] if kc == e else _clip_at_scale(psd[i], kc, e)
 
         def track2(i, t0, bufs):
             """IMCRA's second half: the noise PSD of those frames."""
             B = frames(bufs, t0)
-            _imcra_second(B[0], params, state["lines"][i]["noise"],
-                          (B[i_in], B[i_in + 1], B[i_in + 2]), B[1])
+            for rows, _ in pieces(i, t0, B.shape[1], 1):
+                _imcra_second(B[0][rows], params, state["lines"][i]["noise"],
+                              (B[i_in][rows], B[i_in + 1][rows], B[i_in + 2][rows]),
+                              B[1][rows])
 
         def gains(i, t0, bufs):
             """Gains of those frames."""
             B = frames(bufs, t0)
             g_state = state["lines"][i]["gain"]
-            g_state["frames"] = (Xl[i * C:(i + 1) * C], t0)   # complex frames, for HRNR
-            self._gains(B[0], B[1], g_state, sr, stft, B[2])
+            for rows, e in pieces(i, t0, B.shape[1], None):
+                # complex frames, their first frame and scale, for HRNR
+                g_state["frames"] = (Xl[i * C:(i + 1) * C], t0 + rows.start, e)
+                self._gains(B[0][rows], B[1][rows], g_state, sr, stft, B[2][rows])
             del g_state["frames"]
 
         def write(i, t0, bufs):
             """Those gains written into the signal mask."""
             G = frames(bufs, t0)[2]
             gain[i * C, t0:t0 + G.shape[0]] = G
+            segments.pop((i, t0), None)
 
         def mask(i, t0, bufs):
             gains(i, t0, bufs)
@@ -1180,8 +1370,9 @@ class _Enhancer(Separator):
         return Masks({"signal": signal}, complement="noise"), state
 
     def _clip_psd(self, stft):
-        """(n_freq,) or (n_channels, n_freq) noise level from the clip ``self.noise``."""
-        return noise_psd_from_clip(self.noise, stft)
+        """(n_freq,) or (n_channels, n_freq) noise level from the clip ``self.noise``, times
+        ``2^-2k``, and ``k`` (0 unless the clip is very loud; see ``_SHIFT_LIMIT``)."""
+        return _clip_psd_scaled(self.noise, stft)
 
     def _clip_lines(self, psd, shape, per_channel):
         F = shape[-2]
@@ -1199,6 +1390,13 @@ class _Enhancer(Separator):
 
     def _init_gain_state(self, F):
         return {"prev": np.zeros(F), "started": np.zeros(1, np.int64)}
+
+    def _rescale_gain_state(self, st, k):
+        """The line's powers are now ``2^-2k`` times what they were: the gain state holds
+        ratios only, except the cepstral a priori SNR's smoothed log spectrum, whose
+        quefrency 0 (the mean log power) moves by ``-2k ln 2``."""
+        if "cts" in st:
+            st["cts"]["cs"][0] -= 2 * k * np.log(2.0)
 
     def _gains(self, Pt, Nt, st, sr, stft, out):
         raise NotImplementedError
@@ -1265,8 +1463,8 @@ class _DDEnhancer(_Enhancer):
             _k.dd_gains(Pt, Nt, self.rule, float(self.alpha), xi_min, g_min, st["prev"],
                         st["started"], out)
         if self.harmonic_regeneration:
-            frames, t0 = st["frames"]
-            _harmonic_regeneration(out.copy(), Pt, Nt, frames, t0, stft.n_fft, self.rule,
+            frames, t0, e = st["frames"]
+            _harmonic_regeneration(out.copy(), Pt, Nt, frames, t0, e, stft.n_fft, self.rule,
                                    xi_min, g_min, out)
 
 
@@ -1616,11 +1814,11 @@ class SpectralGating(_Enhancer):
                       st["ints"], out)
 
     def _clip_psd(self, stft):
-        # the clip's per-bin threshold as a power: 10^((mean_dB + n_std std_dB) / 10)
-        noise_psd_from_clip(self.noise, stft)  # checks the clip (finite, not silent)
-        Xc = stft._forward(np.asarray(self.noise, dtype=np.float64))
+        # the clip's per-bin threshold as a power: 10^((mean_dB + n_std std_dB) / 10), of
+        # the clip's STFT times 2^-k (checked: finite, not silent)
+        Xc, k = _clip_spectrum(self.noise, stft)
         db = 10 * np.log10(np.maximum(Xc.real ** 2 + Xc.imag ** 2, 1e-300))
-        return 10 ** ((db.mean(axis=-1) + float(self.n_std) * db.std(axis=-1)) / 10)
+        return 10 ** ((db.mean(axis=-1) + float(self.n_std) * db.std(axis=-1)) / 10), k
 
 
 _XI_OPTIONS_DOC = """xi_estimator : {"decision_directed", "cepstral"}, default "decision_directed"

@@ -139,7 +139,15 @@ def phase_sensitive_masks(X, S) -> np.ndarray:
 
 def _phase_sensitive_masks(X, S) -> np.ndarray:
     """:func:`phase_sensitive_masks` without the checks."""
+    from .._wiener import _SHIFT_LIMIT, _peak
+
     real = np.float32 if X.dtype == np.complex64 and S.dtype == np.complex64 else np.float64
+    # very loud STFTs (float64 above 2^200, whose powers overflow): the masks are ratios, so
+    # X and S are taken times 2^-k (exact)
+    k = int(np.frexp(max(_peak(X), _peak(S)))[1])
+    if k > _SHIFT_LIMIT:
+        X = np.ldexp(X.real, -k) + 1j * np.ldexp(X.imag, -k)
+        S = np.ldexp(S.real, -k) + 1j * np.ldexp(S.imag, -k)
     power = X.real.astype(np.float64) ** 2 + X.imag.astype(np.float64) ** 2
     silent = power <= np.finfo(np.float64).tiny
     # Re(S_j conj(X)), broadcast over sources, in float64 (complex64 products overflow)
