@@ -378,21 +378,35 @@ def test_reference_version_equals_the_fast_one():
 
 
 def test_separate_validates_the_input_once(monkeypatch):
-    """The shared stage calls unchecked cores: one full-size finiteness pass per call."""
+    """The shared stage calls unchecked cores: the audio is checked once per call (its
+    extremes: finite and within the amplitude bound), and no full-size finiteness pass
+    follows."""
+    import dsp_separate._stft as stft_module
+    import dsp_separate._validation as validation
+    import dsp_separate.base as base
+
     y = np.random.default_rng(0).standard_normal((2, 20000)).astype(np.float32)
     sep = HPSS(kernel_size=17)
     sep.separate(y, SR)  # compile first
-    calls = []
-    real_isfinite = np.isfinite
+    checks, passes = [], []
+    real_check, real_isfinite = validation.check_audio, np.isfinite
 
-    def counting(a, *args, **kwargs):
+    def counting_check(a, *args, **kwargs):
+        checks.append(np.shape(a))
+        return real_check(a, *args, **kwargs)
+
+    def counting_isfinite(a, *args, **kwargs):
         if np.size(a) >= y.size // 2:
-            calls.append(np.shape(a))
+            passes.append(np.shape(a))
         return real_isfinite(a, *args, **kwargs)
 
-    monkeypatch.setattr(np, "isfinite", counting)
+    for module in (validation, base, stft_module):
+        if hasattr(module, "check_audio"):
+            monkeypatch.setattr(module, "check_audio", counting_check)
+    monkeypatch.setattr(np, "isfinite", counting_isfinite)
     sep.separate(y, SR)
-    assert calls == [y.shape]
+    assert checks == [y.shape]
+    assert passes == []
 
 
 def test_result_keeps_only_the_sources_by_default():
