@@ -573,7 +573,15 @@ class STFT:
                                own_lo, own_hi, out)
 
         _in_threads(overlap_range, n_frames, chunk, self._workers)
-        _k.divide_by_sumsquare(out, window, hop, n_frames, pad, real(np.finfo(real).tiny))
+        tiny = real(np.finfo(real).tiny)
+        # the normalisation in threads too: by rows, or (one row) by ranges of samples
+        if n_batch > 1:
+            in_threads(lambda lo, hi: _k.divide_by_sumsquare(
+                out[lo:hi], window, hop, n_frames, pad, tiny), n_batch, 1, self._workers)
+        else:
+            in_threads(lambda lo, hi: _k.divide_by_sumsquare(
+                out[:, lo:hi], window, hop, n_frames, pad + lo, tiny), length, 1 << 16,
+                self._workers)
         return out.reshape(lead + (length,))
 
 

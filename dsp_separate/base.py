@@ -39,6 +39,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ._config import in_threads
 from ._stft import STFT
 from ._validation import (
     check_audio,
@@ -219,6 +220,16 @@ def _complement_mask(masks: dict) -> np.ndarray:
         total += m
     np.subtract(1.0, total, out=total)
     return np.clip(total, 0.0, 1.0, out=total)
+
+
+def _minus(a: np.ndarray, b: np.ndarray, out=None) -> np.ndarray:
+    """``a - b`` (C-contiguous, same shape and dtype) into ``out`` (default: over ``a``),
+    in the package's threads: one pass over long signals."""
+    out = a if out is None else out
+    fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    in_threads(lambda lo, hi: np.subtract(fa[lo:hi], fb[lo:hi], out=fo[lo:hi]), fa.size,
+               1 << 18)
+    return out
 
 
 def n_channels_of(y: np.ndarray) -> int:
@@ -659,11 +670,12 @@ class Separator(_Params):
             )
             if masks is not None and names[-1] not in masks and (not by_remainder or keep):
                 masks[names[-1]] = _complement_mask(masks)
-            rest = y.astype(X.real.dtype, copy=True) if by_remainder else None
+            # y minus the sources so far (formed with the first one: no copy of y first)
+            rest = np.ascontiguousarray(y, dtype=X.real.dtype) if by_remainder else None
             sources = {}
             for i, nm in enumerate(names):
                 if by_remainder and i == len(names) - 1:
-                    sig = rest
+                    sig = rest if rest is not y else rest.copy()   # never y itself
                     if "stfts" in keep:
                         kept[nm] = masks[nm] * X
                 elif images is not None:
@@ -677,7 +689,7 @@ class Separator(_Params):
                     if "stfts" in keep:
                         kept[nm] = masks[nm] * X
                     if rest is not None:
-                        rest -= sig
+                        rest = _minus(rest, sig, None if rest is not y else np.empty_like(sig))
                 sources[nm] = sig.astype(out_dtype, copy=False)
         return Separation(
             sources,
