@@ -792,3 +792,16 @@ def test_chunks_and_threads_give_the_same_result(monkeypatch, workers, n_fft, ho
     np.testing.assert_allclose(short, y_ref[:, : length // 3], rtol=0, atol=1e-13)
     if hop <= n_fft // 2:  # every sample covered by a frame: the signal comes back
         np.testing.assert_allclose(y_hat, y, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("lead", [(), (3,)])
+def test_normalisation_in_threads_equals_one_thread(lead):
+    """The inverse's last pass (dividing by the window sum-square) runs in threads, by rows
+    or, for one row, by ranges of samples (each range's edges and interior found from its
+    own start): the same bits as one thread, ends included."""
+    y = noise(lead + (200_000,), np.float32, seed=9)
+    X = STFT(256, 64).forward(y)
+    one = STFT(256, 64, workers=1).inverse(X, length=200_000)
+    for workers in (2, 3):
+        np.testing.assert_array_equal(STFT(256, 64, workers=workers).inverse(X, length=200_000),
+                                      one)
