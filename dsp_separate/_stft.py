@@ -396,8 +396,12 @@ class STFT:
                 f"n_fft={n_fft}: larger than the signal (n_samples={n}); with center=False "
                 "every frame must fit inside the signal (use center=True or a smaller n_fft)"
             )
-        # C order: the framing kernel wants contiguous rows (and one compiled layout)
+        # C order and writable: the framing kernel wants contiguous rows and reads the
+        # signal itself (one compiled layout; a read-only array, e.g. a memmap, would
+        # compile another)
         x = np.ascontiguousarray(y.reshape(-1, n))
+        if not x.flags.writeable:
+            x = x.copy()
         padded = n + 2 * (n_fft // 2) if self._center else n
         return x, y.shape[:-1], 1 + (padded - n_fft) // self._hop
 

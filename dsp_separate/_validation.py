@@ -103,7 +103,8 @@ def check_audio(y, name: str = "y", *, min_samples: int = 1) -> np.ndarray:
     peak, limit = max(high, -low), MAX_AMPLITUDE[y.dtype]
     if peak > float(y.dtype.type(limit)):  # the limit as the dtype holds it
         raise _fail(name, y, f"peak {peak:.3g} above {limit:g}; {y.dtype} audio is accepted "
-                    "up to that magnitude (above it the STFT overflows): scale it down")
+                    "up to that magnitude (louder audio overflows the spectral transforms): "
+                    "scale it down")
     return y
 
 

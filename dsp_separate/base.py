@@ -563,8 +563,18 @@ class Separator(_Params):
         faster than a transposed STFT, a separate ``np.abs`` pass and a transposing inverse.
         ``|X|`` is ``sqrt(re^2 + im^2)`` in float64, within 2 ulps of :func:`numpy.abs`.
         """
-        return (self._estimate_magnitude is not None
-                and not self.get_params(deep=False).get("wiener_iterations"))
+        if self._estimate_magnitude is None:
+            return False
+        mro = type(self).__mro__
+
+        def owner(name):
+            return next(i for i, cls in enumerate(mro) if name in cls.__dict__)
+
+        # a subclass that overrides _estimate below the class that gives
+        # _estimate_magnitude has its own _estimate called
+        if owner("_estimate") < owner("_estimate_magnitude"):
+            return False
+        return not self.get_params(deep=False).get("wiener_iterations")
 
     def _masks_of(self, estimate, X, complement: bool = True) -> dict:
         """The masks of a :class:`Models` or :class:`Masks` estimate (unchecked cores);
@@ -670,14 +680,16 @@ class Separator(_Params):
             )
             if masks is not None and names[-1] not in masks and (not by_remainder or keep):
                 masks[names[-1]] = _complement_mask(masks)
-            # y minus the sources so far (formed with the first one: no copy of y first)
-            rest = np.ascontiguousarray(y, dtype=X.real.dtype) if by_remainder else None
+            # y minus the sources so far, a new array from the first source on (y is only
+            # read: a memmap or a view shares its memory under another object)
+            rest = None
+            y_c = np.ascontiguousarray(y, dtype=X.real.dtype) if by_remainder else None
             sources = {}
             for i, nm in enumerate(names):
                 if by_remainder and i == len(names) - 1:
-                    sig = rest if rest is not y else rest.copy()   # never y itself
+                    sig = rest
                     if "stfts" in keep:
-                        kept[nm] = masks[nm] * X
+                        kept[nm] = np.ascontiguousarray(masks[nm] * X)  # C order
                 elif images is not None:
                     img = images[i]
                     sig = transform._inverse(img, n)
@@ -687,9 +699,10 @@ class Separator(_Params):
                 else:
                     sig = transform._inverse(X, n, gain=masks[nm])
                     if "stfts" in keep:
-                        kept[nm] = masks[nm] * X
-                    if rest is not None:
-                        rest = _minus(rest, sig, None if rest is not y else np.empty_like(sig))
+                        kept[nm] = np.ascontiguousarray(masks[nm] * X)  # C order
+                    if by_remainder:
+                        rest = (_minus(y_c, sig, np.empty_like(sig)) if rest is None
+                                else _minus(rest, sig))
                 sources[nm] = sig.astype(out_dtype, copy=False)
         return Separation(
             sources,

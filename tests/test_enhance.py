@@ -160,6 +160,37 @@ def test_stft_stored_frame_by_frame_gives_the_same_bits(monkeypatch, channels):
                 np.testing.assert_array_equal(rows[name], columns[name])
 
 
+def test_loud_float64_blocks_into_a_float32_stream_are_refused():
+    """A float32 runner refuses blocks above float32's amplitude bound (the cast would make
+    them inf, and the output NaN), naming the block, its peak and the way out."""
+    y = np.random.default_rng(0).standard_normal(4000) * 1e40
+    runner = ds.LogMMSE().stream(SR, n_channels=1)
+    with pytest.raises(ds.ParameterError, match=r"block=.*peak \d\.\d+e\+40 above 1e\+30"):
+        runner.process(y)
+    ok = ds.LogMMSE().stream(SR, n_channels=1, dtype=np.float64)
+    assert np.isfinite(ok.process(y)["signal"]).all()
+
+
+def test_kept_stfts_are_c_ordered_and_memmaps_are_not_written():
+    """``keep="stfts"`` gives C-ordered arrays (the STFT the recursions read is stored
+    frame by frame), and a memmapped input is only read (the last source, the mixture minus
+    the others, is a new array)."""
+    import tempfile
+
+    rng = np.random.default_rng(8)
+    y0 = (vowels(SR, 1.0) + 0.3 * rng.standard_normal(SR)).astype(np.float32)
+    result = ds.LogMMSE().separate(y0, SR, keep="stfts")
+    for name in ("signal", "noise"):
+        assert result.stfts[name].flags.c_contiguous
+    with tempfile.TemporaryDirectory() as tmp:
+        m = np.memmap(f"{tmp}/y.dat", np.float32, "w+", shape=y0.shape)
+        m[:] = y0
+        out = ds.LogMMSE().separate(m, SR)
+        np.testing.assert_array_equal(np.asarray(m), y0)
+        np.testing.assert_allclose(out["signal"] + out["noise"], y0, atol=1e-6)
+        del m
+
+
 @pytest.mark.kernels
 def test_power_of_frames_stored_either_way():
     """power_rows (frames as rows) and power_frames (frames as columns): the same bits."""

@@ -549,11 +549,15 @@ def test_inverse_with_gain_equals_inverse_of_masked_stft(monkeypatch, dtype):
 @pytest.mark.parametrize("n_fft,hop,win_length", [(64, 16, None), (63, 10, 40), (50, 7, 50),
                                                   (32, 40, 32)])
 @pytest.mark.parametrize("extra", [-1, 0, 1, 5, 37, 300])
-def test_centred_frames_without_a_padded_copy(pad_mode, n_fft, hop, win_length, extra):
+def test_centred_frames_without_a_padded_copy(monkeypatch, pad_mode, n_fft, hop, win_length,
+                                              extra):
     """The frames of a long signal are read from the signal itself and its ends' padded
     copies (no padded copy of the whole signal): the same bits as framing ``np.pad`` of the
     whole signal, around the length where this path starts (4 n_fft) and beyond, with hops
-    that do not divide the padding."""
+    that do not divide the padding; also in chunks of 3 frames (chunks that straddle the
+    head, the interior and the tail)."""
+    from dsp_separate import _stft
+
     n = 4 * n_fft + extra
     tf = STFT(n_fft, hop, win_length, "hann", True, pad_mode)
     for dtype in (np.float32, np.float64):
@@ -569,6 +573,9 @@ def test_centred_frames_without_a_padded_copy(pad_mode, n_fft, hop, win_length, 
         np.testing.assert_array_equal(
             X, np.swapaxes(scipy.fft.rfft(padded[:, idx] * window, axis=-1), -1, -2))
         assert rel_err(X, ref) < (1e-5 if dtype == np.float32 else 1e-12)
+        monkeypatch.setattr(_stft, "_CHUNK_BYTES", 2 * n_fft * np.dtype(dtype).itemsize * 3)
+        np.testing.assert_array_equal(tf.forward(y), X)
+        monkeypatch.undo()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -805,3 +812,15 @@ def test_normalisation_in_threads_equals_one_thread(lead):
     for workers in (2, 3):
         np.testing.assert_array_equal(STFT(256, 64, workers=workers).inverse(X, length=200_000),
                                       one)
+
+
+def test_read_only_input_compiles_nothing_new():
+    """The framing reads the signal itself: a read-only signal (a memmap, a broadcast view)
+    is copied first, so the kernel keeps one compiled signature per dtype."""
+    y = noise((2, 5000), np.float32, seed=11)
+    STFT(256, 64).forward(y)
+    before = len(getattr(kernels.frame_windowed, "signatures", ()))
+    ro = y.copy()
+    ro.setflags(write=False)
+    np.testing.assert_array_equal(STFT(256, 64).forward(ro), STFT(256, 64).forward(y))
+    assert len(getattr(kernels.frame_windowed, "signatures", ())) == before

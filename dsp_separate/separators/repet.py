@@ -754,11 +754,18 @@ class _RepetBase(Separator):
     def _check_length(self, n_frames, sr, stft):
         """Refuse parameters the signal is too short for (ParameterError)."""
 
-    def _estimate(self, X, *, y=None, sr, stft):
-        # every method of the family reads the magnitudes only; ``separate`` calls
-        # _estimate_magnitude directly (the complex STFT is then never stored), this is
-        # the entry of the other paths (block runners, the Wiener wrapper)
-        return self._estimate_magnitude(_magnitude(X), y=y, sr=sr, stft=stft)
+    def _estimate(self, X, *, y=None, sr, stft, **kwargs):
+        # every method of the family reads the magnitudes only: ``separate`` calls
+        # _estimate_magnitude with |X| made in the forward STFT's pass (no np.abs pass of
+        # its own); this is the entry of the other paths (Wiener refinement, the Wiener
+        # wrapper separator)
+        return self._estimate_magnitude(_magnitude(X), y=y, sr=sr, stft=stft, **kwargs)
+
+    @staticmethod
+    def _no_extra(kwargs):
+        if kwargs:
+            raise ParameterError(f"{sorted(kwargs)}: the REPET family's separate takes no "
+                                 "extra arguments")
 
     def _validate_common(self):
         check_nonnegative_float(self.high_pass, "high_pass")
@@ -930,7 +937,8 @@ class REPET(_RepetBase):
                            n_lags=_lags_read(S.shape[-1], hi))
         return _repeating_period(b, lo, hi)
 
-    def _estimate_magnitude(self, S, *, y=None, sr, stft):
+    def _estimate_magnitude(self, S, *, y=None, sr, stft, **kwargs):
+        self._no_extra(kwargs)
         peaks = _row_peaks(S)
         # soft masks without Wiener refinement (the default): the kernel turns the model
         # and the rest into the shared stage's ratio mask of the background row by row,
@@ -1049,7 +1057,8 @@ class AdaptiveREPET(_RepetBase):
         nearest = np.minimum((np.arange(T) + hop // 2) // hop, len(local) - 1)
         return local[nearest]
 
-    def _estimate_magnitude(self, S, *, y=None, sr, stft):
+    def _estimate_magnitude(self, S, *, y=None, sr, stft, **kwargs):
+        self._no_extra(kwargs)
         W = np.empty_like(S)
         for s, w in zip(self._items(S), self._items(W)):
             T = s.shape[-1]
@@ -1159,7 +1168,8 @@ class REPETSIM(_RepetBase):
             raise ParameterError(f"k={self.k}: more repeating frames than the signal's "
                                  f"{n_frames} frames; use k <= {n_frames}")
 
-    def _estimate_magnitude(self, S, *, y=None, sr, stft):
+    def _estimate_magnitude(self, S, *, y=None, sr, stft, **kwargs):
+        self._no_extra(kwargs)
         T = S.shape[-1]
         self._check_length(T, sr, stft)
         d = int(round(self.min_distance * sr / stft.hop_length))
