@@ -754,6 +754,8 @@ def _report_failure(path, exc, failures) -> None:
     """One line on stderr for an input that failed, naming the file; the batch goes on."""
     failures.append(path)
     message = " ".join(str(exc).split())
+    # a file is read block by block: "block=<array ...>: rule" is about the file's audio
+    message = re.sub(r"^block=<array[^>]*>: ", "its audio: ", message)
     if str(path) not in message:
         message = f"{path}: {message}"
     print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
@@ -957,6 +959,7 @@ def _run_denoise(args) -> int:
         params["noise"] = float(args.noise_seconds)
     separator = get_separator(method)(**params)
     separator.check_params()
+    created = _missing_folders(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     failures = []
     for path, label in zip(inputs, labels):
@@ -988,6 +991,7 @@ def _run_denoise(args) -> int:
             _report_failure(path, exc, failures)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    _remove_empty(created)
     return 2 if failures else 0
 
 

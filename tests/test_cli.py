@@ -643,3 +643,19 @@ def test_stft_options_only_when_given():
     assert cli._stft_given(args)
     stft = cli._stft_from_args(args)
     assert (stft.n_fft, stft.hop_length, stft.win_length) == (512, 128, 512)
+
+
+@pytest.mark.parametrize("command", [["denoise"], ["hpss", *QUICK]])
+def test_audio_above_the_amplitude_bound_exits_2_naming_the_file(tmp_path, capsys, command):
+    """A float WAV louder than float32's bound: status 2, one error line naming the file
+    and its audio's peak (not the runner's internal block), and no output folder left."""
+    loud = tmp_path / "loud.wav"
+    noise = np.random.default_rng(0).standard_normal((8000, 2)) * 1e31
+    sf.write(loud, noise.astype(np.float32), 8000, subtype="FLOAT")
+    out = tmp_path / "out" / "deep"
+    assert main([command[0], str(loud), "-o", str(out), *command[1:]]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1
+    assert str(loud) in errors[0] and "peak" in errors[0] and "above 1e+30" in errors[0]
+    assert "block=" not in errors[0]
+    assert not (tmp_path / "out").exists()
