@@ -40,15 +40,23 @@ def _time_once(fn) -> float:
     return time.perf_counter() - t0
 
 
-def side_by_side(ours, peer, *, repeats: int = 3, warmup: int = 1) -> tuple[float, float]:
-    """Median seconds of ``ours()`` and ``peer()``, run alternately after ``warmup`` rounds."""
+def alternate(ours, peer, *, repeats: int = 3, warmup: int = 1, clock=None):
+    """``(times of ours, times of peer)``: ``clock(fn)`` of each (default: wall seconds),
+    run alternately after ``warmup`` rounds."""
+    clock = clock or _time_once
     for _ in range(warmup):
         ours()
         peer()
     t_ours, t_peer = [], []
     for _ in range(repeats):
-        t_ours.append(_time_once(ours))
-        t_peer.append(_time_once(peer))
+        t_ours.append(clock(ours))
+        t_peer.append(clock(peer))
+    return t_ours, t_peer
+
+
+def side_by_side(ours, peer, *, repeats: int = 3, warmup: int = 1) -> tuple[float, float]:
+    """Median seconds of ``ours()`` and ``peer()``, run alternately after ``warmup`` rounds."""
+    t_ours, t_peer = alternate(ours, peer, repeats=repeats, warmup=warmup)
     return statistics.median(t_ours), statistics.median(t_peer)
 
 

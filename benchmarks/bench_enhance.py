@@ -40,7 +40,7 @@ import sys
 
 import numpy as np
 
-from ._harness import Row, side_by_side, time_alone
+from ._harness import Row, alternate, side_by_side, time_alone
 
 CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus", "dev",
                       "speech")
@@ -308,12 +308,7 @@ def log_mmse_rows(repeats: int = 5) -> str:
             def ours(sep=sep, y=y, sr=sr):
                 return sep.separate(y, sr)
 
-            ours()
-            peer_fn()
-            t_o, t_p = [], []
-            for _ in range(repeats):
-                t_o.append(once(ours))
-                t_p.append(once(peer_fn))
+            t_o, t_p = alternate(ours, peer_fn, repeats=repeats, warmup=1, clock=once)
             ow, oc = statistics.median(t[0] for t in t_o), min(t[1] for t in t_o)
             pw, pc = statistics.median(t[0] for t in t_p), min(t[1] for t in t_p)
             lines.append(f"| {op} | {size} | {ow:.3f} / {oc:.3f} | {pw:.3f} / {pc:.3f} | "

@@ -86,6 +86,16 @@ def _in_threads(work, n_frames: int, chunk: int, workers: int) -> None:
     in_threads(work, n_frames, 2 * chunk, workers)
 
 
+def frame_rows(a: np.ndarray):
+    """The frames of ``a`` (..., n_freq, n_frames) as rows, a (B, n_frames, n_freq) view,
+    when ``a`` is a view of an array stored frame by frame (``STFT._forward(...,
+    frame_major=True)``, the enhancement masks); None otherwise."""
+    swapped = np.swapaxes(a, -1, -2)
+    if a.ndim < 2 or a.flags.c_contiguous or not swapped.flags.c_contiguous:
+        return None
+    return swapped.reshape((-1,) + swapped.shape[-2:])
+
+
 def _complex_of(real_dtype) -> np.dtype:
     return np.dtype(np.complex64 if real_dtype == np.float32 else np.complex128)
 
@@ -524,20 +534,15 @@ class STFT:
         n_freq = shape[-2]
         n_batch = math.prod(lead)
         real = np.float32 if dtype == np.complex64 else np.float64
-        rows = None  # an STFT stored frame by frame: its (B, T, F) array
-        swapped = np.swapaxes(X, -1, -2)
-        if swapped.flags.c_contiguous and not X.flags.c_contiguous:
-            rows = swapped.reshape(n_batch, shape[-1], n_freq)
-        else:
+        rows = frame_rows(X)  # an STFT stored frame by frame: its (B, T, F) array
+        if rows is None:
             # C order: the kernels then see one layout (one compilation per dtype)
             spec = np.ascontiguousarray(X.reshape(n_batch, n_freq, shape[-1]))
         gain_t = None  # a gain stored frame by frame: its (B, T, F) array
         if gain is not None:
             gain = np.asarray(gain)
-            if gain.shape == tuple(shape) and gain.dtype == real and gain.ndim >= 2:
-                swapped = np.swapaxes(gain, -1, -2)
-                if swapped.flags.c_contiguous:
-                    gain_t = swapped.reshape(n_batch, shape[-1], n_freq)
+            if gain.shape == tuple(shape) and gain.dtype == real:
+                gain_t = frame_rows(gain)
             if gain_t is None:
                 gain = np.ascontiguousarray(np.broadcast_to(gain, shape), dtype=real)
                 gain = gain.reshape(n_batch, n_freq, shape[-1])

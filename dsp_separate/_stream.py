@@ -32,14 +32,7 @@ import numpy as np
 import scipy.fft
 
 from ._stft import STFT
-from ._validation import (
-    MAX_AMPLITUDE,
-    check_audio,
-    check_positive_float,
-    check_positive_int,
-    check_sr,
-    describe,
-)
+from ._validation import check_audio, check_positive_float, check_positive_int, check_sr
 from .exceptions import AudioFileError, ParameterError
 
 __all__ = ["BlockRunner", "separate_file"]
@@ -159,7 +152,7 @@ class BlockRunner:
         return {name: np.zeros(shape, self.dtype) for name in self.names}
 
     def _check_block(self, block) -> np.ndarray:
-        block = check_audio(block, "block")
+        block = check_audio(block, "block", cast_to=self.dtype)
         mono = block.ndim == 1
         if self._mono is None:
             self._mono = mono
@@ -170,14 +163,6 @@ class BlockRunner:
                 f"block=<array shape={block.shape}>: must be (n_channels={self.n_channels}, "
                 "n_samples) (or (n_samples,) for mono), channel-first"
             )
-        limit = MAX_AMPLITUDE[np.dtype(self.dtype)]
-        if block.dtype != self.dtype and block.size:
-            peak = float(max(block.max(), -block.min()))
-            if peak > limit:  # e.g. loud float64 blocks into a float32 runner
-                raise ParameterError(
-                    f"block={describe(block)}: peak {peak:.3g} above {limit:g}, the largest "
-                    f"amplitude a {np.dtype(self.dtype)} runner accepts (its dtype=): scale "
-                    "the audio down or run the stream in float64")
         return block.astype(self.dtype, copy=False)
 
     def _start(self, samples: np.ndarray) -> None:

@@ -62,13 +62,15 @@ def _first_nonfinite(a: np.ndarray) -> str:
     return f"{count} non-finite value(s), first {first!r} at index {index}"
 
 
-def check_audio(y, name: str = "y", *, min_samples: int = 1) -> np.ndarray:
+def check_audio(y, name: str = "y", *, min_samples: int = 1, cast_to=None) -> np.ndarray:
     """Check an audio array and return it as a float32 or float64 ndarray.
 
     Channel-first ``(..., n_samples)``.  float32 and float64 are returned as they are (never
     copied); float16 is widened to float32.  Integer, boolean and complex arrays, empty
     arrays, scalars, arrays holding NaN or Inf, and samples above :data:`MAX_AMPLITUDE`
-    (1e30 for float32, 1e300 for float64) are refused.
+    (1e30 for float32, 1e300 for float64) are refused.  ``cast_to``: the dtype the caller
+    will cast the audio to (a float32 stream fed float64 blocks); the smaller of the two
+    bounds then applies.
     """
     if not isinstance(y, np.ndarray):
         if isinstance(y, (list, tuple)):
@@ -100,11 +102,14 @@ def check_audio(y, name: str = "y", *, min_samples: int = 1) -> np.ndarray:
     high, low = float(y.max()), float(y.min())
     if not (np.isfinite(high) and np.isfinite(low)):
         raise _fail(name, y, f"must be finite, found {_first_nonfinite(y)}")
-    peak, limit = max(high, -low), MAX_AMPLITUDE[y.dtype]
-    if peak > float(y.dtype.type(limit)):  # the limit as the dtype holds it
-        raise _fail(name, y, f"peak {peak:.3g} above {limit:g}; {y.dtype} audio is accepted "
+    bound = y.dtype if cast_to is None else min(y.dtype, np.dtype(cast_to),
+                                                 key=lambda d: MAX_AMPLITUDE[d])
+    peak, limit = max(high, -low), MAX_AMPLITUDE[bound]
+    if peak > float(bound.type(limit)):  # the limit as the dtype holds it
+        raise _fail(name, y, f"peak {peak:.3g} above {limit:g}; {bound} audio is accepted "
                     "up to that magnitude (louder audio overflows the spectral transforms): "
-                    "scale it down")
+                    "scale it down" + ("" if bound == y.dtype else
+                                       f" or work in {y.dtype}"))
     return y
 
 

@@ -66,7 +66,7 @@ import numpy as np
 
 from .._config import in_threads
 from .._kernels import enhance as _k
-from .._stft import STFT
+from .._stft import STFT, frame_rows
 from .._validation import (
     check_bool,
     check_choice,
@@ -1200,13 +1200,10 @@ class _Enhancer(Separator):
         F, T = shape[-2:]
         per_channel = self.per_channel or X.ndim < 3
         C = 1 if per_channel else shape[-3]
-        swapped = np.swapaxes(X, -1, -2)
-        if swapped.flags.c_contiguous and not X.flags.c_contiguous:
-            # stored frame by frame (separate): the frames are rows, (n, T, F)
-            frame_rows = swapped.reshape(-1, T, F)
-            Xl = np.swapaxes(frame_rows, 1, 2)       # its (n, F, T) view
+        X_rows = frame_rows(X)
+        if X_rows is not None:  # stored frame by frame (separate): the frames are rows
+            Xl = np.swapaxes(X_rows, 1, 2)           # its (n, F, T) view
         else:                                         # a block's STFT, (n, F, T)
-            frame_rows = None
             Xl = np.ascontiguousarray(X.reshape(-1, F, T))
         n_lines = Xl.shape[0] // C                   # gain lines: channels, or mixtures
         hop_s = stft.hop_length / sr
@@ -1277,7 +1274,7 @@ class _Enhancer(Separator):
             p, nn = B[0], B[1]
             line_state = state["lines"][i]
             # one gain from the channels' mean
-            segs = _line_powers(Xl, frame_rows, i, C, t0, p, B[3] if C > 1 else None,
+            segs = _line_powers(Xl, X_rows, i, C, t0, p, B[3] if C > 1 else None,
                                 line_state)
             if segs is not None:
                 segments[(i, t0)] = segs
